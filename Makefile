@@ -1,0 +1,47 @@
+# lakemesh: `make demo` runs the main job end to end, `make test` passes the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PIP_CACHE_DIR ?= $(HOME)/.cache/lakemesh/pip
+
+.PHONY: help venv demo test test-fast lint fmt bench postgres clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv with lakemesh and its dev tools
+
+postgres:  ## make sure a PostgreSQL server binary is installed (tests start their own cluster)
+	@bash scripts/ensure-postgres.sh
+
+demo: venv  ## build the example mesh end to end on the embedded default
+	$(BIN)/lakemesh demo
+
+test: venv postgres  ## run the whole test suite (starts a throwaway PostgreSQL)
+	$(BIN)/python -m pytest -q
+
+test-fast: venv  ## unit tests only, nothing started
+	$(BIN)/python -m pytest -q -m "not postgres"
+
+lint: venv  ## ruff and mypy
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: venv
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: venv postgres  ## run the benchmarks against their anchors
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-workspace

@@ -1,0 +1,179 @@
+"""Strict pydantic models of the workspace files: mesh.yaml, domain.yaml and product.yaml (ODPS shape).
+
+Contracts are ODCS v3 documents and live in `lakemesh.spec.odcs`; products point at them by contract id.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)\s*$")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_IDENT = r"^[a-z][a-z0-9_]*$"
+_PRODUCT_ID = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration like `15m`, `1h`, `90s`, `2d`; ValueError otherwise."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"'{text}' is not a duration; write it like 30s, 15m, 1h or 2d")
+    return float(match.group(1)) * _SECONDS[match.group(2)]
+
+
+class StrictModel(BaseModel):
+    """Base of every spec model: unknown keys are errors, YAML keys are camelCase."""
+
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+    )
+
+
+class Layer(str, Enum):
+    BRONZE = "bronze"
+    SILVER = "silver"
+    GOLD = "gold"
+
+
+class ProductStatus(str, Enum):
+    PROPOSED = "proposed"
+    DRAFT = "draft"
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+class SLA(StrictModel):
+    """Service levels a product promises; freshness is a duration such as `15m`."""
+
+    freshness: str | None = None
+    availability: float | None = Field(default=None, gt=0, le=100)
+    latency_ms: int | None = Field(default=None, gt=0)
+    support_hours: str | None = None
+
+    @field_validator("freshness")
+    @classmethod
+    def _freshness_is_duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+    @property
+    def freshness_seconds(self) -> float | None:
+        return parse_duration(self.freshness) if self.freshness else None
+
+
+class TeamMember(StrictModel):
+    username: str
+    name: str | None = None
+    role: str | None = None
+
+
+class Team(StrictModel):
+    name: str
+    members: list[TeamMember] = []
+
+
+class Description(StrictModel):
+    """ODPS description block."""
+
+    purpose: str | None = None
+    usage: str | None = None
+    limitations: str | None = None
+
+
+class InputPort(StrictModel):
+    """An ODPS input port: this product consumes the data described by contract `contract_id`."""
+
+    name: str
+    contract_id: str
+    version: str | None = None
+
+
+class OutputPort(StrictModel):
+    """An ODPS output port: the data this product serves, described by a contract."""
+
+    name: str
+    contract_id: str
+    type: str = "table"
+    version: str | None = None
+    description: str | None = None
+    contract_file: str = "contract.yaml"
+
+
+class FileSource(StrictModel):
+    """Files (CSV, JSON lines or Parquet) in a folder or glob, appended to bronze."""
+
+    type: Literal["files"]
+    path: str
+    format: Literal["csv", "jsonl", "json", "parquet"] | None = None
+    options: dict[str, Any] = {}
+
+
+Source = Annotated[FileSource, Field(discriminator="type")]
+
+
+class Transform(StrictModel):
+    """How a silver or gold product is computed: a SQL file or a Python function `module:function`."""
+
+    sql: str | None = None
+    python: str | None = None
+    dialect: str = "duckdb"
+
+
+class Build(StrictModel):
+    source: Source | None = None
+    transform: Transform | None = None
+
+
+class CustomProperty(StrictModel):
+    property: str
+    value: Any = None
+
+
+class ProductSpec(StrictModel):
+    """A data product descriptor in the Open Data Product Standard shape, plus lakemesh's build block."""
+
+    api_version: str = "v1.0.0"
+    kind: Literal["DataProduct"] = "DataProduct"
+    id: str = Field(pattern=_PRODUCT_ID)
+    name: str
+    domain: str = Field(pattern=_IDENT)
+    status: ProductStatus = ProductStatus.DRAFT
+    version: str = "1.0.0"
+    description: Description = Description()
+    owner: str | None = None
+    team: Team | None = None
+    tags: list[str] = []
+    layer: Layer
+    input_ports: list[InputPort] = []
+    output_ports: list[OutputPort] = Field(min_length=1)
+    sla: SLA = SLA()
+    build: Build = Build()
+    custom_properties: list[CustomProperty] = []
+
+
+class DomainSpec(StrictModel):
+    name: str = Field(pattern=_IDENT)
+    description: str | None = None
+    owner: str | None = None
+    team: str | None = None
+    tags: list[str] = []
+    sla: SLA = SLA()
+
+
+class MeshSpec(StrictModel):
+    """The workspace root: mesh name, where tables live and where the catalog is."""
+
+    api_version: Literal["lakemesh/v1"] = "lakemesh/v1"
+    kind: Literal["Mesh"] = "Mesh"
+    name: str = Field(pattern=_IDENT)
+    description: str | None = None
+    owner: str | None = None
+    storage: str = "./lakehouse"
+    catalog: str = "sqlite:///.lakemesh/catalog.db"

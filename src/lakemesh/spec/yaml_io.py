@@ -1,0 +1,74 @@
+"""YAML reading that keeps documents as written: no timestamp coercion, line numbers for errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lakemesh.spec.problems import Problem
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without implicit timestamps, so `2024-01-01T00:00:00Z` stays the string it is."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block-style dumper that indents lists under their key, as hand-written specs do."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+class YamlFileError(Exception):
+    """A file that is not readable YAML; carries the problem to report."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.render())
+        self.problem = problem
+
+
+def parse_yaml(text: str, file: str) -> Any:
+    """Parse one YAML document, turning syntax errors into a Problem with the line."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        msg = f"YAML syntax error: {exc.problem or exc}"
+        raise YamlFileError(Problem(file, "", msg, line=line)) from exc
+    except yaml.YAMLError as exc:
+        raise YamlFileError(Problem(file, "", f"YAML error: {exc}")) from exc
+
+
+def read_yaml(path: Path, display: str | None = None) -> Any:
+    """Read a YAML file; every failure (missing, not UTF-8, bad syntax) becomes a YamlFileError."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise YamlFileError(Problem(name, "", "file not found")) from exc
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        raise YamlFileError(Problem(name, "", msg)) from exc
+    return parse_yaml(text, name)
+
+
+def dump_yaml(data: Any) -> str:
+    """Dump to block-style YAML keeping key order."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
