@@ -20,6 +20,7 @@ from jsonschema.exceptions import best_match
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, format_path, has_errors
+from lakemesh.spec.types import parse_type
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml
 
 SCHEMA_FILES = {"v3.0": "odcs-v3.0.json", "v3.1": "odcs-v3.1.json", "v3.2": "odcs-v3.2.json"}
@@ -293,21 +294,11 @@ def _options_problems(prop: dict[str, Any], at: str, file: str) -> list[Problem]
         if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
             problems.append(Problem(file, f"{at}.logicalTypeOptions", f"{low} {lo} is greater than {high} {hi}"))
     physical = prop.get("physicalType")
-    if isinstance(physical, str) and _sql_type(physical) is None:
+    if isinstance(physical, str) and parse_type(physical) is None:
         problems.append(
             Problem(file, f"{at}.physicalType", f"'{physical}' is not a SQL type lakemesh understands", Severity.WARNING)
         )
     return problems
-
-
-def _sql_type(text: str) -> Any | None:
-    from sqlglot import exp
-    from sqlglot.errors import ParseError
-
-    try:
-        return exp.DataType.build(text, dialect="duckdb")
-    except (ParseError, ValueError):
-        return None
 
 
 def lint_document(raw: Any, file: str) -> list[Problem]:

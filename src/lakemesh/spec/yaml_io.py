@@ -46,7 +46,7 @@ class YamlFileError(Exception):
 def parse_yaml(text: str, file: str) -> Any:
     """Parse one YAML document, turning syntax errors into a Problem with the line."""
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None

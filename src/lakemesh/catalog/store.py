@@ -1,0 +1,156 @@
+"""The catalog: products, contracts and domains with their version history, search, runs and audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from lakemesh.catalog import tables as t
+from lakemesh.catalog.engine import check_connection, current_revision, display_url, make_engine, migrate
+from lakemesh.catalog.search import SearchHit, search_products
+from lakemesh.catalog.sync import SyncReport, WorkspaceSync
+from lakemesh.errors import CatalogError, NotFoundError
+from lakemesh.spec.problems import did_you_mean
+from lakemesh.spec.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class VersionRecord:
+    kind: str
+    entity_id: str
+    version: int
+    semver: str | None
+    change: str
+    summary: list[str]
+    changed_by: str
+    changed_at: datetime
+    document: Any
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    """A registered product with its contract, columns and history."""
+
+    row: dict[str, Any]
+    contract: dict[str, Any] | None
+    columns: list[dict[str, Any]]
+    versions: list[VersionRecord]
+
+    @property
+    def document(self) -> dict[str, Any]:
+        doc = self.row["document"]
+        return doc if isinstance(doc, dict) else {}
+
+
+class Catalog:
+    """The catalog database behind one SQLAlchemy engine (SQLite or PostgreSQL, same code)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def connect(cls, url: str, create: bool = True) -> Catalog:
+        """Open the catalog at `url`, upgrading its schema in place (creating it when `create`)."""
+        engine = make_engine(url, create=create)
+        check_connection(engine)
+        migrate(engine)
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        return display_url(str(self.engine.url))
+
+    @property
+    def revision(self) -> str | None:
+        return current_revision(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def sync(self, workspace: Workspace, actor: str) -> SyncReport:
+        """Register every domain, product and contract; one transaction, all or nothing."""
+        now = datetime.now(UTC)
+        try:
+            with self.engine.begin() as conn:
+                return WorkspaceSync(conn, actor, now).run(workspace)
+        except SQLAlchemyError as exc:
+            raise CatalogError(f"catalog sync to {self.url} failed, nothing was changed: {exc}") from exc
+
+    def search(
+        self, query: str, domain: str | None = None, tag: str | None = None, owner: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        with self.engine.connect() as conn:
+            return search_products(conn, query, domain=domain, tag=tag, owner=owner, limit=limit)
+
+    def product_ids(self) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(t.products.c.id).where(t.products.c.removed_at.is_(None)))
+            return [r[0] for r in rows]
+
+    def product(self, product_id: str) -> ProductRecord:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(t.products).where(t.products.c.id == product_id)).mappings().first()
+            if row is None:
+                hint = did_you_mean(product_id, self.product_ids())
+                raise NotFoundError(f"no product '{product_id}' in the catalog{hint}", "run `lakemesh catalog sync`")
+            contract = None
+            columns: list[dict[str, Any]] = []
+            if row["contract_id"]:
+                contract = self.contract_document(row["contract_id"])
+                cols = select(t.columns).where(t.columns.c.contract_id == row["contract_id"]).order_by(
+                    t.columns.c.table_name, t.columns.c.position
+                )
+                columns = [dict(c) for c in conn.execute(cols).mappings()]
+        return ProductRecord(dict(row), contract, columns, self.versions("product", product_id))
+
+    def contract_document(self, contract_id: str) -> dict[str, Any] | None:
+        """The current registered document of a contract, or None."""
+        with self.engine.connect() as conn:
+            doc = conn.execute(
+                select(t.contracts.c.document).where(
+                    t.contracts.c.id == contract_id, t.contracts.c.removed_at.is_(None)
+                )
+            ).scalar()
+        return doc if isinstance(doc, dict) else None
+
+    def versions(self, kind: str, entity_id: str) -> list[VersionRecord]:
+        """Every version of one entity, newest first."""
+        q = (
+            select(t.spec_versions)
+            .where(t.spec_versions.c.kind == kind, t.spec_versions.c.entity_id == entity_id)
+            .order_by(t.spec_versions.c.version.desc())
+        )
+        with self.engine.connect() as conn:
+            return [
+                VersionRecord(
+                    r["kind"], r["entity_id"], r["version"], r["semver"], r["change"], list(r["summary"]),
+                    r["changed_by"], r["changed_at"], r["document"],
+                )
+                for r in conn.execute(q).mappings()
+            ]
+
+    def audit(self, actor: str, action: str, target: str | None, allowed: bool, details: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(t.audit_log).values(
+                    at=datetime.now(UTC), actor=actor, action=action, target=target, allowed=allowed, details=details
+                )
+            )
+
+    def counts(self) -> dict[str, int]:
+        """How many live domains, products, contracts and versions the catalog holds."""
+        from sqlalchemy import func
+
+        with self.engine.connect() as conn:
+            out = {}
+            for name, table in (("domains", t.domains), ("products", t.products), ("contracts", t.contracts)):
+                out[name] = conn.execute(
+                    select(func.count()).select_from(table).where(table.c.removed_at.is_(None))
+                ).scalar_one()
+            out["versions"] = conn.execute(select(func.count()).select_from(t.spec_versions)).scalar_one()
+        return out

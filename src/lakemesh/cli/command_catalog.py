@@ -1,0 +1,113 @@
+"""`lakemesh catalog sync|search|show`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from lakemesh.catalog import ProductRecord, SyncReport
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, print_json
+
+app = typer.Typer(help="Register the workspace in the catalog, search it, show products.", no_args_is_help=True)
+
+
+@app.command()
+def sync(ctx: typer.Context) -> None:
+    """Register domains, products and contracts; every change becomes a new version with its history."""
+    mesh = open_mesh(ctx)
+    with console.status(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
+        report = mesh.sync()
+    render_sync(report)
+    console.print(f"catalog: {mesh.catalog.url}")
+
+
+def render_sync(report: SyncReport) -> None:
+    for change in report.changed:
+        style = {"created": "green", "updated": "yellow", "removed": "red"}[change.change]
+        console.print(f"[{style}]{change.change:>8}[/] {change.kind} [bold]{change.id}[/] v{change.version}")
+        if change.change == "updated":
+            for line in change.summary[:8]:
+                console.print(f"           {line}", soft_wrap=True)
+    parts = [f"{report.count(c)} {c}" for c in ("created", "updated", "removed", "unchanged")]
+    console.print(", ".join(parts))
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument("", help="Words to look for; empty lists every product."),
+    domain: str | None = typer.Option(None, "--domain", help="Only this domain."),
+    tag: str | None = typer.Option(None, "--tag", help="Only products with this tag."),
+    owner: str | None = typer.Option(None, "--owner", help="Only products of this owner."),
+    limit: int = typer.Option(20, "--limit", min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Rank products by full-text match over names, descriptions, tags, columns and column docs."""
+    hits = open_mesh(ctx).search(query, domain=domain, tag=tag, owner=owner, limit=limit)
+    if as_json:
+        print_json([asdict(h) for h in hits])
+        return
+    if not hits:
+        console.print("no products match" + (f" '{query}'" if query else ""))
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("product", "layer", "owner", "tags", "description"):
+        table.add_column(name, overflow="fold")
+    for h in hits:
+        table.add_row(f"[bold]{h.product_id}[/]", h.layer, h.owner or "", ", ".join(h.tags), (h.description or "")[:70])
+    console.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    product_id: str = typer.Argument(..., help="Product id, e.g. orders.analytics_orders."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A product with its ports, contract, columns, SLA, owner and version history."""
+    record = open_mesh(ctx).product_record(product_id)
+    if as_json:
+        print_json({"product": record.row, "contract": record.contract, "columns": record.columns,
+                    "versions": [asdict(v) for v in record.versions]})
+        return
+    render_product(record)
+
+
+def render_product(record: ProductRecord) -> None:
+    doc, row = record.document, record.row
+    sla = ", ".join(f"{k} {v}" for k, v in (doc.get("sla") or {}).items() if v is not None) or "none"
+    lines = [
+        f"[bold]{row['name']}[/]  ({row['layer']}, {row['status']}, v{row['spec_version']})",
+        (doc.get("description") or {}).get("purpose") or "",
+        f"owner: {row['owner'] or '-'}   team: {(doc.get('team') or {}).get('name', '-')}",
+        f"tags: {', '.join(row['tags']) or '-'}",
+        f"SLA: {sla}",
+    ]
+    for port in doc.get("inputPorts") or []:
+        lines.append(f"input  [cyan]{port['name']}[/] <- contract {port['contractId']} {port.get('version') or ''}")
+    for port in doc.get("outputPorts") or []:
+        lines.append(f"output [cyan]{port['name']}[/] -> contract {port['contractId']} {port.get('version') or ''}")
+    if record.contract:
+        c = record.contract
+        lines.append(f"contract: {c.get('id')} {c.get('version')} (ODCS {c.get('apiVersion')}, {c.get('status')})")
+    console.print(Panel("\n".join(lines), title=row["id"], expand=False))
+    if record.columns:
+        cols = Table(box=None, header_style="bold", pad_edge=False, title="columns", title_justify="left")
+        for name in ("column", "type", "req", "pk", "classification", "tags", "description"):
+            cols.add_column(name, overflow="fold")
+        for c in record.columns:
+            cols.add_row(c["name"], c["physical_type"] or c["logical_type"] or "", "✓" if c["required"] else "",
+                         "✓" if c["primary_key"] else "", c["classification"] or "", ", ".join(c["tags"]),
+                         (c["description"] or "")[:60])
+        console.print(cols)
+    hist = Table(box=None, header_style="bold", pad_edge=False, title="history", title_justify="left")
+    for name in ("version", "change", "when", "who", "what"):
+        hist.add_column(name, overflow="fold")
+    for v in record.versions:
+        when = v.changed_at.strftime("%Y-%m-%d %H:%M") if v.changed_at else ""
+        hist.add_row(str(v.version), v.change, when, v.changed_by, "; ".join(v.summary[:4]))
+    console.print(hist)

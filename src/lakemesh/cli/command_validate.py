@@ -1,0 +1,38 @@
+"""`lakemesh validate`: every problem in every file, and breaking contract changes."""
+
+from __future__ import annotations
+
+import typer
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, print_json, problems_json, problems_table
+
+
+def validate(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+) -> None:
+    """Check mesh.yaml, domains, products and contracts; compare contracts with the catalog's versions.
+
+    Reports every problem at once with file, field path and a fix. Exit code 1 when there are errors.
+    """
+    mesh = open_mesh(ctx)
+    report = mesh.validate()
+    ws = report.workspace
+    if as_json:
+        print_json({"ok": report.ok, "problems": problems_json(report.problems)})
+    else:
+        if report.problems:
+            console.print(problems_table(report.problems))
+        for cid, diff in report.diffs.items():
+            if diff.breaking:
+                console.print(f"\n[bold]{cid}[/] {diff.old_version} -> {diff.new_version}: breaking changes")
+                for change in diff.breaking:
+                    console.print(f"  [red]{change.kind}[/] {change.path}: {change.detail}")
+        summary = (
+            f"{len(ws.domains)} domains, {len(ws.products)} products, {len(ws.contracts)} contracts: "
+            f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+        )
+        console.print(("[green]✓[/] " if report.ok else "[red]✗[/] ") + summary)
+    if not report.ok:
+        raise typer.Exit(1)

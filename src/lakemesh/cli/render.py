@@ -1,0 +1,93 @@
+"""Rich rendering shared by the commands: problems, checks, search hits, JSON output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from lakemesh.quality.results import CheckReport, CheckStatus
+from lakemesh.spec.problems import Problem
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+STATUS_STYLE = {
+    CheckStatus.PASSED: "green",
+    CheckStatus.WARNING: "yellow",
+    CheckStatus.FAILED: "red",
+    CheckStatus.ERROR: "red bold",
+    CheckStatus.SKIPPED: "dim",
+}
+
+
+def print_json(data: Any) -> None:
+    """Plain JSON on stdout, for scripts and CI."""
+    print(json.dumps(data, indent=2, default=str))
+
+
+def problems_table(problems: Sequence[Problem]) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("", width=7)
+    table.add_column("where", overflow="fold")
+    table.add_column("problem", overflow="fold")
+    for p in problems:
+        style = "red" if p.is_error else "yellow"
+        table.add_row(f"[{style}]{p.severity.value}[/]", p.location, p.message)
+    return table
+
+
+def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
+    return [
+        {"severity": p.severity.value, "file": p.file, "line": p.line, "path": p.path, "message": p.message}
+        for p in problems
+    ]
+
+
+def _example(example: dict[str, Any]) -> str:
+    if "record" in example:
+        return f"#{example['record']} {example.get('value')!r}"
+    copies, first = example.get("copies"), example.get("first_record")
+    key = ", ".join(str(v) for k, v in example.items() if k not in ("copies", "first_record"))
+    return f"{key} x{copies} (first #{first})"
+
+
+def check_table(report: CheckReport, show_passed: bool = False) -> Table:
+    """The rules that did not pass (all of them with `show_passed`), with counts and examples."""
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    for name, justify in (("rule", "left"), ("column", "left"), ("status", "left"), ("violations", "right"),
+                          ("%", "right"), ("examples", "left")):
+        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    passed = 0
+    for r in report.results:
+        if r.status is CheckStatus.PASSED and not show_passed:
+            passed += 1
+            continue
+        pct = f"{100 * r.violations / report.rows:.2f}" if report.rows and r.column and r.violations else ""
+        examples = "; ".join(_example(e) for e in r.examples[:2])
+        style = STATUS_STYLE[r.status]
+        table.add_row(r.rule, r.column or "", f"[{style}]{r.status.value}[/]", f"{r.violations:,}", pct, examples)
+    if passed:
+        table.add_row(f"[green]{passed} rules passed[/]", "", "", "", "", "")
+    return table
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "contract": report.contract_id,
+        "table": report.table,
+        "source": report.source,
+        "rows": report.rows,
+        "seconds": round(report.seconds, 3),
+        "passed": report.passed,
+        "results": [
+            {
+                "rule": r.rule, "column": r.column, "status": r.status.value, "violations": r.violations,
+                "detail": r.detail, "examples": list(r.examples),
+            }
+            for r in report.results
+        ],
+    }

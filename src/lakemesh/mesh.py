@@ -1,0 +1,147 @@
+"""The facade: `Mesh.open(path)` gives the CLI, notebooks, the web server and tests one API."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
+from lakemesh.errors import CatalogError, SpecError
+from lakemesh.quality.contract_check import check_file
+from lakemesh.quality.results import CheckReport
+from lakemesh.settings import Settings
+from lakemesh.spec.diff import ContractDiff, diff_contracts
+from lakemesh.spec.odcs import Contract, contract_from_document
+from lakemesh.spec.problems import Problem, Severity, has_errors
+from lakemesh.spec.workspace import Workspace, load_workspace
+
+
+@dataclass
+class ValidationReport:
+    """Everything `lakemesh validate` found: spec problems and breaking contract changes."""
+
+    workspace: Workspace
+    problems: list[Problem] = field(default_factory=list)
+    diffs: dict[str, ContractDiff] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+
+class Mesh:
+    """One mesh workspace and the catalog it registers into."""
+
+    def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
+        self.workspace = workspace
+        self.settings = settings or Settings()
+
+    @classmethod
+    def open(cls, path: str | Path = ".", settings: Settings | None = None) -> Mesh:
+        """Load the workspace at or above `path`. Spec problems are kept, not raised: see `validate`."""
+        return cls(load_workspace(Path(path)), settings)
+
+    @property
+    def root(self) -> Path:
+        return self.workspace.root
+
+    @property
+    def catalog_url(self) -> str:
+        return self.settings.catalog_url or self.workspace.catalog_url
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The catalog, connected and migrated on first use."""
+        return Catalog.connect(self.catalog_url)
+
+    def close(self) -> None:
+        if "catalog" in self.__dict__:
+            self.catalog.close()
+
+    @cached_property
+    def actor(self) -> str:
+        """Who is acting: LAKEMESH_USER, else the workspace's git user.email, else the OS user."""
+        if self.settings.user:
+            return self.settings.user
+        try:
+            out = subprocess.run(
+                ["git", "-C", str(self.root), "config", "user.email"], capture_output=True, text=True, timeout=5
+            )
+            if out.returncode == 0 and out.stdout.strip():
+                return out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+        return getpass.getuser()
+
+    def _registered_catalog(self) -> Catalog | None:
+        """The catalog if one exists already; validation never creates one."""
+        if "catalog" in self.__dict__:
+            return self.catalog
+        return Catalog.connect(self.catalog_url, create=False)
+
+    def validate(self) -> ValidationReport:
+        """Spec problems of every file, plus contracts changed in a breaking way without a major bump."""
+        report = ValidationReport(self.workspace, list(self.workspace.problems))
+        try:
+            catalog = self._registered_catalog()
+        except CatalogError as exc:
+            if not exc.message.startswith("no catalog at"):
+                report.problems.append(Problem("mesh.yaml", "catalog", f"{exc.message}; breaking-change check skipped", Severity.WARNING))
+            return report
+        assert catalog is not None
+        for contract in self.workspace.contracts.values():
+            old_doc = catalog.contract_document(contract.id)
+            if old_doc is None or old_doc == contract.raw:
+                continue
+            old, _ = contract_from_document(old_doc, "catalog")
+            if old is None:
+                continue
+            diff = diff_contracts(old, contract)
+            report.diffs[contract.id] = diff
+            report.problems.extend(self._version_problems(contract, diff))
+        return report
+
+    def _version_problems(self, contract: Contract, diff: ContractDiff) -> list[Problem]:
+        if diff.version_ok and (diff.old_version != diff.new_version or not diff.changes):
+            return []
+        if not diff.version_ok:
+            consumers = self.workspace.consumers_of(contract.id)
+            who = f"; consumed by {', '.join(consumers)}" if consumers else ""
+            changes = "; ".join(f"{c.kind} {c.path}" for c in diff.breaking)
+            msg = (
+                f"breaking changes since the registered {diff.old_version} ({changes}) need a major "
+                f"version bump, but version is {diff.new_version}{who}"
+            )
+            return [Problem(contract.file, "version", msg)]
+        msg = f"the contract changed but its version stayed {diff.new_version} (bump: {diff.required_bump})"
+        return [Problem(contract.file, "version", msg, Severity.WARNING)]
+
+    def sync(self) -> SyncReport:
+        """Register the workspace in the catalog; refuses, changing nothing, if validation finds errors."""
+        report = self.validate()
+        if not report.ok:
+            raise SpecError(report.errors, "fix these first: nothing was registered")
+        return self.catalog.sync(self.workspace, self.actor)
+
+    def search(
+        self, query: str, domain: str | None = None, tag: str | None = None, owner: str | None = None,
+        limit: int = 20,
+    ) -> list[SearchHit]:
+        return self.catalog.search(query, domain=domain, tag=tag, owner=owner, limit=limit)
+
+    def product_record(self, product_id: str) -> ProductRecord:
+        return self.catalog.product(product_id)
+
+    def check(self, contract: Contract, data: Path, table: str | None = None, fmt: str | None = None) -> CheckReport:
+        return check_file(contract, data, table=table, fmt=fmt)

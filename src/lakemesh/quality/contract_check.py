@@ -1,0 +1,238 @@
+"""Checking records against a contract: every rule compiled into one vectorized DuckDB scan.
+
+Rules: presence of each column, type (the value casts to the contract type), required, allowed values,
+pattern, numeric range, string length, column uniqueness and primary-key uniqueness.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from lakemesh.errors import DataFileError
+from lakemesh.quality.results import CheckReport, CheckStatus, RuleResult
+from lakemesh.spec.odcs import Column, Contract, Table
+from lakemesh.spec.types import sql_type
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".parquet": "parquet"}
+ROW = "__lakemesh_row"
+SOURCE = "__lakemesh_source"
+_WARN_SEVERITIES = {"warning", "warn", "info"}
+
+
+def q(name: str) -> str:
+    """A quoted identifier."""
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def lit(value: Any) -> str:
+    """A SQL literal for a Python value."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return exp.Literal.string(str(value)).sql("duckdb")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One compiled rule: a row predicate (violating rows) or an aggregate that counts violations."""
+
+    rule: str
+    column: str | None
+    detail: str
+    predicate: str | None = None
+    aggregate: str | None = None
+    duplicates_of: tuple[str, ...] = ()
+    warning: bool = False
+
+    @property
+    def count_sql(self) -> str:
+        return self.aggregate or f"count(*) FILTER (WHERE {self.predicate})"
+
+
+def detect_format(path: Path, given: str | None) -> str:
+    if given:
+        return {"jsonl": "json", "ndjson": "json"}.get(given, given)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataFileError(
+            f"{path}: cannot tell the format from the extension '{path.suffix}'",
+            "pass --format csv|jsonl|parquet",
+        )
+    return fmt
+
+
+def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> str:
+    """A table function reading the file; CSV and JSON as text, so the type rule decides what fits."""
+    p = lit(str(path))
+    if fmt == "csv":
+        return f"read_csv({p}, header=true, all_varchar=true)"
+    if fmt == "json":
+        # keys from DuckDB's sample, then one pass reading every value as text: a late bad value
+        # cannot fail the read, and nothing is parsed twice
+        options = "format='auto', maximum_object_size=16777216"
+        keys = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_json({p}, {options})").fetchall()]
+        columns = "{" + ", ".join(f"{lit(k)}: 'VARCHAR'" for k in keys) + "}"
+        return f"read_json({p}, {options}, columns={columns})"
+    if fmt == "parquet":
+        return f"read_parquet({p})"
+    raise DataFileError(f"{path}: unknown format '{fmt}'", "use csv, jsonl or parquet")
+
+
+def load_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> None:
+    """Materialize the file once, numbering records so examples can name them."""
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file")
+    try:
+        reader = _reader(con, path, fmt)
+        con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT row_number() OVER () AS {ROW}, * FROM {reader}")
+    except duckdb.Error as exc:
+        message = str(exc).splitlines()[0]
+        hint = "check the file's format"
+        if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
+            hint = "the file is not UTF-8: convert it, e.g. `iconv -f LATIN1 -t UTF-8 in.csv > out.csv`"
+        raise DataFileError(f"{path}: cannot be read as {fmt}: {message}", hint) from exc
+
+
+def compile_rules(table: Table, present: set[str]) -> list[Rule]:
+    """The rules of a contract table, for a source holding the columns in `present`."""
+    rules: list[Rule] = []
+    for col in table.columns:
+        if col.name not in present:
+            if col.required or col.primary_key:
+                rules.append(Rule("missing_column", col.name, "required column is absent from the data", aggregate="count(*)"))
+            continue
+        rules.extend(_column_rules(col))
+    pk = [c for c in table.primary_key if c in present]
+    if pk:
+        keys = ", ".join(q(c) for c in pk)
+        agg = f"count(*) - count(DISTINCT ({keys}))" if len(pk) > 1 else f"count({keys}) - count(DISTINCT {keys})"
+        rules.append(Rule("primary_key_unique", "+".join(pk), "primary key values must be unique", aggregate=agg, duplicates_of=tuple(pk)))
+    return rules
+
+
+def _column_rules(col: Column) -> list[Rule]:
+    c = q(col.name)
+    target = sql_type(col.logical_type, col.physical_type).sql("duckdb")
+    typed = f"TRY_CAST({c} AS {target})"
+    text = f"CAST({c} AS VARCHAR)"
+    rules = [Rule("type", col.name, f"values must cast to {target}", predicate=f"{c} IS NOT NULL AND {typed} IS NULL")]
+    if col.required or col.primary_key:
+        rules.append(Rule("required", col.name, "value is required", predicate=f"{c} IS NULL"))
+    if col.valid_values is not None:
+        allowed = ", ".join(lit(str(v)) for v in col.valid_values)
+        rules.append(
+            Rule(
+                "allowed_values", col.name, f"must be one of {list(col.valid_values)}",
+                predicate=f"{c} IS NOT NULL AND {text} NOT IN ({allowed})", warning=_is_warning(col),
+            )
+        )
+    if col.pattern:
+        rules.append(
+            Rule("pattern", col.name, f"must match /{col.pattern}/",
+                 predicate=f"{c} IS NOT NULL AND NOT regexp_full_match({text}, {lit(col.pattern)})")
+        )
+    rules.extend(_range_rules(col, typed, text))
+    if col.unique and not col.primary_key:
+        rules.append(Rule("unique", col.name, "values must be unique",
+                          aggregate=f"count({c}) - count(DISTINCT {c})", duplicates_of=(col.name,)))
+    return rules
+
+
+def _range_rules(col: Column, typed: str, text: str) -> list[Rule]:
+    opts = col.options
+    bounds = []
+    for key, op in (("minimum", "<"), ("exclusiveMinimum", "<="), ("maximum", ">"), ("exclusiveMaximum", ">=")):
+        value = opts.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            bounds.append((f"{typed} {op} {lit(value)}", f"{key} {value}"))
+    for key, op in (("minLength", "<"), ("maxLength", ">")):
+        value = opts.get(key)
+        if isinstance(value, int):
+            bounds.append((f"length({text}) {op} {value}", f"{key} {value}"))
+    if not bounds:
+        return []
+    predicate = " OR ".join(f"({b})" for b, _ in bounds)
+    return [Rule("range", col.name, "within " + ", ".join(d for _, d in bounds), predicate=predicate)]
+
+
+def _is_warning(col: Column) -> bool:
+    for rule in col.raw.get("quality") or []:
+        if isinstance(rule, dict) and (rule.get("metric") or rule.get("rule")) in ("invalidValues", "validValues"):
+            return str(rule.get("severity", "")).lower() in _WARN_SEVERITIES
+    return False
+
+
+def _examples(con: duckdb.DuckDBPyConnection, rule: Rule, limit: int) -> tuple[dict[str, Any], ...]:
+    if rule.duplicates_of:
+        keys = ", ".join(q(k) for k in rule.duplicates_of)
+        sql = (
+            f"SELECT {keys}, count(*) AS copies, min({ROW}) AS first_record FROM {SOURCE}"
+            f" WHERE {' AND '.join(f'{q(k)} IS NOT NULL' for k in rule.duplicates_of)}"
+            f" GROUP BY {keys} HAVING count(*) > 1 ORDER BY first_record LIMIT {limit}"
+        )
+    elif rule.predicate:
+        shown = f"{ROW} AS record" + (f", {q(rule.column)} AS value" if rule.column else "")
+        sql = f"SELECT {shown} FROM {SOURCE} WHERE {rule.predicate} ORDER BY {ROW} LIMIT {limit}"
+    else:
+        return ()
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return tuple(dict(zip(names, row, strict=True)) for row in cur.fetchall())
+
+
+def check_file(
+    contract: Contract, path: Path, table: str | None = None, fmt: str | None = None, examples: int = 3
+) -> CheckReport:
+    """Check every record of a CSV, JSON lines or Parquet file against a contract table."""
+    started = time.perf_counter()
+    spec = contract.table(table)
+    con = duckdb.connect()
+    try:
+        load_source(con, path, detect_format(path, fmt))
+        present = {row[0] for row in con.execute(f"DESCRIBE {SOURCE}").fetchall()} - {ROW}
+        rules = compile_rules(spec, present)
+        results = _run(con, rules, examples)
+        rows = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+    extra = sorted(present - {c.name for c in spec.columns})
+    if extra:
+        results.append(RuleResult("unknown_columns", None, CheckStatus.WARNING, len(extra),
+                                  f"not in the contract: {', '.join(extra)}"))
+    return CheckReport(contract.id, spec.name, str(path), rows, time.perf_counter() - started, results)
+
+
+def _run(con: duckdb.DuckDBPyConnection, rules: list[Rule], examples: int) -> list[RuleResult]:
+    if not rules:
+        return []
+    select = ", ".join(f"{r.count_sql} AS {q(f'r{i}')}" for i, r in enumerate(rules))
+    try:
+        counts = con.execute(f"SELECT {select} FROM {SOURCE}").fetchone()
+    except duckdb.Error:
+        # one broken rule (a regex DuckDB rejects, say) must not hide the others: run them one by one
+        return [_run_one(con, r, examples) for r in rules]
+    assert counts is not None
+    return [_result(con, r, int(n or 0), examples) for r, n in zip(rules, counts, strict=True)]
+
+
+def _run_one(con: duckdb.DuckDBPyConnection, rule: Rule, examples: int) -> RuleResult:
+    try:
+        n = con.execute(f"SELECT {rule.count_sql} FROM {SOURCE}").fetchone()
+    except duckdb.Error as exc:
+        return RuleResult(rule.rule, rule.column, CheckStatus.ERROR, 0, f"{rule.detail}: {str(exc).splitlines()[0]}")
+    return _result(con, rule, int(n[0] or 0) if n else 0, examples)
+
+
+def _result(con: duckdb.DuckDBPyConnection, rule: Rule, violations: int, examples: int) -> RuleResult:
+    if violations == 0:
+        return RuleResult(rule.rule, rule.column, CheckStatus.PASSED, 0, rule.detail)
+    status = CheckStatus.WARNING if rule.warning else CheckStatus.FAILED
+    found = _examples(con, rule, examples) if examples else ()
+    return RuleResult(rule.rule, rule.column, status, violations, rule.detail, found)
