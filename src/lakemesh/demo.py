@@ -27,10 +27,14 @@ def prepare_workspace(target: Path) -> Path:
     """Copy the example mesh to `target`, replacing an earlier demo there but never other files."""
     if target.exists():
         if not (target / MARKER).exists() and any(target.iterdir()):
-            raise LakemeshError(f"{target} exists and was not made by `lakemesh demo`", "pass --dir to use another folder")
+            raise LakemeshError(
+                f"{target} exists and was not made by `lakemesh demo`", "pass --dir to use another folder"
+            )
         shutil.rmtree(target)
     shutil.copytree(
-        example_source(), target, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data", "__pycache__")
+        example_source(),
+        target,
+        ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data", "__pycache__"),
     )
     (target / MARKER).write_text("made by `lakemesh demo`; safe to delete\n", encoding="utf-8")
     return target

@@ -76,7 +76,10 @@ class Mesh:
             return self.settings.user
         try:
             out = subprocess.run(
-                ["git", "-C", str(self.root), "config", "user.email"], capture_output=True, text=True, timeout=5
+                ["git", "-C", str(self.root), "config", "user.email"],
+                capture_output=True,
+                text=True,
+                timeout=5,
             )
             if out.returncode == 0 and out.stdout.strip():
                 return out.stdout.strip()
@@ -97,7 +100,14 @@ class Mesh:
             catalog = self._registered_catalog()
         except CatalogError as exc:
             if not exc.message.startswith("no catalog at"):
-                report.problems.append(Problem("mesh.yaml", "catalog", f"{exc.message}; breaking-change check skipped", Severity.WARNING))
+                report.problems.append(
+                    Problem(
+                        "mesh.yaml",
+                        "catalog",
+                        f"{exc.message}; breaking-change check skipped",
+                        Severity.WARNING,
+                    )
+                )
             return report
         assert catalog is not None
         for contract in self.workspace.contracts.values():
@@ -135,7 +145,11 @@ class Mesh:
         return self.catalog.sync(self.workspace, self.actor)
 
     def search(
-        self, query: str, domain: str | None = None, tag: str | None = None, owner: str | None = None,
+        self,
+        query: str,
+        domain: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
         return self.catalog.search(query, domain=domain, tag=tag, owner=owner, limit=limit)

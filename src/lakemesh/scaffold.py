@@ -118,8 +118,11 @@ def scaffold_workspace(target: Path, name: str, domain: str, product: str) -> li
     if target.exists() and any(target.iterdir()):
         raise LakemeshError(f"{target} already exists and is not empty", "choose another name or --path")
     values = {
-        "name": name, "domain": domain, "product": product,
-        "title": product.replace("_", " ").title(), "product_singular": product.rstrip("s").replace("_", " "),
+        "name": name,
+        "domain": domain,
+        "product": product,
+        "title": product.replace("_", " ").title(),
+        "product_singular": product.rstrip("s").replace("_", " "),
     }
     product_dir = target / "domains" / domain / "products" / product
     files = {

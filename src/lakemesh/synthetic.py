@@ -89,7 +89,8 @@ def expected_dirt(rows: int, dirt: Dirt = Dirt()) -> dict[str, int]:
         "bad_case_status": with_dups(dirt.bad_case_every, 7),
         "unknown_status": sum(
             1 for i in range(rows) if i % dirt.unknown_status_every == 3 and i % dirt.bad_case_every != 7
-        ) + sum(1 for i in dup_rows if i % dirt.unknown_status_every == 3 and i % dirt.bad_case_every != 7),
+        )
+        + sum(1 for i in dup_rows if i % dirt.unknown_status_every == 3 and i % dirt.bad_case_every != 7),
         "negative_total": with_dups(dirt.negative_total_every, 11),
         "bad_currency": with_dups(dirt.bad_currency_every, 13),
     }

@@ -51,7 +51,15 @@ def _filters(domain: str | None, tag: str | None, owner: str | None) -> tuple[st
 def _hit(row: Any) -> SearchHit:
     tags = row.tags if isinstance(row.tags, list) else []
     return SearchHit(
-        row.id, row.name, row.domain, row.owner, row.layer, row.status, row.description, tags, float(row.score)
+        row.id,
+        row.name,
+        row.domain,
+        row.owner,
+        row.layer,
+        row.status,
+        row.description,
+        tags,
+        float(row.score),
     )
 
 

@@ -81,7 +81,11 @@ class Catalog:
             raise CatalogError(f"catalog sync to {self.url} failed, nothing was changed: {exc}") from exc
 
     def search(
-        self, query: str, domain: str | None = None, tag: str | None = None, owner: str | None = None,
+        self,
+        query: str,
+        domain: str | None = None,
+        tag: str | None = None,
+        owner: str | None = None,
         limit: int = 20,
     ) -> list[SearchHit]:
         with self.engine.connect() as conn:
@@ -102,8 +106,10 @@ class Catalog:
             columns: list[dict[str, Any]] = []
             if row["contract_id"]:
                 contract = self.contract_document(row["contract_id"])
-                cols = select(t.columns).where(t.columns.c.contract_id == row["contract_id"]).order_by(
-                    t.columns.c.table_name, t.columns.c.position
+                cols = (
+                    select(t.columns)
+                    .where(t.columns.c.contract_id == row["contract_id"])
+                    .order_by(t.columns.c.table_name, t.columns.c.position)
                 )
                 columns = [dict(c) for c in conn.execute(cols).mappings()]
         return ProductRecord(dict(row), contract, columns, self.versions("product", product_id))
@@ -128,8 +134,15 @@ class Catalog:
         with self.engine.connect() as conn:
             return [
                 VersionRecord(
-                    r["kind"], r["entity_id"], r["version"], r["semver"], r["change"], list(r["summary"]),
-                    r["changed_by"], r["changed_at"], r["document"],
+                    r["kind"],
+                    r["entity_id"],
+                    r["version"],
+                    r["semver"],
+                    r["change"],
+                    list(r["summary"]),
+                    r["changed_by"],
+                    r["changed_at"],
+                    r["document"],
                 )
                 for r in conn.execute(q).mappings()
             ]
@@ -138,7 +151,12 @@ class Catalog:
         with self.engine.begin() as conn:
             conn.execute(
                 insert(t.audit_log).values(
-                    at=datetime.now(UTC), actor=actor, action=action, target=target, allowed=allowed, details=details
+                    at=datetime.now(UTC),
+                    actor=actor,
+                    action=action,
+                    target=target,
+                    allowed=allowed,
+                    details=details,
                 )
             )
 

@@ -77,7 +77,10 @@ class WorkspaceSync:
         for domain in ws.domains.values():
             self.domain(domain)
         for contract in ws.contracts.values():
-            owner = next((p.id for p in ws.products.values() if contract.id in {c.id for c in p.contracts.values()}), None)
+            owner = next(
+                (p.id for p in ws.products.values() if contract.id in {c.id for c in p.contracts.values()}),
+                None,
+            )
             self.contract(contract, owner)
         for product in ws.products.values():
             self.product(product)
@@ -92,15 +95,28 @@ class WorkspaceSync:
     def _record(self, kind: str, key: str, change: str, version: int, summary: list[str], **cols: Any) -> None:
         self.conn.execute(
             insert(t.spec_versions).values(
-                kind=kind, entity_id=key, version=version, change=change, summary=summary,
-                changed_by=self.actor, changed_at=self.now, **cols,
+                kind=kind,
+                entity_id=key,
+                version=version,
+                change=change,
+                summary=summary,
+                changed_by=self.actor,
+                changed_at=self.now,
+                **cols,
             )
         )
         self.report.changes.append(EntityChange(kind, key, change, version, tuple(summary)))
 
     def _upsert(
-        self, table: Table, key_col: Any, kind: str, key: str, document: Any, values: dict[str, Any],
-        summarize: Any, semver: str | None = None,
+        self,
+        table: Table,
+        key_col: Any,
+        kind: str,
+        key: str,
+        document: Any,
+        values: dict[str, Any],
+        summarize: Any,
+        semver: str | None = None,
     ) -> bool:
         """Insert or update one entity; returns True when it changed."""
         digest = content_hash(document)
@@ -108,7 +124,13 @@ class WorkspaceSync:
         if current is not None and current["content_hash"] == digest and current["removed_at"] is None:
             self.report.changes.append(EntityChange(kind, key, "unchanged", current["version"]))
             return False
-        row = {**values, "document": document, "content_hash": digest, "updated_at": self.now, "removed_at": None}
+        row = {
+            **values,
+            "document": document,
+            "content_hash": digest,
+            "updated_at": self.now,
+            "removed_at": None,
+        }
         if current is None:
             version, change, summary = 1, "created", ["registered"]
             if table is t.products:
@@ -126,17 +148,30 @@ class WorkspaceSync:
     def domain(self, entry: DomainEntry) -> None:
         spec = entry.spec
         doc = spec.model_dump(mode="json", by_alias=True)
-        values = {"description": spec.description, "owner": spec.owner, "team": spec.team, "tags": list(spec.tags)}
+        values = {
+            "description": spec.description,
+            "owner": spec.owner,
+            "team": spec.team,
+            "tags": list(spec.tags),
+        }
         self._upsert(t.domains, t.domains.c.name, "domain", spec.name, doc, values, flat_diff)
 
     def contract(self, contract: Contract, product_id: str | None) -> None:
         values = {
-            "name": contract.name, "semver": contract.version, "api_version": contract.api_version,
+            "name": contract.name,
+            "semver": contract.version,
+            "api_version": contract.api_version,
             "product_id": product_id,
         }
         changed = self._upsert(
-            t.contracts, t.contracts.c.id, "contract", contract.id, contract.raw, values,
-            _contract_summary, semver=contract.version,
+            t.contracts,
+            t.contracts.c.id,
+            "contract",
+            contract.id,
+            contract.raw,
+            values,
+            _contract_summary,
+            semver=contract.version,
         )
         if changed:
             self._columns(contract)
@@ -145,10 +180,17 @@ class WorkspaceSync:
         self.conn.execute(delete(t.columns).where(t.columns.c.contract_id == contract.id))
         rows = [
             {
-                "contract_id": contract.id, "table_name": table.name, "name": col.name, "position": i,
-                "logical_type": col.logical_type, "physical_type": col.physical_type,
-                "description": col.description, "classification": col.classification, "tags": list(col.tags),
-                "required": col.required, "primary_key": col.primary_key,
+                "contract_id": contract.id,
+                "table_name": table.name,
+                "name": col.name,
+                "position": i,
+                "logical_type": col.logical_type,
+                "physical_type": col.physical_type,
+                "description": col.description,
+                "classification": col.classification,
+                "tags": list(col.tags),
+                "required": col.required,
+                "primary_key": col.primary_key,
             }
             for table in contract.tables
             for i, col in enumerate(table.columns)
@@ -161,9 +203,15 @@ class WorkspaceSync:
         doc = spec.model_dump(mode="json", by_alias=True)
         contract = entry.contract
         values = {
-            "domain": spec.domain, "name": spec.name, "description": spec.description.purpose,
-            "owner": spec.owner, "layer": spec.layer.value, "status": spec.status.value,
-            "spec_version": spec.version, "tags": list(spec.tags), "contract_id": contract.id if contract else None,
+            "domain": spec.domain,
+            "name": spec.name,
+            "description": spec.description.purpose,
+            "owner": spec.owner,
+            "layer": spec.layer.value,
+            "status": spec.status.value,
+            "spec_version": spec.version,
+            "tags": list(spec.tags),
+            "contract_id": contract.id if contract else None,
         }
         changed = self._upsert(t.products, t.products.c.id, "product", spec.id, doc, values, flat_diff, spec.version)
         contract_changed = contract is not None and any(
@@ -179,11 +227,16 @@ class WorkspaceSync:
         pid = spec.id
         self.conn.execute(delete(t.product_tags).where(t.product_tags.c.product_id == pid))
         if spec.tags:
-            self.conn.execute(insert(t.product_tags), [{"product_id": pid, "tag": tag} for tag in sorted(set(spec.tags))])
+            self.conn.execute(
+                insert(t.product_tags), [{"product_id": pid, "tag": tag} for tag in sorted(set(spec.tags))]
+            )
         self.conn.execute(delete(t.product_search).where(t.product_search.c.product_id == pid))
         self.conn.execute(
             insert(t.product_search).values(
-                product_id=pid, name=f"{pid} {spec.name}", description=desc, tags=" ".join(spec.tags),
+                product_id=pid,
+                name=f"{pid} {spec.name}",
+                description=desc,
+                tags=" ".join(spec.tags),
                 column_names=" ".join(c.name for c in cols),
                 column_docs=" ".join(c.description or "" for c in cols),
             )

@@ -71,8 +71,14 @@ def show(
     """A product with its ports, contract, columns, SLA, owner and version history."""
     record = open_mesh(ctx).product_record(product_id)
     if as_json:
-        print_json({"product": record.row, "contract": record.contract, "columns": record.columns,
-                    "versions": [asdict(v) for v in record.versions]})
+        print_json(
+            {
+                "product": record.row,
+                "contract": record.contract,
+                "columns": record.columns,
+                "versions": [asdict(v) for v in record.versions],
+            }
+        )
         return
     render_product(record)
 
@@ -100,9 +106,15 @@ def render_product(record: ProductRecord) -> None:
         for name in ("column", "type", "req", "pk", "classification", "tags", "description"):
             cols.add_column(name, overflow="fold")
         for c in record.columns:
-            cols.add_row(c["name"], c["physical_type"] or c["logical_type"] or "", "✓" if c["required"] else "",
-                         "✓" if c["primary_key"] else "", c["classification"] or "", ", ".join(c["tags"]),
-                         (c["description"] or "")[:60])
+            cols.add_row(
+                c["name"],
+                c["physical_type"] or c["logical_type"] or "",
+                "✓" if c["required"] else "",
+                "✓" if c["primary_key"] else "",
+                c["classification"] or "",
+                ", ".join(c["tags"]),
+                (c["description"] or "")[:60],
+            )
         console.print(cols)
     hist = Table(box=None, header_style="bold", pad_edge=False, title="history", title_justify="left")
     for name in ("version", "change", "when", "who", "what"):

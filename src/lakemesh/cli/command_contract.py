@@ -56,11 +56,15 @@ def diff(
     without a major version bump."""
     result = diff_contracts(resolve_contract(ctx, old), resolve_contract(ctx, new))
     if as_json:
-        print_json({
-            "old_version": result.old_version, "new_version": result.new_version,
-            "required_bump": result.required_bump, "version_ok": result.version_ok,
-            "changes": [c.__dict__ for c in result.changes],
-        })
+        print_json(
+            {
+                "old_version": result.old_version,
+                "new_version": result.new_version,
+                "required_bump": result.required_bump,
+                "version_ok": result.version_ok,
+                "changes": [c.__dict__ for c in result.changes],
+            }
+        )
     else:
         for c in result.changes:
             mark = "[red]breaking[/]    " if c.breaking else "[green]non-breaking[/]"

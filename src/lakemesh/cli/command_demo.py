@@ -28,8 +28,10 @@ def demo(
         console.print(f"[green]✓[/] {count:,} rows for {product} in {path.relative_to(target)}")
     mesh = Mesh.open(target)
     report = mesh.validate()
-    console.print(f"[green]✓[/] validated {len(mesh.workspace.products)} products, "
-                  f"{len(mesh.workspace.contracts)} contracts: {len(report.errors)} errors")
+    console.print(
+        f"[green]✓[/] validated {len(mesh.workspace.products)} products, "
+        f"{len(mesh.workspace.contracts)} contracts: {len(report.errors)} errors"
+    )
     console.rule("catalog sync")
     render_sync(mesh.sync())
     console.rule("catalog search 'orders'")
@@ -43,12 +45,18 @@ def demo(
         assert contract is not None
         result = mesh.check(contract, path)
         console.print(check_table(result))
-        console.print(f"{result.rows:,} records in {result.seconds:.2f}s ({result.rows_per_second:,.0f}/s); "
-                      f"{sum(r.violations for r in result.failed):,} violations of {len(result.failed)} rules")
+        console.print(
+            f"{result.rows:,} records in {result.seconds:.2f}s ({result.rows_per_second:,.0f}/s); "
+            f"{sum(r.violations for r in result.failed):,} violations of {len(result.failed)} rules"
+        )
     mesh.close()
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
-    for cmd in ("validate", "catalog search customers --tag pii", "catalog show customers.customer_profiles",
-                "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
-                "contract check orders.order_events data/order_events/events-0001.jsonl"):
+    for cmd in (
+        "validate",
+        "catalog search customers --tag pii",
+        "catalog show customers.customer_profiles",
+        "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
+        "contract check orders.order_events data/order_events/events-0001.jsonl",
+    ):
         console.print(f"  lakemesh -w {target} {cmd}")

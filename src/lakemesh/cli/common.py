@@ -6,14 +6,14 @@ from pathlib import Path
 
 import typer
 
+from lakemesh.errors import LakemeshError, SpecError
 from lakemesh.mesh import Mesh
 from lakemesh.spec.odcs import Contract, load_contract
-from lakemesh.errors import LakemeshError, SpecError
 
 
 def open_mesh(ctx: typer.Context) -> Mesh:
     obj = ctx.find_root().obj or {}
-    return Mesh.open(obj.get("workspace", Path(".")))
+    return Mesh.open(obj.get("workspace", Path()))
 
 
 def resolve_contract(ctx: typer.Context, ref: str) -> Contract:

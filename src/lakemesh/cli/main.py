@@ -36,7 +36,10 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     workspace: Path = typer.Option(
-        Path("."), "--workspace", "-w", envvar="LAKEMESH_WORKSPACE",
+        Path(),
+        "--workspace",
+        "-w",
+        envvar="LAKEMESH_WORKSPACE",
         help="The workspace folder (or any folder inside it).",
     ),
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback on errors."),

@@ -58,8 +58,14 @@ def _example(example: dict[str, Any]) -> str:
 def check_table(report: CheckReport, show_passed: bool = False) -> Table:
     """The rules that did not pass (all of them with `show_passed`), with counts and examples."""
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for name, justify in (("rule", "left"), ("column", "left"), ("status", "left"), ("violations", "right"),
-                          ("%", "right"), ("examples", "left")):
+    for name, justify in (
+        ("rule", "left"),
+        ("column", "left"),
+        ("status", "left"),
+        ("violations", "right"),
+        ("%", "right"),
+        ("examples", "left"),
+    ):
         table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
     passed = 0
     for r in report.results:
@@ -85,8 +91,12 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "passed": report.passed,
         "results": [
             {
-                "rule": r.rule, "column": r.column, "status": r.status.value, "violations": r.violations,
-                "detail": r.detail, "examples": list(r.examples),
+                "rule": r.rule,
+                "column": r.column,
+                "status": r.status.value,
+                "violations": r.violations,
+                "detail": r.detail,
+                "examples": list(r.examples),
             }
             for r in report.results
         ],

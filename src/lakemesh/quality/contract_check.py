@@ -19,7 +19,14 @@ from lakemesh.quality.results import CheckReport, CheckStatus, RuleResult
 from lakemesh.spec.odcs import Column, Contract, Table
 from lakemesh.spec.types import sql_type
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".jsonl": "json", ".ndjson": "json", ".json": "json", ".parquet": "parquet"}
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".json": "json",
+    ".parquet": "parquet",
+}
 ROW = "__lakemesh_row"
 SOURCE = "__lakemesh_source"
 _WARN_SEVERITIES = {"warning", "warn", "info"}
@@ -106,14 +113,29 @@ def compile_rules(table: Table, present: set[str]) -> list[Rule]:
     for col in table.columns:
         if col.name not in present:
             if col.required or col.primary_key:
-                rules.append(Rule("missing_column", col.name, "required column is absent from the data", aggregate="count(*)"))
+                rules.append(
+                    Rule(
+                        "missing_column",
+                        col.name,
+                        "required column is absent from the data",
+                        aggregate="count(*)",
+                    )
+                )
             continue
         rules.extend(_column_rules(col))
     pk = [c for c in table.primary_key if c in present]
     if pk:
         keys = ", ".join(q(c) for c in pk)
         agg = f"count(*) - count(DISTINCT ({keys}))" if len(pk) > 1 else f"count({keys}) - count(DISTINCT {keys})"
-        rules.append(Rule("primary_key_unique", "+".join(pk), "primary key values must be unique", aggregate=agg, duplicates_of=tuple(pk)))
+        rules.append(
+            Rule(
+                "primary_key_unique",
+                "+".join(pk),
+                "primary key values must be unique",
+                aggregate=agg,
+                duplicates_of=tuple(pk),
+            )
+        )
     return rules
 
 
@@ -122,33 +144,59 @@ def _column_rules(col: Column) -> list[Rule]:
     target = sql_type(col.logical_type, col.physical_type).sql("duckdb")
     typed = f"TRY_CAST({c} AS {target})"
     text = f"CAST({c} AS VARCHAR)"
-    rules = [Rule("type", col.name, f"values must cast to {target}", predicate=f"{c} IS NOT NULL AND {typed} IS NULL")]
+    rules = [
+        Rule(
+            "type",
+            col.name,
+            f"values must cast to {target}",
+            predicate=f"{c} IS NOT NULL AND {typed} IS NULL",
+        )
+    ]
     if col.required or col.primary_key:
         rules.append(Rule("required", col.name, "value is required", predicate=f"{c} IS NULL"))
     if col.valid_values is not None:
         allowed = ", ".join(lit(str(v)) for v in col.valid_values)
         rules.append(
             Rule(
-                "allowed_values", col.name, f"must be one of {list(col.valid_values)}",
-                predicate=f"{c} IS NOT NULL AND {text} NOT IN ({allowed})", warning=_is_warning(col),
+                "allowed_values",
+                col.name,
+                f"must be one of {list(col.valid_values)}",
+                predicate=f"{c} IS NOT NULL AND {text} NOT IN ({allowed})",
+                warning=_is_warning(col),
             )
         )
     if col.pattern:
         rules.append(
-            Rule("pattern", col.name, f"must match /{col.pattern}/",
-                 predicate=f"{c} IS NOT NULL AND NOT regexp_full_match({text}, {lit(col.pattern)})")
+            Rule(
+                "pattern",
+                col.name,
+                f"must match /{col.pattern}/",
+                predicate=f"{c} IS NOT NULL AND NOT regexp_full_match({text}, {lit(col.pattern)})",
+            )
         )
     rules.extend(_range_rules(col, typed, text))
     if col.unique and not col.primary_key:
-        rules.append(Rule("unique", col.name, "values must be unique",
-                          aggregate=f"count({c}) - count(DISTINCT {c})", duplicates_of=(col.name,)))
+        rules.append(
+            Rule(
+                "unique",
+                col.name,
+                "values must be unique",
+                aggregate=f"count({c}) - count(DISTINCT {c})",
+                duplicates_of=(col.name,),
+            )
+        )
     return rules
 
 
 def _range_rules(col: Column, typed: str, text: str) -> list[Rule]:
     opts = col.options
     bounds = []
-    for key, op in (("minimum", "<"), ("exclusiveMinimum", "<="), ("maximum", ">"), ("exclusiveMaximum", ">=")):
+    for key, op in (
+        ("minimum", "<"),
+        ("exclusiveMinimum", "<="),
+        ("maximum", ">"),
+        ("exclusiveMaximum", ">="),
+    ):
         value = opts.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool):
             bounds.append((f"{typed} {op} {lit(value)}", f"{key} {value}"))
@@ -164,7 +212,10 @@ def _range_rules(col: Column, typed: str, text: str) -> list[Rule]:
 
 def _is_warning(col: Column) -> bool:
     for rule in col.raw.get("quality") or []:
-        if isinstance(rule, dict) and (rule.get("metric") or rule.get("rule")) in ("invalidValues", "validValues"):
+        if isinstance(rule, dict) and (rule.get("metric") or rule.get("rule")) in (
+            "invalidValues",
+            "validValues",
+        ):
             return str(rule.get("severity", "")).lower() in _WARN_SEVERITIES
     return False
 
@@ -204,8 +255,15 @@ def check_file(
         con.close()
     extra = sorted(present - {c.name for c in spec.columns})
     if extra:
-        results.append(RuleResult("unknown_columns", None, CheckStatus.WARNING, len(extra),
-                                  f"not in the contract: {', '.join(extra)}"))
+        results.append(
+            RuleResult(
+                "unknown_columns",
+                None,
+                CheckStatus.WARNING,
+                len(extra),
+                f"not in the contract: {', '.join(extra)}",
+            )
+        )
     return CheckReport(contract.id, spec.name, str(path), rows, time.perf_counter() - started, results)
 
 

@@ -1,4 +1,4 @@
-"""Workspace and contract specs: pydantic models, ODCS v3 contracts, loading, diffing. No I/O beyond reading files."""
+"""Workspace and contract specs: pydantic models, ODCS v3 contracts, loading, diffing (reads files, writes none)."""
 
 from lakemesh.spec.models import DomainSpec, Layer, MeshSpec, ProductSpec
 from lakemesh.spec.odcs import Column, Contract, Table, load_contract

@@ -203,9 +203,27 @@ def _comparable(a: Any, b: Any) -> bool:
 
 
 _SLA_SECONDS = {
-    "ms": 0.001, "s": 1, "sec": 1, "second": 1, "seconds": 1, "m": 60, "min": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400, "w": 604800,
-    "week": 604800, "weeks": 604800, "y": 31536000, "year": 31536000, "years": 31536000,
+    "ms": 0.001,
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "seconds": 1,
+    "m": 60,
+    "min": 60,
+    "minute": 60,
+    "minutes": 60,
+    "h": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "w": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "y": 31536000,
+    "year": 31536000,
+    "years": 31536000,
 }
 # properties where a smaller number is a stricter promise
 _SMALLER_IS_STRICTER = {"latency", "frequency", "errorRate", "timeOfAvailability"}

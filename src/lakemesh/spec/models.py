@@ -29,9 +29,7 @@ def parse_duration(text: str) -> float:
 class StrictModel(BaseModel):
     """Base of every spec model: unknown keys are errors, YAML keys are camelCase."""
 
-    model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class Layer(str, Enum):

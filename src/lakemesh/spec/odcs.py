@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -150,14 +150,12 @@ class Contract:
     def status(self) -> str | None:
         return self.raw.get("status")
 
-    @property
+    @cached_property
     def tables(self) -> list[Table]:
         tables = []
         for obj in self.raw.get("schema") or []:
             props = tuple(_column(p) for p in obj.get("properties") or [])
-            tables.append(
-                Table(obj.get("name", ""), obj.get("physicalName"), obj.get("description"), props, raw=obj)
-            )
+            tables.append(Table(obj.get("name", ""), obj.get("physicalName"), obj.get("description"), props, raw=obj))
         return tables
 
     def table(self, name: str | None = None) -> Table:
@@ -263,14 +261,16 @@ def _property_problems(props: list[dict[str, Any]], where: str, file: str) -> li
     positions: dict[int, str] = {}
     for j, prop in enumerate(props):
         at = f"{where}[{j}]"
-        name = prop.get("name")
+        name = str(prop.get("name"))
         if name in seen:
             problems.append(Problem(file, f"{at}.name", f"column '{name}' is declared twice"))
         seen.add(name)
         pos = prop.get("primaryKeyPosition")
         if isinstance(pos, int) and pos >= 0:
             if not prop.get("primaryKey"):
-                problems.append(Problem(file, f"{at}.primaryKey", "primaryKeyPosition is set but primaryKey is not true"))
+                problems.append(
+                    Problem(file, f"{at}.primaryKey", "primaryKeyPosition is set but primaryKey is not true")
+                )
             if pos in positions:
                 problems.append(
                     Problem(file, f"{at}.primaryKeyPosition", f"position {pos} is also used by '{positions[pos]}'")
@@ -296,7 +296,12 @@ def _options_problems(prop: dict[str, Any], at: str, file: str) -> list[Problem]
     physical = prop.get("physicalType")
     if isinstance(physical, str) and parse_type(physical) is None:
         problems.append(
-            Problem(file, f"{at}.physicalType", f"'{physical}' is not a SQL type lakemesh understands", Severity.WARNING)
+            Problem(
+                file,
+                f"{at}.physicalType",
+                f"'{physical}' is not a SQL type lakemesh understands",
+                Severity.WARNING,
+            )
         )
     return problems
 

@@ -67,7 +67,7 @@ def _params(t: exp.DataType) -> list[int]:
     for e in t.expressions:
         value = e.this if isinstance(e, exp.DataTypeParam) else e
         try:
-            out.append(int(value.name if isinstance(value, exp.Expression) else value))
+            out.append(int(str(value.name if isinstance(value, exp.Expression) else value)))
         except (TypeError, ValueError):
             return []
     return out
@@ -98,8 +98,8 @@ def _compare_physical(old: exp.DataType, new: exp.DataType) -> TypeChange:
 
 
 def _compare_decimal(old: list[int], new: list[int]) -> TypeChange:
-    p1, s1 = (old + [18, 3])[:2] if old else (18, 3)
-    p2, s2 = (new + [18, 3])[:2] if new else (18, 3)
+    p1, s1 = [*old, 18, 3][:2] if old else (18, 3)
+    p2, s2 = [*new, 18, 3][:2] if new else (18, 3)
     if (p1, s1) == (p2, s2):
         return TypeChange.SAME
     # every old value fits when neither the integer digits nor the scale shrink
@@ -132,7 +132,10 @@ def compare_types(
 
 
 def _physical_or(
-    old_logical: str | None, old_physical: str | None, new_logical: str | None, new_physical: str | None,
+    old_logical: str | None,
+    old_physical: str | None,
+    new_logical: str | None,
+    new_physical: str | None,
     default: TypeChange,
 ) -> TypeChange:
     if not old_physical and not new_physical:

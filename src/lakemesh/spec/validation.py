@@ -80,8 +80,9 @@ def problems_from_validation(exc: ValidationError, model: type[BaseModel], file:
             problems.append(Problem(file, path, "required field is missing"))
         else:
             given = err.get("input")
-            shown = f" (got {given!r})" if not isinstance(given, dict | list) else ""
-            problems.append(Problem(file, path, f"{err['msg']}{shown}"))
+            got = f" (got {given!r})" if not isinstance(given, dict | list) else ""
+            message = err["msg"].removeprefix("Value error, ")
+            problems.append(Problem(file, path, f"{message}{got}"))
     return problems
 
 

@@ -67,7 +67,10 @@ class Workspace:
         if product_id in self.products:
             return self.products[product_id]
         hint = did_you_mean(product_id, list(self.products))
-        raise NotFoundError(f"no product '{product_id}' in this workspace{hint}", "list them with `lakemesh catalog search ''`")
+        raise NotFoundError(
+            f"no product '{product_id}' in this workspace{hint}",
+            "list them with `lakemesh catalog search ''`",
+        )
 
     def producer_of(self, contract_id: str) -> str | None:
         """The product whose output port serves `contract_id`."""
@@ -165,7 +168,9 @@ class _Loader:
         for domain_dir in sorted((self.root / "domains").glob("*/")):
             self.load_domain(ws, domain_dir)
         if not ws.domains and not self.problems:
-            self.problems.append(Problem("domains/", "", "no domains: add domains/<name>/domain.yaml", Severity.WARNING))
+            self.problems.append(
+                Problem("domains/", "", "no domains: add domains/<name>/domain.yaml", Severity.WARNING)
+            )
         self.check_ports(ws)
         self.check_graph(ws)
         ws.problems = self.problems
@@ -194,11 +199,14 @@ class _Loader:
             return
         spec = self.read_model(ProductSpec, file)
         if spec is None:
+            self.load_orphan_contract(ws, folder)
             return
         if spec.domain != domain:
             self.problems.append(Problem(shown, "domain", f"'{spec.domain}' but the product sits in domain '{domain}'"))
         if spec.id in ws.products:
-            self.problems.append(Problem(shown, "id", f"product id '{spec.id}' is also used by {ws.products[spec.id].file}"))
+            self.problems.append(
+                Problem(shown, "id", f"product id '{spec.id}' is also used by {ws.products[spec.id].file}")
+            )
             return
         entry = ProductEntry(spec, shown, folder)
         ws.products[spec.id] = entry
@@ -230,6 +238,15 @@ class _Loader:
                 self.problems.append(Problem(entry.file, f"{where}.version", msg))
             ws.contracts[contract.id] = contract
             entry.contracts[port.name] = contract
+
+    def load_orphan_contract(self, ws: Workspace, folder: Path) -> None:
+        """The contract of a product whose descriptor is invalid, so its consumers do not fail too."""
+        path = folder / "contract.yaml"
+        if path.is_file():
+            contract, problems = load_contract(path, self.rel(path))
+            self.problems.extend(problems)
+            if contract is not None and contract.id not in ws.contracts:
+                ws.contracts[contract.id] = contract
 
     def check_build(self, entry: ProductEntry) -> None:
         spec = entry.spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,32 @@ from lakemesh.spec.problems import Problem
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader without implicit timestamps, so `2024-01-01T00:00:00Z` stays the string it is."""
+    """SafeLoader with YAML 1.2 core scalars, so values read back exactly as written.
+
+    PyYAML follows YAML 1.1: `2024-01-01T00:00:00Z` becomes a datetime, `1:30` the integer 90, `no` false
+    and `010` the integer 8. Exporting such a document would change it: here the first three stay strings
+    and `010` is the decimal 10, as YAML 1.2 reads them.
+    """
 
 
+_REPLACED = {f"tag:yaml.org,2002:{t}" for t in ("timestamp", "bool", "int", "float")}
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _REPLACED]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Loader.add_constructor(
+    "tag:yaml.org,2002:int",
+    lambda loader, node: int(loader.construct_scalar(node)),  # base 10: no YAML 1.1 octal
+)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."),
+)
 
 
 class _Dumper(yaml.SafeDumper):

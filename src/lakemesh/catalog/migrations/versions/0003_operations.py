@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.Column("table_version", sa.BigInteger),
         _ts("checked_at"),
     )
-    op.create_index(
-        "ix_quality_results_product_check", "quality_results", ["product_id", "check_name", "checked_at"]
-    )
+    op.create_index("ix_quality_results_product_check", "quality_results", ["product_id", "check_name", "checked_at"])
     op.create_table(
         "lineage_edges",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

@@ -1,0 +1,69 @@
+"""Exports against golden files: set LAKEMESH_UPDATE_GOLDEN=1 to rewrite them after a deliberate change."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import jsonschema
+import pytest
+
+from lakemesh.spec.export import to_jsonschema, to_sql_ddl
+from lakemesh.spec.odcs import load_contract
+from tests.conftest import EXAMPLE, FIXTURES
+
+GOLDEN = Path(__file__).parent / "golden"
+ORDERS = EXAMPLE / "domains/orders/products/analytics_orders/contract.yaml"
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("LAKEMESH_UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
+def test_sql_ddl_golden(dialect: str) -> None:
+    contract, _ = load_contract(ORDERS)
+    assert contract is not None
+    _golden(f"analytics_orders.{dialect}.sql", to_sql_ddl(contract, dialect))
+
+
+def test_sql_ddl_runs_in_duckdb_and_enforces_the_contract() -> None:
+    contract, _ = load_contract(FIXTURES / "full-v3.1.odcs.yaml")
+    assert contract is not None
+    con = duckdb.connect()
+    con.execute(to_sql_ddl(contract, "duckdb"))
+    con.execute("INSERT INTO fin_settlements (settlement_id, line_no, amount) VALUES ('a', 1, 10.5)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO fin_settlements (settlement_id, line_no, amount) VALUES ('a', 1, 3)")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute("INSERT INTO fin_settlements (settlement_id, line_no) VALUES ('b', 1)")
+    comment = con.execute(
+        "SELECT comment FROM duckdb_columns() WHERE table_name = 'fin_settlements' AND column_name = 'amount'"
+    ).fetchone()
+    assert comment == ("Settled amount in the settlement currency.",)
+
+
+def test_jsonschema_golden_and_validates_records() -> None:
+    contract, _ = load_contract(ORDERS)
+    assert contract is not None
+    schema = to_jsonschema(contract)
+    _golden("analytics_orders.schema.json", json.dumps(schema, indent=2) + "\n")
+    good = {"order_id": "ORD-00000001", "customer_id": "C1", "order_date": "2026-01-01", "total_amount": 10,
+            "status": "paid", "items_count": None, "updated_at": "2026-01-01T00:00:00Z"}
+    jsonschema.validate(good, schema)
+    for field, value in (("status", "lost"), ("order_id", "X"), ("total_amount", -1), ("customer_id", None)):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({**good, field: value}, schema)
+
+
+def test_jsonschema_of_several_tables_uses_defs() -> None:
+    contract, _ = load_contract(FIXTURES / "full-v3.1.odcs.yaml")
+    assert contract is not None
+    schema = to_jsonschema(contract)
+    assert set(schema["$defs"]) == {"settlements", "merchants"}
+    jsonschema.validate({"id": "m1", "country": "DE"}, schema)
