@@ -6,7 +6,6 @@ package creates. `wal_level=logical` is set for the change-data-capture tests.
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -25,13 +24,13 @@ def find_bin() -> Path:
     on_path = shutil.which("pg_ctl")
     if on_path and shutil.which("initdb"):
         return Path(on_path).resolve().parent
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]), reverse=True)
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), key=lambda p: int(p.parts[4]), reverse=True)
     if not found:
         raise PostgresUnavailable(
             "PostgreSQL server binaries (initdb, pg_ctl) not found: run `make postgres` "
             "(apt-get install postgresql) and try again"
         )
-    return Path(found[0]).parent
+    return found[0].parent
 
 
 def _free_port() -> int:
@@ -71,8 +70,19 @@ class PostgresServer:
             "-c max_wal_senders=10 -c max_replication_slots=10 -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=200"
         )
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.dir / "server.log"),
-                  "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         return self.url("postgres")
 
     def url(self, database: str) -> str:

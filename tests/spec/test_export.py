@@ -20,8 +20,9 @@ ORDERS = EXAMPLE / "domains/orders/products/analytics_orders/contract.yaml"
 
 def _golden(name: str, text: str) -> None:
     path = GOLDEN / name
-    if os.environ.get("LAKEMESH_UPDATE_GOLDEN") or not path.exists():
+    if os.environ.get("LAKEMESH_UPDATE_GOLDEN"):
         path.write_text(text)
+    assert path.exists(), f"no golden file {path}: run with LAKEMESH_UPDATE_GOLDEN=1 and review it"
     assert text == path.read_text()
 
 
@@ -53,8 +54,15 @@ def test_jsonschema_golden_and_validates_records() -> None:
     assert contract is not None
     schema = to_jsonschema(contract)
     _golden("analytics_orders.schema.json", json.dumps(schema, indent=2) + "\n")
-    good = {"order_id": "ORD-00000001", "customer_id": "C1", "order_date": "2026-01-01", "total_amount": 10,
-            "status": "paid", "items_count": None, "updated_at": "2026-01-01T00:00:00Z"}
+    good = {
+        "order_id": "ORD-00000001",
+        "customer_id": "C1",
+        "order_date": "2026-01-01",
+        "total_amount": 10,
+        "status": "paid",
+        "items_count": None,
+        "updated_at": "2026-01-01T00:00:00Z",
+    }
     jsonschema.validate(good, schema)
     for field, value in (("status", "lost"), ("order_id", "X"), ("total_amount", -1), ("customer_id", None)):
         with pytest.raises(jsonschema.ValidationError):

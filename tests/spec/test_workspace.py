@@ -23,8 +23,11 @@ def test_example_loads_clean(shop: Path) -> None:
     ws = load_workspace(shop)
     assert ws.problems == []
     assert set(ws.products) == {
-        "orders.order_events", "orders.analytics_orders", "orders.daily_sales_summary",
-        "customers.customer_records", "customers.customer_profiles",
+        "orders.order_events",
+        "orders.analytics_orders",
+        "orders.daily_sales_summary",
+        "customers.customer_records",
+        "customers.customer_profiles",
     }
     order = ws.build_order()
     assert order.index("orders.order_events") < order.index("orders.analytics_orders")
@@ -49,17 +52,25 @@ def test_every_problem_in_every_file_at_once(shop: Path) -> None:
     orders = shop / "domains" / "orders" / "products"
     _edit(orders / "order_events" / "product.yaml", "layer: bronze", "layer: bronz")
     _edit(orders / "analytics_orders" / "product.yaml", "  freshness: 15m", "  freshnes: 15m")
-    _edit(orders / "daily_sales_summary" / "product.yaml", "contractId: orders.analytics_orders",
-          "contractId: orders.analytic_orders")
+    _edit(
+        orders / "daily_sales_summary" / "product.yaml",
+        "contractId: orders.analytics_orders",
+        "contractId: orders.analytic_orders",
+    )
     (shop / "domains" / "customers" / "domain.yaml").write_text("name: customers\ntags: [a\n")
     messages = _messages(shop)
     assert any("order_events/product.yaml layer: Input should be 'bronze'" in m for m in messages)
     # the invalid product's contract still loads, so its consumer is not blamed
     assert not any("unknown contract 'orders.order_events'" in m for m in messages)
-    assert any("analytics_orders/product.yaml sla.freshnes: unknown key 'freshnes' (did you mean 'freshness'?)" in m
-               for m in messages)
-    assert any("inputPorts[0].contractId: unknown contract 'orders.analytic_orders' (did you mean "
-               "'orders.analytics_orders'?)" in m for m in messages)
+    assert any(
+        "analytics_orders/product.yaml sla.freshnes: unknown key 'freshnes' (did you mean 'freshness'?)" in m
+        for m in messages
+    )
+    assert any(
+        "inputPorts[0].contractId: unknown contract 'orders.analytic_orders' (did you mean "
+        "'orders.analytics_orders'?)" in m
+        for m in messages
+    )
     assert any("customers/domain.yaml:" in m and "YAML syntax error" in m for m in messages)
 
 
@@ -93,7 +104,11 @@ def test_contract_id_mismatch_and_missing_sql(shop: Path) -> None:
 
 def test_cycle_is_reported(shop: Path) -> None:
     events = shop / "domains/orders/products/order_events/product.yaml"
-    _edit(events, "layer: bronze\n", "layer: bronze\ninputPorts:\n  - name: loop\n    contractId: orders.daily_sales_summary\n")
+    _edit(
+        events,
+        "layer: bronze\n",
+        "layer: bronze\ninputPorts:\n  - name: loop\n    contractId: orders.daily_sales_summary\n",
+    )
     messages = _messages(shop)
     assert any("cycle" in m and "orders.order_events" in m for m in messages)
 

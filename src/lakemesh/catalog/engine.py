@@ -54,6 +54,9 @@ def make_engine(url: str, create: bool = True) -> Engine:
             elif not path.exists():
                 raise CatalogError(f"no catalog at {db}", "run `lakemesh catalog sync` to create it")
     else:
+        if parsed.drivername == "postgresql":
+            # SQLAlchemy 2.1 picks psycopg 3 for a bare URL; lakemesh ships psycopg2 (also used for CDC)
+            parsed = parsed.set(drivername="postgresql+psycopg2")
         kwargs["connect_args"] = {"connect_timeout": 5}
     try:
         engine = create_engine(parsed, **kwargs)
@@ -64,14 +67,14 @@ def make_engine(url: str, create: bool = True) -> Engine:
     return engine
 
 
-def check_connection(engine: Engine) -> None:
-    """Connect once, turning driver errors into a CatalogError naming the (masked) URL."""
+def check_connection(engine: Engine, url: str) -> None:
+    """Connect once, turning driver errors into a CatalogError naming the URL as given (password masked)."""
     try:
         with engine.connect():
             pass
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CatalogError(f"cannot reach the catalog at {display_url(str(engine.url))}: {reason}", HINT) from exc
+        raise CatalogError(f"cannot reach the catalog at {display_url(url)}: {reason}", HINT) from exc
 
 
 def _config() -> Config:

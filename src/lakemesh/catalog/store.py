@@ -49,20 +49,17 @@ class ProductRecord:
 class Catalog:
     """The catalog database behind one SQLAlchemy engine (SQLite or PostgreSQL, same code)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, url: str | None = None) -> None:
         self.engine = engine
+        self.url = display_url(url or engine.url.render_as_string(hide_password=False))
 
     @classmethod
     def connect(cls, url: str, create: bool = True) -> Catalog:
         """Open the catalog at `url`, upgrading its schema in place (creating it when `create`)."""
         engine = make_engine(url, create=create)
-        check_connection(engine)
+        check_connection(engine, url)
         migrate(engine)
-        return cls(engine)
-
-    @property
-    def url(self) -> str:
-        return display_url(str(self.engine.url))
+        return cls(engine, url)
 
     @property
     def revision(self) -> str | None:

@@ -100,9 +100,11 @@ def load_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> None:
         reader = _reader(con, path, fmt)
         con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT row_number() OVER () AS {ROW}, * FROM {reader}")
     except duckdb.Error as exc:
-        message = str(exc).splitlines()[0]
-        hint = "check the file's format"
-        if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        encoding = next((line for line in lines if "unicode" in line.lower() or "utf-8" in line.lower()), None)
+        message = f"{lines[0]}: {encoding}" if encoding else lines[0]
+        hint = "check the file's format, or pass --format"
+        if encoding:
             hint = "the file is not UTF-8: convert it, e.g. `iconv -f LATIN1 -t UTF-8 in.csv > out.csv`"
         raise DataFileError(f"{path}: cannot be read as {fmt}: {message}", hint) from exc
 
@@ -141,17 +143,15 @@ def compile_rules(table: Table, present: set[str]) -> list[Rule]:
 
 def _column_rules(col: Column) -> list[Rule]:
     c = q(col.name)
-    target = sql_type(col.logical_type, col.physical_type).sql("duckdb")
+    dtype = sql_type(col.logical_type, col.physical_type)
+    target = dtype.sql("duckdb")
     typed = f"TRY_CAST({c} AS {target})"
     text = f"CAST({c} AS VARCHAR)"
-    rules = [
-        Rule(
-            "type",
-            col.name,
-            f"values must cast to {target}",
-            predicate=f"{c} IS NOT NULL AND {typed} IS NULL",
-        )
-    ]
+    bad_type = f"{typed} IS NULL"
+    if dtype.is_type(*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL):
+        # DuckDB rounds '2.5' to an INTEGER and '1.005' to DECIMAL(10,2): a value must fit exactly
+        bad_type += f" OR TRY_CAST({c} AS DOUBLE) <> {typed}"
+    rules = [Rule("type", col.name, f"values must fit {target}", predicate=f"{c} IS NOT NULL AND ({bad_type})")]
     if col.required or col.primary_key:
         rules.append(Rule("required", col.name, "value is required", predicate=f"{c} IS NULL"))
     if col.valid_values is not None:
