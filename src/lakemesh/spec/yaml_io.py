@@ -29,6 +29,8 @@ _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 _Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+
+
 def _int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
     # base 10 always: YAML 1.1 would read `010` as octal 8
     assert isinstance(node, yaml.ScalarNode)
