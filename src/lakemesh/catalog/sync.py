@@ -239,6 +239,8 @@ class WorkspaceSync:
                 tags=" ".join(spec.tags),
                 column_names=" ".join(c.name for c in cols),
                 column_docs=" ".join(c.description or "" for c in cols),
+                domain=spec.domain,
+                owner=spec.owner or "",
             )
         )
 

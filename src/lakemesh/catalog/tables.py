@@ -129,6 +129,8 @@ product_search = Table(
     Column("tags", Text, nullable=False),
     Column("column_names", Text, nullable=False),
     Column("column_docs", Text, nullable=False),
+    Column("domain", Text, nullable=False),
+    Column("owner", Text, nullable=False),
 )
 
 runs = Table(
