@@ -228,7 +228,7 @@ def timed(fn: Callable[[], object], repeats: int = 1) -> list[float]:
 
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def run_backend(label: str, url: str, products: int, n_queries: int) -> dict[str, float]:

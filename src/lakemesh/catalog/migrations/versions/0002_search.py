@@ -23,7 +23,8 @@ SQLITE_DDL = [
         name, description, tags, column_names, column_docs, domain, owner,
         content='product_search_text', content_rowid='rowid', tokenize='porter unicode61', prefix='2 3')""",
     # the `rank` column: bm25 weighted name 10, description 3, tags 6, column names 2, column docs 1, filters 0
-    "INSERT INTO product_search_fts(product_search_fts, rank) VALUES ('rank', 'bm25(10.0, 3.0, 6.0, 2.0, 1.0, 0.0, 0.0)')",
+    "INSERT INTO product_search_fts(product_search_fts, rank)"
+    " VALUES ('rank', 'bm25(10.0, 3.0, 6.0, 2.0, 1.0, 0.0, 0.0)')",
     """CREATE TRIGGER product_search_ai AFTER INSERT ON product_search_text BEGIN
         INSERT INTO product_search_fts(rowid, name, description, tags, column_names, column_docs, domain, owner)
         VALUES (new.rowid, new.name, new.description, new.tags, new.column_names, new.column_docs, new.domain,
