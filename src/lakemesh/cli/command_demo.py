@@ -57,6 +57,6 @@ def demo(
         "catalog search customers --tag pii",
         "catalog show customers.customer_profiles",
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
-        "contract check orders.order_events data/order_events/events-0001.jsonl",
+        f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):
         console.print(f"  lakemesh -w {target} {cmd}")
