@@ -28,6 +28,17 @@ def _ts(name: str, nullable: bool = False) -> Column[object]:
     return Column(name, DateTime(timezone=True), nullable=nullable)
 
 
+def _versioned() -> list[Column[object]]:
+    """What every versioned spec carries: its document, the document's hash, a version counter, times."""
+    return [
+        Column("document", Json, nullable=False),
+        Column("content_hash", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        _ts("updated_at"),
+        _ts("removed_at", nullable=True),
+    ]
+
+
 domains = Table(
     "domains",
     metadata,
@@ -36,11 +47,7 @@ domains = Table(
     Column("owner", String(320)),
     Column("team", String(200)),
     Column("tags", Json, nullable=False),
-    Column("document", Json, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    _ts("updated_at"),
-    _ts("removed_at", nullable=True),
+    *_versioned(),
 )
 
 products = Table(
@@ -56,12 +63,8 @@ products = Table(
     Column("spec_version", String(50)),
     Column("tags", Json, nullable=False),
     Column("contract_id", String(200)),
-    Column("document", Json, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
     _ts("created_at"),
-    _ts("updated_at"),
-    _ts("removed_at", nullable=True),
+    *_versioned(),
 )
 
 product_tags = Table(
@@ -80,11 +83,7 @@ contracts = Table(
     Column("semver", String(50), nullable=False),
     Column("api_version", String(20), nullable=False),
     Column("product_id", String(200), index=True),
-    Column("document", Json, nullable=False),
-    Column("content_hash", String(64), nullable=False),
-    Column("version", Integer, nullable=False),
-    _ts("updated_at"),
-    _ts("removed_at", nullable=True),
+    *_versioned(),
 )
 
 columns = Table(
