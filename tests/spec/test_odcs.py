@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from lakemesh.errors import NotFoundError
 from lakemesh.spec.export import to_odcs
 from lakemesh.spec.odcs import contract_from_document, lint_document, load_contract
 from lakemesh.spec.yaml_io import parse_yaml, read_yaml
@@ -55,7 +56,7 @@ def test_typed_view_of_columns_and_keys() -> None:
     card = settlements.column("card_last4")
     assert card is not None and card.pattern == "^[0-9]{4}$" and "pii" in card.tags
     assert contract.sla["latency"] == (4, "h")
-    with pytest.raises(KeyError, match="did you mean 'merchants'"):
+    with pytest.raises(NotFoundError, match="did you mean 'merchants'"):
         contract.table("merchant")
 
 

@@ -19,6 +19,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 from jsonschema.exceptions import best_match
 from open_data_contract_standard.model import OpenDataContractStandard
 
+from lakemesh.errors import NotFoundError
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, format_path, has_errors
 from lakemesh.spec.types import parse_type
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml
@@ -162,14 +163,15 @@ class Contract:
         """The schema object called `name`, or the only/first one."""
         tables = self.tables
         if not tables:
-            raise KeyError(f"contract {self.id} declares no schema objects")
+            raise NotFoundError(f"contract {self.id} declares no schema objects", "add a `schema:` list to it")
         if name is None:
             return tables[0]
         for table in tables:
             if name in (table.name, table.physical_name):
                 return table
         names = [t.name for t in tables]
-        raise KeyError(f"contract {self.id} has no schema object '{name}'{did_you_mean(name, names)}")
+        hint = f"choose one of {', '.join(names)}"
+        raise NotFoundError(f"contract {self.id} has no schema object '{name}'{did_you_mean(name, names)}", hint)
 
     @property
     def sla(self) -> dict[str, tuple[Any, str | None]]:
