@@ -5,13 +5,21 @@ from __future__ import annotations
 import getpass
 import subprocess
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
 
 from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
 from lakemesh.errors import CatalogError, SpecError
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
+from lakemesh.pipeline.runner import Progress
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.results import CheckReport
+from lakemesh.querying import parse_as_of, run_query
 from lakemesh.settings import Settings
 from lakemesh.spec.diff import ContractDiff, diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
@@ -159,3 +167,58 @@ class Mesh:
 
     def check(self, contract: Contract, data: Path, table: str | None = None, fmt: str | None = None) -> CheckReport:
         return check_file(contract, data, table=table, fmt=fmt)
+
+    # the lakehouse ------------------------------------------------------------------------------------
+
+    @cached_property
+    def lakehouse(self) -> Lakehouse:
+        return Lakehouse(self.settings.storage or self.workspace.storage_root)
+
+    def run(self, products: list[str] | None = None, progress: Progress | None = None) -> RunReport:
+        """Build products (all when None) in dependency order; every run is recorded in the catalog."""
+        report = self.validate()
+        if not report.ok:
+            raise SpecError(report.errors, "fix these first: nothing was run")
+        runner = PipelineRunner(self.workspace, self.lakehouse, record=self._record_run, progress=progress)
+        return runner.run(products)
+
+    def _record_run(self, run: ProductRun, inputs: list[str]) -> None:
+        now = datetime.now(UTC)
+        row = {
+            "id": run.run_id,
+            "product_id": run.product_id,
+            "kind": "run",
+            "status": run.status.value,
+            "started_at": now - timedelta(seconds=run.seconds),
+            "finished_at": now,
+            "input_versions": run.input_versions,
+            "output_version": run.output_version,
+            "rows_read": run.rows_read,
+            "rows_written": run.rows_written,
+            "error": run.error,
+            "details": {**run.details, "inserted": run.inserted, "updated": run.updated, "deleted": run.deleted},
+        }
+        self.catalog.record_run(row, inputs)
+
+    def query(self, sql: str, as_of: str | None = None) -> pa.Table:
+        """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past."""
+        return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of))
+
+    def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return self.lakehouse.history(self.workspace.product(product_id).id, limit)
+
+    def restore(self, product_id: str, version: str) -> dict[str, Any]:
+        target = parse_as_of(version)
+        assert target is not None
+        result = self.lakehouse.restore(self.workspace.product(product_id).id, target)
+        self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
+        return result
+
+    def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+        return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
+
+    def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
+        files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run)
+        if not dry_run:
+            self.catalog.audit(self.actor, "vacuum", product_id, True, {"files": len(files), "retain": retain_hours})
+        return files

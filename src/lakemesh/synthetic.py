@@ -29,8 +29,11 @@ class Dirt:
     bad_currency_every: int = 1499
 
 
-def order_events_sql(rows: int, dirt: Dirt = Dirt()) -> str:
-    """A query producing `rows` base events plus the duplicates the dirt settings add."""
+def order_events_sql(rows: int, dirt: Dirt = Dirt(), start: int = 0) -> str:
+    """A query producing `rows` base events (numbered from `start`) plus the duplicates the dirt adds.
+
+    Event i belongs to order i // 2, so a later batch with a higher `start` updates some orders and adds others.
+    """
     statuses = "[" + ", ".join(lit(s) for s in STATUSES) + "]"
     base = f"""
         SELECT
@@ -48,7 +51,7 @@ def order_events_sql(rows: int, dirt: Dirt = Dirt()) -> str:
                  WHEN hash(i * 17) % 4 = 0 THEN 'USD' ELSE 'EUR' END AS currency,
             CAST(1 + hash(i * 19) % 8 AS INTEGER) AS items_count,
             TIMESTAMP '2026-10-01 00:00:00' + to_seconds(CAST(hash(i * 3) % (30 * 86400) AS BIGINT)) AS event_ts
-        FROM range({rows}) t(i)
+        FROM range({start}, {start + rows}) t(i)
     """
     return f"""
         WITH base AS ({base})
@@ -60,14 +63,15 @@ def order_events_sql(rows: int, dirt: Dirt = Dirt()) -> str:
     """
 
 
-def write_order_events(path: Path, rows: int, fmt: str = "jsonl", dirt: Dirt = Dirt()) -> int:
+def write_order_events(path: Path, rows: int, fmt: str = "jsonl", dirt: Dirt = Dirt(), start: int = 0) -> int:
     """Write synthetic order events to `path` (jsonl, csv or parquet); returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"jsonl": "FORMAT JSON", "csv": "FORMAT CSV, HEADER", "parquet": "FORMAT PARQUET"}[fmt]
     con = duckdb.connect()
     try:
-        con.execute(f"COPY ({order_events_sql(rows, dirt)}) TO {lit(str(path))} ({options})")
-        return int(con.execute(f"SELECT count(*) FROM ({order_events_sql(rows, dirt)})").fetchone()[0])  # type: ignore[index]
+        sql = order_events_sql(rows, dirt, start)
+        con.execute(f"COPY ({sql}) TO {lit(str(path))} ({options})")
+        return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])  # type: ignore[index]
     finally:
         con.close()
 

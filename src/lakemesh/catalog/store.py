@@ -144,6 +144,30 @@ class Catalog:
                 for r in conn.execute(q).mappings()
             ]
 
+    def record_run(self, row: dict[str, Any], inputs: list[str]) -> None:
+        """A pipeline run of one product, with the table lineage it exercised (inputs -> output)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.runs).values(**row))
+            if inputs:
+                edges = [
+                    {
+                        "source": src,
+                        "target": row["product_id"],
+                        "kind": "table",
+                        "run_id": row["id"],
+                        "recorded_at": now,
+                    }
+                    for src in inputs
+                ]
+                conn.execute(insert(t.lineage_edges), edges)
+
+    def runs(self, product_id: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The latest runs of a product, newest first."""
+        q = select(t.runs).where(t.runs.c.product_id == product_id).order_by(t.runs.c.started_at.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
     def audit(self, actor: str, action: str, target: str | None, allowed: bool, details: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
             conn.execute(

@@ -124,9 +124,34 @@ class Transform(StrictModel):
     dialect: str = "duckdb"
 
 
+class RefreshMode(str, Enum):
+    APPEND = "append"  # bronze: new records appended
+    MERGE = "merge"  # MERGE on the contract's primary key: update matched, insert new
+    PARTITIONS = "partitions"  # recompute only the values of `by` touched by new input data
+    FULL = "full"  # recompute and replace the whole table
+
+
+class Refresh(StrictModel):
+    """How a run updates the product's table; the default depends on the layer."""
+
+    mode: RefreshMode | None = None
+    by: str | None = None
+    sequence_by: str | None = None
+
+
 class Build(StrictModel):
     source: Source | None = None
     transform: Transform | None = None
+    refresh: Refresh = Refresh()
+
+    def refresh_mode(self, layer: Layer) -> RefreshMode:
+        if self.refresh.mode is not None:
+            return self.refresh.mode
+        if layer is Layer.BRONZE:
+            return RefreshMode.APPEND
+        if self.refresh.by:
+            return RefreshMode.PARTITIONS
+        return RefreshMode.MERGE if layer is Layer.SILVER else RefreshMode.FULL
 
 
 class CustomProperty(StrictModel):

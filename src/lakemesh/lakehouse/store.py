@@ -1,0 +1,216 @@
+"""Delta tables of products on delta-rs: write, merge, replace, change feed, history, restore, maintenance.
+
+Every change is one Delta commit. Checkpoints travel in the same commit as the data (Delta app
+transactions), so a crash leaves either the old version or the new one with its checkpoint: a rerun
+neither loses nor duplicates rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake.exceptions import DeltaError, TableNotFoundError
+
+from lakemesh.errors import LakemeshError, NotFoundError
+
+TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
+CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
+# a table with more files than this gets compacted after a write
+AUTO_COMPACT_FILES = 64
+
+
+class LakehouseError(LakemeshError):
+    """A Delta table operation failed."""
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    version: int
+    rows_written: int
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+
+def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
+    txns = [Transaction(app_id, version) for app_id, version in checkpoints.items()]
+    return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
+
+
+def _plain_types(table: pa.Table) -> pa.Table:
+    """View types (string_view, binary_view) as the plain types the rest of Arrow's kernels accept."""
+    fields = []
+    for field in table.schema:
+        if pa.types.is_string_view(field.type):
+            field = field.with_type(pa.string())
+        elif pa.types.is_binary_view(field.type):
+            field = field.with_type(pa.binary())
+        fields.append(field)
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
+class Lakehouse:
+    """The Delta tables of one mesh: product `domain.name` lives at `<root>/<domain>/<name>`."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root.rstrip("/")
+        if "://" not in self.root:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def uri(self, product_id: str) -> str:
+        domain, name = product_id.split(".", 1)
+        return f"{self.root}/{domain}/{name}"
+
+    def exists(self, product_id: str) -> bool:
+        return bool(DeltaTable.is_deltatable(self.uri(product_id)))
+
+    def table(self, product_id: str, as_of: int | str | datetime | None = None) -> DeltaTable:
+        """The product's table, at a version or a timestamp when `as_of` is given."""
+        try:
+            table = DeltaTable(self.uri(product_id))
+        except TableNotFoundError as exc:
+            raise NotFoundError(f"{product_id} has no table yet", f"build it with `lakemesh run {product_id}`") from exc
+        if as_of is not None:
+            try:
+                table.load_as_version(as_of)
+            except (DeltaError, ValueError) as exc:
+                raise LakehouseError(f"{product_id} has no version {as_of}: {exc}", "see `lakemesh history`") from exc
+        return table
+
+    def version(self, product_id: str) -> int | None:
+        return self.table(product_id).version() if self.exists(product_id) else None
+
+    def dataset(self, product_id: str, as_of: int | str | datetime | None = None) -> ds.Dataset:
+        return self.table(product_id, as_of).to_pyarrow_dataset()
+
+    def checkpoint(self, product_id: str, app_id: str) -> int | None:
+        """The checkpoint `app_id` last committed with this table's data, or None."""
+        if not self.exists(product_id):
+            return None
+        return self.table(product_id).transaction_version(app_id)
+
+    def changes(self, product_id: str, first: int, last: int) -> pa.Table:
+        """Rows inserted or updated (post-image) in versions first..last, from the change data feed."""
+        reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last)
+        return _plain_types(pa.table(reader.read_all()))
+
+    def append(
+        self,
+        product_id: str,
+        data: pa.Table,
+        checkpoints: dict[str, int],
+        metadata: dict[str, str],
+        evolve: bool = False,
+    ) -> WriteResult:
+        """Append `data` in one commit (creating the table on first write)."""
+        self._write(product_id, data, "append", None, checkpoints, metadata, evolve)
+        return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
+
+    def replace(
+        self,
+        product_id: str,
+        data: pa.Table,
+        predicate: str | None,
+        checkpoints: dict[str, int],
+        metadata: dict[str, str],
+        evolve: bool = False,
+    ) -> WriteResult:
+        """Replace the rows matching `predicate` (all rows when None) with `data`, in one commit."""
+        self._write(product_id, data, "overwrite", predicate, checkpoints, metadata, evolve)
+        return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
+
+    def _write(
+        self,
+        product_id: str,
+        data: pa.Table,
+        mode: str,
+        predicate: str | None,
+        checkpoints: dict[str, int],
+        metadata: dict[str, str],
+        evolve: bool,
+    ) -> None:
+        creating = not self.exists(product_id)
+        options: dict[str, Any] = {
+            "schema_mode": "merge" if evolve and not creating else None,
+            "configuration": TABLE_PROPERTIES if creating else None,
+            "commit_properties": _commit(checkpoints, metadata),
+        }
+        try:
+            if mode == "append" or creating:
+                write_deltalake(self.uri(product_id), data, mode="append", **options)
+            else:
+                write_deltalake(self.uri(product_id), data, mode="overwrite", predicate=predicate, **options)
+        except (DeltaError, ValueError, pa.ArrowException) as exc:
+            raise LakehouseError(f"writing {product_id} failed, nothing was committed: {exc}") from exc
+
+    def merge(
+        self,
+        product_id: str,
+        data: pa.Table,
+        keys: list[str],
+        checkpoints: dict[str, int],
+        metadata: dict[str, str],
+        sequence_by: str | None = None,
+        evolve: bool = False,
+    ) -> WriteResult:
+        """MERGE on `keys`: update matched rows (only when newer by `sequence_by`), insert new ones."""
+        if not self.exists(product_id):
+            return self.append(product_id, data, checkpoints, metadata)
+        on = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        newer = f's."{sequence_by}" >= t."{sequence_by}"' if sequence_by else None
+        try:
+            stats: dict[str, Any] = (
+                self.table(product_id)
+                .merge(
+                    data,
+                    predicate=on,
+                    source_alias="s",
+                    target_alias="t",
+                    merge_schema=evolve,
+                    commit_properties=_commit(checkpoints, metadata),
+                )
+                .when_matched_update_all(predicate=newer)
+                .when_not_matched_insert_all()
+                .execute()
+            )
+        except (DeltaError, ValueError, pa.ArrowException) as exc:
+            raise LakehouseError(f"merging into {product_id} failed, nothing was committed: {exc}") from exc
+        return WriteResult(
+            self.table(product_id).version(),
+            data.num_rows,
+            inserted=int(stats.get("num_target_rows_inserted", 0)),
+            updated=int(stats.get("num_target_rows_updated", 0)),
+        )
+
+    def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+        return list(self.table(product_id).history(limit))
+
+    def restore(self, product_id: str, version: int | str | datetime) -> dict[str, Any]:
+        try:
+            return dict(self.table(product_id).restore(version))
+        except (DeltaError, ValueError) as exc:
+            raise LakehouseError(
+                f"restoring {product_id} to {version} failed: {exc}", "see `lakemesh history`"
+            ) from exc
+
+    def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+        table = self.table(product_id)
+        metrics = table.optimize.z_order(zorder) if zorder else table.optimize.compact()
+        return dict(metrics)
+
+    def maybe_compact(self, product_id: str) -> dict[str, Any] | None:
+        """Compact when a table has accumulated many small files."""
+        if len(self.table(product_id).file_uris()) > AUTO_COMPACT_FILES:
+            return self.optimize(product_id)
+        return None
+
+    def vacuum(self, product_id: str, retain_hours: int | None, dry_run: bool) -> list[str]:
+        table = self.table(product_id)
+        enforce = retain_hours is None or retain_hours >= 168
+        return list(table.vacuum(retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce))

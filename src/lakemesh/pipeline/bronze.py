@@ -1,0 +1,101 @@
+"""Bronze ingestion from files: records as read, typed by the contract, raw payload and metadata kept.
+
+Which files a table already holds is read from the table itself (`_source_file`), so the record of
+what was ingested commits atomically with the rows: a rerun after a crash ingests each file once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from lakemesh.errors import DataFileError
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.pipeline.columns import typed_select
+from lakemesh.quality.contract_check import lit, q
+from lakemesh.spec.models import FileSource
+from lakemesh.spec.odcs import Table
+
+METADATA_COLUMNS = ("_raw", "_source_file", "_record", "_batch_id", "_ingested_at")
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class Batch:
+    data: pa.Table
+    files: list[str]
+
+
+def source_files(root: Path, source: FileSource) -> list[Path]:
+    """The files the source's path or glob names, relative to the workspace root, sorted."""
+    pattern = source.path
+    if Path(pattern).is_absolute():
+        base, pattern = Path(pattern).anchor, str(Path(pattern).relative_to(Path(pattern).anchor))
+        return sorted(p for p in Path(base).glob(pattern) if p.is_file())
+    return sorted(p for p in root.glob(pattern) if p.is_file())
+
+
+def ingested_files(lakehouse: Lakehouse, product_id: str) -> set[str]:
+    if not lakehouse.exists(product_id):
+        return set()
+    con = duckdb.connect()
+    try:
+        con.register("bronze", lakehouse.dataset(product_id))
+        return {row[0] for row in con.execute("SELECT DISTINCT _source_file FROM bronze").fetchall()}
+    finally:
+        con.close()
+
+
+def _file_select(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table) -> str:
+    p = lit(str(path))
+    if fmt == "jsonl":
+        typed = typed_select(table, "json_extract_string(json, " + "'$.\"{name}\"')")
+        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw FROM read_ndjson_objects({p})"
+    reader = f"read_csv({p}, header=true, all_varchar=true)" if fmt == "csv" else f"read_parquet({p})"
+    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    exprs = []
+    for col in table.columns:
+        value = q(col.name) if col.name in present else "NULL"
+        exprs.append(typed_select(_only(table, col.name), value.replace("{", "{{").replace("}", "}}")))
+    return f"SELECT {', '.join(exprs)}, CAST(to_json(src) AS VARCHAR) AS _raw FROM {reader} src"
+
+
+def _only(table: Table, name: str) -> Table:
+    return Table(table.name, table.physical_name, table.description, tuple(c for c in table.columns if c.name == name))
+
+
+def read_batch(
+    root: Path, source: FileSource, table: Table, files: list[Path], batch_id: str, now: datetime, product_id: str
+) -> Batch:
+    """Every new file read into one Arrow table; any file that does not parse fails the whole batch."""
+    con = duckdb.connect()
+    parts: list[pa.Table] = []
+    try:
+        for path in files:
+            fmt: str | None = "jsonl" if source.format == "json" else source.format
+            fmt = fmt or _FORMATS.get(path.suffix.lower())
+            rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            if fmt is None:
+                raise DataFileError(f"{product_id}: cannot tell the format of {rel}", "set build.source.format")
+            select = _file_select(con, path, fmt, table)
+            sql = (
+                f"SELECT *, {lit(rel)} AS _source_file, row_number() OVER () AS _record, "
+                f"{lit(batch_id)} AS _batch_id, CAST({lit(now.isoformat())} AS TIMESTAMPTZ) AS _ingested_at "
+                f"FROM ({select})"
+            )
+            try:
+                parts.append(con.sql(sql).to_arrow_table())
+            except duckdb.Error as exc:
+                message = str(exc).strip().splitlines()[0]
+                raise DataFileError(
+                    f"{product_id}: {rel} cannot be read as {fmt}: {message}",
+                    "fix or remove the file; nothing was ingested",
+                ) from exc
+    finally:
+        con.close()
+    data = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
+    return Batch(data, [str(p) for p in files])

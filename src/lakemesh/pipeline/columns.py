@@ -1,0 +1,76 @@
+"""Contract columns as the engine's types: typing raw values, shaping transform output, schema evolution."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from lakemesh.errors import LakemeshError
+from lakemesh.quality.contract_check import q
+from lakemesh.spec.odcs import Table
+from lakemesh.spec.types import sql_type
+
+
+class SchemaMismatch(LakemeshError):
+    """Data or a transform does not fit the contract, or the contract does not fit the table."""
+
+
+def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:
+    """`CAST(<expr> AS <contract type>) AS col` for every contract column, in contract order."""
+    parts = []
+    for col in table.columns:
+        value = expression.format(col=q(col.name), name=col.name)
+        parts.append(
+            f"{cast}({value} AS {sql_type(col.logical_type, col.physical_type).sql('duckdb')}) AS {q(col.name)}"
+        )
+    return ", ".join(parts)
+
+
+def shape_output(table: Table, produced: list[str], where: str) -> str:
+    """A SELECT list casting a transform's output to the contract; errors name the columns that differ."""
+    contract_cols = [c.name for c in table.columns]
+    missing = [c for c in contract_cols if c not in produced]
+    extra = [c for c in produced if c not in contract_cols]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"does not produce contract column(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"produces column(s) {', '.join(extra)} the contract does not declare")
+        raise SchemaMismatch(
+            f"{where} {' and '.join(parts)}",
+            "make the SELECT list match the contract, or add optional columns to the contract",
+        )
+    return typed_select(table, cast="CAST")
+
+
+def _family(t: pa.DataType) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_timestamp(t):
+        return f"timestamp[{'tz' if t.tz else 'ntz'}]"
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    return str(t)
+
+
+def evolution(existing: pa.Schema, incoming: pa.Schema, table: Table, product_id: str) -> bool:
+    """Whether writing `incoming` evolves the table; raises when the change is not additive and optional."""
+    evolve = False
+    for field in incoming:
+        if field.name not in existing.names:
+            col = table.column(field.name)
+            if col is not None and (col.required or col.primary_key):
+                raise SchemaMismatch(
+                    f"{product_id}: new column '{field.name}' is required by the contract, but the table has "
+                    "rows without it",
+                    "make the new column optional (required: false), or rebuild the table",
+                )
+            evolve = True
+            continue
+        have, want = _family(existing.field(field.name).type), _family(field.type)
+        if have != want:
+            raise SchemaMismatch(
+                f"{product_id}: column '{field.name}' is {have} in the table but {want} by the contract",
+                "only additive optional columns evolve a table; restore the type or rebuild the table",
+            )
+    return evolve

@@ -1,0 +1,46 @@
+"""What a run did, as data: per product and for the whole run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class RunStatus(str, Enum):
+    SUCCEEDED = "succeeded"
+    UP_TO_DATE = "up_to_date"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+@dataclass
+class ProductRun:
+    """One product in one run."""
+
+    product_id: str
+    run_id: str
+    status: RunStatus = RunStatus.SUCCEEDED
+    rows_read: int = 0
+    rows_written: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    input_versions: dict[str, list[int | None]] = field(default_factory=dict)
+    output_version: int | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    hint: str | None = None
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    runs: list[ProductRun] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[ProductRun]:
+        return [r for r in self.runs if r.status is RunStatus.FAILED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed

@@ -1,0 +1,266 @@
+"""Running products in dependency order: bronze ingestion, incremental SQL/Python transforms, one commit each.
+
+Incremental state is the version of each input last read, committed with the output's data as a Delta
+app transaction (`lakemesh:<input product>`). A run reads only the input versions after it:
+- merge (silver): the rows the inputs' change feed shows inserted or updated, merged on the primary key;
+- partitions (gold): the values of `by` those changes touch, recomputed from the input and replaced;
+- full: everything, replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake.exceptions import DeltaError
+
+from lakemesh.engines import Engine, make_engine
+from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse import CDF_COLUMNS, Lakehouse, WriteResult
+from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
+from lakemesh.pipeline.columns import evolution, shape_output
+from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
+from lakemesh.pipeline.transform import TransformError, as_arrow, load_python, load_sql
+from lakemesh.quality.contract_check import lit, q
+from lakemesh.spec.models import Layer, RefreshMode
+from lakemesh.spec.odcs import Table
+from lakemesh.spec.workspace import ProductEntry, Workspace
+
+Recorder = Callable[[ProductRun, list[str]], None]
+Progress = Callable[[str, ProductRun | None], None]
+
+
+def app_id(input_product: str) -> str:
+    return f"lakemesh:{input_product}"
+
+
+class PipelineRunner:
+    """Builds products of one workspace into one lakehouse."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        lakehouse: Lakehouse,
+        record: Recorder | None = None,
+        progress: Progress | None = None,
+        engine: str = "duckdb",
+    ) -> None:
+        self.ws = workspace
+        self.lakehouse = lakehouse
+        self.record = record
+        self.progress = progress
+        self.engine_name = engine
+
+    def run(self, product_ids: list[str] | None = None) -> RunReport:
+        """Run the given products (all when None) in dependency order; a failure skips only its dependents."""
+        order = self.ws.build_order()
+        selected = set(order) if not product_ids else {self.ws.product(p).id for p in product_ids}
+        report, broken = RunReport(), set()
+        for pid in (p for p in order if p in selected):
+            run = ProductRun(pid, str(uuid.uuid4()))
+            if self.progress:
+                self.progress(pid, None)
+            blocked = [u for u in self.ws.upstream(pid) if u in broken]
+            started = time.perf_counter()
+            if blocked:
+                run.status, run.error = RunStatus.SKIPPED, f"upstream {', '.join(blocked)} failed"
+            else:
+                self._attempt(self.ws.product(pid), run)
+            run.seconds = time.perf_counter() - started
+            if run.status in (RunStatus.FAILED, RunStatus.SKIPPED):
+                broken.add(pid)
+            if self.record:
+                self.record(run, self.ws.upstream(pid))
+            if self.progress:
+                self.progress(pid, run)
+            report.runs.append(run)
+        return report
+
+    def _attempt(self, entry: ProductEntry, run: ProductRun) -> None:
+        try:
+            self.build(entry, run)
+        except LakemeshError as exc:
+            run.status, run.error, run.hint = RunStatus.FAILED, exc.message, exc.hint
+        except (duckdb.Error, DeltaError, pa.ArrowException, OSError) as exc:
+            run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
+
+    def build(self, entry: ProductEntry, run: ProductRun) -> None:
+        contract = entry.contract
+        if contract is None:
+            raise LakemeshError(f"{entry.id} has no contract to build against", "fix `lakemesh validate` first")
+        table = contract.table()
+        if entry.spec.layer is Layer.BRONZE:
+            self._ingest(entry, table, run)
+        else:
+            self._transform(entry, table, run)
+        if run.status is RunStatus.SUCCEEDED:
+            compacted = self.lakehouse.maybe_compact(entry.id)
+            if compacted:
+                run.details["compacted"] = compacted
+                run.output_version = self.lakehouse.version(entry.id)
+
+    # bronze ---------------------------------------------------------------------------------------
+
+    def _ingest(self, entry: ProductEntry, table: Table, run: ProductRun) -> None:
+        source = entry.spec.build.source
+        if source is None:
+            raise LakemeshError(f"{entry.id} is bronze but declares no build.source", "add one to product.yaml")
+        root = self.ws.root
+        files = source_files(root, source)
+        done = ingested_files(self.lakehouse, entry.id)
+        new = [f for f in files if _rel(f, root) not in done]
+        run.details["files_found"] = len(files)
+        if not new:
+            run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
+            return
+        batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
+        evolve = self._evolves(entry.id, batch.data, table)
+        meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
+        self._written(run, self.lakehouse.append(entry.id, batch.data, {}, meta, evolve))
+        run.rows_read = batch.data.num_rows
+        run.details["files"] = [_rel(f, root) for f in new]
+
+    # silver and gold ------------------------------------------------------------------------------
+
+    def _inputs(self, entry: ProductEntry) -> dict[str, int]:
+        versions: dict[str, int] = {}
+        for port in entry.spec.input_ports:
+            producer = self.ws.producer_of(port.contract_id)
+            if producer is None:
+                raise LakemeshError(f"{entry.id}: no product serves input contract {port.contract_id}")
+            version = self.lakehouse.version(producer)
+            if version is None:
+                raise LakemeshError(f"{entry.id}: input {producer} has no table yet", f"run `lakemesh run {producer}`")
+            versions[producer] = version
+        return versions
+
+    def _transform(self, entry: ProductEntry, table: Table, run: ProductRun) -> None:
+        if entry.spec.build.transform is None:
+            raise LakemeshError(f"{entry.id} declares no build.transform", "add sql: or python: to product.yaml")
+        current = self._inputs(entry)
+        last = {p: self.lakehouse.checkpoint(entry.id, app_id(p)) for p in current}
+        run.input_versions = {p: [last[p], v] for p, v in current.items()}
+        if self.lakehouse.exists(entry.id) and all(last[p] == v for p, v in current.items()):
+            run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
+            return
+        mode = entry.spec.build.refresh_mode(entry.spec.layer)
+        checkpoints = {app_id(p): v for p, v in current.items()}
+        meta = {"lakemesh.run": run.run_id}
+        engine = make_engine(self.engine_name)
+        try:
+            predicate = self._register_inputs(entry, engine, mode, current, last, run)
+            if predicate == "":
+                run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
+                return
+            out = self._compute(entry, table, engine, current)
+        finally:
+            engine.close()
+        evolve = self._evolves(entry.id, out, table)
+        if mode is RefreshMode.MERGE:
+            keys = table.primary_key
+            if not keys:
+                raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
+            _check_unique(out, keys, entry.id)
+            result = self.lakehouse.merge(
+                entry.id, out, keys, checkpoints, meta, entry.spec.build.refresh.sequence_by, evolve
+            )
+        elif mode is RefreshMode.APPEND:
+            result = self.lakehouse.append(entry.id, out, checkpoints, meta, evolve)
+        else:
+            result = self.lakehouse.replace(entry.id, out, predicate, checkpoints, meta, evolve)
+        self._written(run, result)
+
+    def _register_inputs(
+        self,
+        entry: ProductEntry,
+        engine: Engine,
+        mode: RefreshMode,
+        current: dict[str, int],
+        last: dict[str, int | None],
+        run: ProductRun,
+    ) -> str | None:
+        """Register each input as a view; returns the replace predicate ("" when nothing is affected)."""
+        only = next(iter(current)) if len(current) == 1 else None
+        incremental = (
+            only is not None
+            and last[only] is not None
+            and self.lakehouse.exists(entry.id)
+            and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS, RefreshMode.APPEND)
+        )
+        if not incremental or only is None:
+            for product, version in current.items():
+                engine.register(product, self.lakehouse.dataset(product, as_of=version))
+                run.rows_read += self.lakehouse.table(product, version).count()
+            return None
+        first = int(last[only] or 0) + 1
+        changes = self.lakehouse.changes(only, first, current[only])
+        if mode is not RefreshMode.PARTITIONS:
+            kept = changes.filter(pc.is_in(changes["_change_type"], pa.array(["insert", "update_postimage"])))
+            engine.register(only, kept.drop_columns(list(CDF_COLUMNS)))
+            run.rows_read = kept.num_rows
+            return None
+        by = entry.spec.build.refresh.by
+        assert by is not None
+        if by not in changes.column_names:
+            raise LakemeshError(f"{entry.id}: refresh.by column '{by}' is not a column of input {only}")
+        affected = pc.unique(changes[by]).drop_null()
+        run.details["affected"] = len(affected)
+        if len(affected) == 0:
+            return ""
+        values = ", ".join(lit(str(v)) for v in affected.to_pylist())
+        engine.register(only, self.lakehouse.dataset(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
+        run.rows_read = changes.num_rows
+        return f"{by} IN ({values})"
+
+    def _compute(self, entry: ProductEntry, table: Table, engine: Engine, current: dict[str, int]) -> pa.Table:
+        transform = entry.spec.build.transform
+        assert transform is not None
+        where = f"{entry.id} ({transform.sql or transform.python})"
+        if transform.sql is not None:
+            sql = load_sql(entry, list(current), engine.dialect)
+            try:
+                produced = engine.query(f"SELECT * FROM ({sql}) LIMIT 0").column_names
+                return engine.query(f"SELECT {shape_output(table, produced, where)} FROM ({sql})")
+            except LakemeshError as exc:
+                raise TransformError(f"{where}: {exc.message}", exc.hint) from exc
+        function = load_python(entry)
+        inputs = {p: engine.query(f"SELECT * FROM {p}") for p in current}
+        result = as_arrow(function(inputs), where)
+        engine.register("lakemesh.python_result", result)
+        return engine.query(f"SELECT {shape_output(table, result.column_names, where)} FROM lakemesh.python_result")
+
+    # shared ---------------------------------------------------------------------------------------
+
+    def _evolves(self, product_id: str, data: pa.Table, table: Table) -> bool:
+        if not self.lakehouse.exists(product_id):
+            return False
+        return evolution(self.lakehouse.dataset(product_id).schema, data.schema, table, product_id)
+
+    @staticmethod
+    def _written(run: ProductRun, result: WriteResult) -> None:
+        run.status = RunStatus.SUCCEEDED
+        run.output_version = result.version
+        run.rows_written = result.rows_written
+        run.inserted, run.updated, run.deleted = result.inserted, result.updated, result.deleted
+
+
+def _rel(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
+def _check_unique(data: pa.Table, keys: list[str], product_id: str) -> None:
+    counts = data.group_by(keys).aggregate([([], "count_all")])
+    dupes = counts.filter(pc.greater(counts["count_all"], 1))
+    if dupes.num_rows:
+        example = {k: dupes[k][0].as_py() for k in keys}
+        raise LakemeshError(
+            f"{product_id}: the transform produced {dupes.num_rows} primary-key values more than once, e.g. {example}",
+            "deduplicate in the SQL (e.g. QUALIFY row_number() OVER (PARTITION BY key ...) = 1)",
+        )

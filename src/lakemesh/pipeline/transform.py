@@ -1,0 +1,87 @@
+"""Transforms: a SQL file (parsed and checked with sqlglot, transpiled to the engine) or a Python function."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from lakemesh.errors import LakemeshError
+from lakemesh.spec.problems import did_you_mean
+from lakemesh.spec.workspace import ProductEntry
+
+
+class TransformError(LakemeshError):
+    """A transform that cannot run: bad SQL, an unknown input, a Python function that fails."""
+
+
+def referenced_products(tree: Any) -> set[str]:
+    """`domain.name` of every table the query reads (CTE names excluded)."""
+    ctes = {cte.alias_or_name for cte in tree.find_all(exp.CTE)}
+    found = set()
+    for table in tree.find_all(exp.Table):
+        if table.db:
+            found.add(f"{table.db}.{table.name}")
+        elif table.name not in ctes:
+            found.add(table.name)
+    return found
+
+
+def load_sql(entry: ProductEntry, inputs: list[str], engine_dialect: str) -> str:
+    """The product's SQL, checked to be one read query over its inputs, in the engine's dialect."""
+    transform = entry.spec.build.transform
+    assert transform is not None and transform.sql is not None
+    where = f"{entry.id} ({entry.folder.name}/{transform.sql})"
+    text = (entry.folder / transform.sql).read_text(encoding="utf-8")
+    try:
+        statements = [s for s in sqlglot.parse(text, read=transform.dialect) if s is not None]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line = f" at line {first.get('line')}" if first else ""
+        raise TransformError(f"{where}: SQL syntax error{line}: {first.get('description', exc)}") from exc
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise TransformError(f"{where}: a transform is exactly one SELECT query", "move other statements out")
+    unknown = sorted(referenced_products(statements[0]) - set(inputs))
+    if unknown:
+        hint = did_you_mean(unknown[0], inputs)
+        raise TransformError(
+            f"{where}: reads {', '.join(unknown)}, which is not an input port of the product{hint}",
+            f"its inputs are {', '.join(inputs) or 'none'}: add an input port for it",
+        )
+    return statements[0].sql(dialect=engine_dialect)
+
+
+def load_python(entry: ProductEntry) -> Callable[[dict[str, pa.Table]], Any]:
+    """`python: file.py:function` from the product folder: a function taking inputs by product id."""
+    transform = entry.spec.build.transform
+    assert transform is not None and transform.python is not None
+    file, _, func = transform.python.partition(":")
+    path = entry.folder / file
+    if not func or not path.is_file():
+        raise TransformError(
+            f"{entry.id}: python transform '{transform.python}' not found",
+            "write it as file.py:function, the file next to product.yaml",
+        )
+    spec = importlib.util.spec_from_file_location(f"lakemesh_transform_{entry.id.replace('.', '_')}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    function = getattr(module, func, None)
+    if not callable(function):
+        raise TransformError(f"{entry.id}: {file} has no function '{func}'")
+    return function
+
+
+def as_arrow(result: Any, where: str) -> pa.Table:
+    """Arrow from what a Python transform returned (Arrow, or anything with `to_arrow()`, e.g. Polars)."""
+    if isinstance(result, pa.Table):
+        return result
+    to_arrow = getattr(result, "to_arrow", None) or getattr(result, "to_arrow_table", None)
+    if callable(to_arrow):
+        return pa.table(to_arrow())
+    raise TransformError(f"{where}: the function returned {type(result).__name__}, not Arrow data")
