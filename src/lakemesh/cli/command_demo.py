@@ -8,8 +8,9 @@ from pathlib import Path
 import typer
 
 from lakemesh import demo as demo_lib
-from lakemesh.cli.command_catalog import render_product, render_sync
-from lakemesh.cli.render import check_table, console
+from lakemesh.cli.command_catalog import render_sync
+from lakemesh.cli.command_run import render_report
+from lakemesh.cli.render import check_table, console, render_rows
 from lakemesh.mesh import Mesh
 
 
@@ -17,7 +18,7 @@ def demo(
     rows: int = typer.Option(1_000_000, "--rows", min=1, help="Synthetic order events to generate."),
     target: Path = typer.Option(Path("demo-workspace"), "--dir", help="Working folder (replaced on each run)."),
 ) -> None:
-    """Build the example shop mesh end to end: workspace, synthetic data, validation, catalog, contract checks."""
+    """Build the example shop mesh end to end: synthetic data, validation, catalog, bronze -> silver -> gold."""
     started = time.perf_counter()
     console.rule("[bold]lakemesh demo")
     with console.status("copying the example shop mesh"):
@@ -34,11 +35,19 @@ def demo(
     )
     console.rule("catalog sync")
     render_sync(mesh.sync())
+    console.rule("lakemesh run --all")
+    with console.status("building bronze -> silver -> gold"):
+        built = mesh.run()
+    render_report(built)
+    console.rule("gold: orders.daily_sales_summary (first days)")
+    gold = mesh.query(
+        "SELECT order_date, orders_count, revenue, round(avg_order_value, 2) AS avg_order_value, unique_customers "
+        "FROM orders.daily_sales_summary ORDER BY order_date LIMIT 5"
+    )
+    render_rows(gold)
     console.rule("catalog search 'orders'")
     for hit in mesh.search("orders", limit=5):
         console.print(f"  [bold]{hit.product_id}[/] ({hit.layer}) {hit.description or ''}")
-    console.rule("catalog show orders.analytics_orders")
-    render_product(mesh.product_record("orders.analytics_orders"))
     for product, (path, _) in files.items():
         console.rule(f"contract check {product}")
         contract = mesh.workspace.product(product).contract
@@ -55,7 +64,9 @@ def demo(
     for cmd in (
         "validate",
         "catalog search customers --tag pii",
-        "catalog show customers.customer_profiles",
+        "catalog show orders.analytics_orders",
+        "history orders.analytics_orders",
+        '"query "SELECT status, count(*) FROM orders.analytics_orders GROUP BY 1""',
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
         f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):

@@ -8,7 +8,16 @@ from pathlib import Path
 import typer
 
 from lakemesh import __version__
-from lakemesh.cli import command_catalog, command_contract, command_demo, command_init, command_validate
+from lakemesh.cli import (
+    command_catalog,
+    command_contract,
+    command_demo,
+    command_init,
+    command_query,
+    command_run,
+    command_table,
+    command_validate,
+)
 from lakemesh.cli.render import err_console
 from lakemesh.errors import LakemeshError
 
@@ -21,6 +30,12 @@ app = typer.Typer(
 )
 app.command("init")(command_init.init)
 app.command("validate")(command_validate.validate)
+app.command("run")(command_run.run)
+app.command("query")(command_query.query)
+app.command("history")(command_table.history)
+app.command("restore")(command_table.restore)
+app.command("optimize")(command_table.optimize)
+app.command("vacuum")(command_table.vacuum)
 app.command("demo")(command_demo.demo)
 app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
@@ -27,6 +28,18 @@ STATUS_STYLE = {
 def print_json(data: Any) -> None:
     """Plain JSON on stdout, for scripts and CI."""
     print(json.dumps(data, indent=2, default=str))
+
+
+def render_rows(data: pa.Table, limit: int = 50) -> None:
+    """An Arrow table as a terminal table, with the row count."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in data.column_names:
+        table.add_column(name, overflow="fold")
+    for row in data.slice(0, limit).to_pylist():
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    console.print(table)
+    more = f" (showing {limit})" if data.num_rows > limit else ""
+    console.print(f"[dim]{data.num_rows:,} rows{more}[/]")
 
 
 def problems_table(problems: Sequence[Problem]) -> Table:

@@ -1,0 +1,46 @@
+"""`lakemesh query`: SQL over products by id, printed or written to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import typer
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, render_rows
+from lakemesh.errors import LakemeshError
+
+
+def query(
+    ctx: typer.Context,
+    sql: str = typer.Argument(..., help="One SELECT; products by id, e.g. FROM orders.analytics_orders."),
+    as_of: str | None = typer.Option(None, "--as-of", help="A table version or ISO timestamp: read the past."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write .csv, .parquet or .json(l) instead."),
+    limit: int = typer.Option(50, "--limit", help="Rows to print (files get every row)."),
+) -> None:
+    """Run read-only SQL over products (DuckDB over their Delta tables), optionally time-travelling."""
+    result = open_mesh(ctx).query(sql, as_of=as_of)
+    if output is not None:
+        write_result(result, output)
+        console.print(f"wrote {result.num_rows:,} rows to {output}")
+        return
+    render_rows(result, limit)
+
+
+def write_result(result: pa.Table, output: Path) -> None:
+    suffix = output.suffix.lower()
+    if suffix == ".csv":
+        pacsv.write_csv(result, output)
+    elif suffix == ".parquet":
+        pq.write_table(result, output)
+    elif suffix in (".json", ".jsonl"):
+        import json
+
+        with output.open("w", encoding="utf-8") as out:
+            for row in result.to_pylist():
+                out.write(json.dumps(row, default=str) + "\n")
+    else:
+        raise LakemeshError(f"cannot tell the format of {output}", "use a .csv, .parquet or .jsonl file name")

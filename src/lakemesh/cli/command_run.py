@@ -1,0 +1,86 @@
+"""`lakemesh run`: build products in dependency order, with progress and a summary."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, print_json
+from lakemesh.pipeline import ProductRun, RunReport, RunStatus
+
+STYLE = {
+    RunStatus.SUCCEEDED: "green",
+    RunStatus.UP_TO_DATE: "dim",
+    RunStatus.FAILED: "red",
+    RunStatus.SKIPPED: "yellow",
+}
+
+
+def run(
+    ctx: typer.Context,
+    products: list[str] | None = typer.Argument(None, help="Products to build (default with --all: every one)."),
+    all_products: bool = typer.Option(False, "--all", help="Build every product of the workspace."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Build products into Delta tables: bronze from sources, silver and gold by their transforms.
+
+    Runs in dependency order and reads only input data added since the last successful run; a product
+    that fails commits nothing and only the products downstream of it are skipped.
+    """
+    if not products and not all_products:
+        raise typer.BadParameter("name products to build, or pass --all")
+    mesh = open_mesh(ctx)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=as_json,
+    ) as bar:
+        task = bar.add_task("building", total=len(products or mesh.workspace.products))
+
+        def progress(product_id: str, done: ProductRun | None) -> None:
+            if done is None:
+                bar.update(task, description=f"building {product_id}")
+            else:
+                bar.advance(task)
+
+        report = mesh.run(products or None, progress=progress)
+    if as_json:
+        print_json([r.__dict__ for r in report.runs])
+    else:
+        render_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def render_report(report: RunReport) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("product", no_wrap=True)  # ids stay whole; the numbers give way
+    table.add_column("status", no_wrap=True)
+    for name in ("read", "wrote", "ins", "upd", "v", "time"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in report.runs:
+        version = "" if r.output_version is None else str(r.output_version)
+        table.add_row(
+            r.product_id,
+            f"[{STYLE[r.status]}]{r.status.value}[/]",
+            f"{r.rows_read:,}",
+            f"{r.rows_written:,}",
+            f"{r.inserted:,}",
+            f"{r.updated:,}",
+            version,
+            f"{r.seconds:.2f}s",
+        )
+    console.print(table)
+    for r in report.runs:
+        if r.error:
+            color = "red" if r.status is RunStatus.FAILED else "yellow"
+            console.print(f"[{color}]{r.product_id}:[/] {r.error}", soft_wrap=True)
+            if r.hint:
+                console.print(f"  [dim]hint:[/] {r.hint}", soft_wrap=True)

@@ -1,0 +1,70 @@
+"""`lakemesh history|restore|optimize|vacuum`: a product's Delta table over time, and its upkeep."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, print_json
+
+
+def history(
+    ctx: typer.Context,
+    product_id: str = typer.Argument(..., help="Product id."),
+    limit: int = typer.Option(20, "--limit"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Every version of the product's table: when, which operation, rows and files, which run."""
+    rows = open_mesh(ctx).history(product_id, limit)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("version", "when", "operation", "metrics", "run"):
+        table.add_column(name, overflow="fold")
+    for h in rows:
+        when = datetime.fromtimestamp(h.get("timestamp", 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        metrics = h.get("operationMetrics") or {}
+        shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if k.startswith("num") and v)[:90]
+        table.add_row(str(h.get("version")), when, str(h.get("operation")), shown, str(h.get("lakemesh.run", "")))
+    console.print(table)
+
+
+def restore(
+    ctx: typer.Context,
+    product_id: str = typer.Argument(...),
+    to: str = typer.Option(..., "--to", help="The version number or ISO timestamp to go back to."),
+) -> None:
+    """Make an earlier version the current one (a new commit: history is kept)."""
+    result = open_mesh(ctx).restore(product_id, to)
+    console.print(f"[green]restored[/] {product_id} to {to}: {result}")
+
+
+def optimize(
+    ctx: typer.Context,
+    product_id: str = typer.Argument(...),
+    zorder: list[str] | None = typer.Option(None, "--zorder", help="Cluster by these columns (Z-order)."),
+) -> None:
+    """Compact small files (and Z-order by columns), one commit."""
+    metrics = open_mesh(ctx).optimize(product_id, zorder)
+    console.print(
+        f"[green]optimized[/] {product_id}: {metrics.get('numFilesRemoved', 0)} files -> "
+        f"{metrics.get('numFilesAdded', 0)}"
+    )
+
+
+def vacuum(
+    ctx: typer.Context,
+    product_id: str = typer.Argument(...),
+    retain: int | None = typer.Option(None, "--retain", help="Keep files needed for this many hours of time travel."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the files without deleting them."),
+) -> None:
+    """Delete files no version within the retention window needs (default retention: 7 days)."""
+    files = open_mesh(ctx).vacuum(product_id, retain, dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"{verb} {len(files)} files")
+    for file in files[:20]:
+        console.print(f"  {file}")
