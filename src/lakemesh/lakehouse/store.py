@@ -192,8 +192,11 @@ class Lakehouse:
         return list(self.table(product_id).history(limit))
 
     def restore(self, product_id: str, version: int | str | datetime) -> dict[str, Any]:
+        table = self.table(product_id)
+        if version == table.version():
+            raise LakehouseError(f"{product_id} is already at version {version}: nothing to restore")
         try:
-            return dict(self.table(product_id).restore(version))
+            return dict(table.restore(version))
         except (DeltaError, ValueError) as exc:
             raise LakehouseError(
                 f"restoring {product_id} to {version} failed: {exc}", "see `lakemesh history`"

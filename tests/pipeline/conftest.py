@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakemesh.mesh import Mesh
+from lakemesh.settings import Settings
+from lakemesh.synthetic import write_customers, write_order_events
+
+EVENTS = "data/order_events"
+
+
+@pytest.fixture
+def shop_data(shop: Path) -> Path:
+    """The example workspace with a first batch of order events and customer records."""
+    write_order_events(shop / EVENTS / "events-0001.jsonl", 4000)
+    write_customers(shop / "data/customers/customers-0001.csv", 500)
+    return shop
+
+
+def open_mesh(root: Path) -> Mesh:
+    return Mesh.open(root, Settings(user="tester@example.com"))
+
+
+def table_rows(mesh: Mesh, sql: str) -> list[dict[str, object]]:
+    return mesh.query(sql).to_pylist()

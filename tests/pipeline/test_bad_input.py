@@ -1,0 +1,101 @@
+"""Bad input fails the product it belongs to, commits nothing, and leaves independent products alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakemesh.errors import NotFoundError
+from lakemesh.pipeline import RunStatus
+from tests.pipeline.conftest import EVENTS, open_mesh, table_rows
+
+
+def _runs(shop: Path) -> dict[str, object]:
+    return {r.product_id: r for r in open_mesh(shop).run().runs}
+
+
+def test_unparseable_source_file(shop_data: Path) -> None:
+    (shop_data / EVENTS / "events-0002.jsonl").write_text('{"event_id": "E1"}\n{this is not json\n')
+    runs = _runs(shop_data)
+    bronze = runs["orders.order_events"]
+    assert bronze.status is RunStatus.FAILED  # type: ignore[attr-defined]
+    assert "events-0002.jsonl cannot be read" in bronze.error  # type: ignore[attr-defined]
+    assert runs["orders.analytics_orders"].status is RunStatus.SKIPPED  # type: ignore[attr-defined]
+    assert runs["customers.customer_profiles"].status is RunStatus.SUCCEEDED  # type: ignore[attr-defined]
+    mesh = open_mesh(shop_data)
+    assert not mesh.lakehouse.exists("orders.order_events")  # the good file was not committed either
+    failed = mesh.catalog.runs("orders.order_events")[0]
+    assert failed["status"] == "failed" and "events-0002.jsonl" in failed["error"]
+
+
+def test_sql_syntax_error_names_product_and_file(shop_data: Path) -> None:
+    (shop_data / "domains/orders/products/analytics_orders/transform.sql").write_text("SELECT order_id FROM (")
+    run = _runs(shop_data)["orders.analytics_orders"]
+    assert run.status is RunStatus.FAILED  # type: ignore[attr-defined]
+    assert "orders.analytics_orders (analytics_orders/transform.sql): SQL syntax error" in run.error  # type: ignore[attr-defined]
+
+
+def test_unknown_column_and_unknown_input(shop_data: Path) -> None:
+    sql = shop_data / "domains/orders/products/daily_sales_summary/transform.sql"
+    sql.write_text(sql.read_text().replace("count(DISTINCT customer_id)", "count(DISTINCT customer_key)"))
+    run = _runs(shop_data)["orders.daily_sales_summary"]
+    assert run.status is RunStatus.FAILED and "customer_key" in run.error  # type: ignore[attr-defined]
+    assert "transform.sql" in run.error  # type: ignore[attr-defined]
+    sql.write_text("SELECT * FROM orders.order_events")
+    run = _runs(shop_data)["orders.daily_sales_summary"]
+    assert "reads orders.order_events, which is not an input port" in run.error  # type: ignore[attr-defined]
+
+
+def test_transform_output_must_match_the_contract(shop_data: Path) -> None:
+    sql = shop_data / "domains/orders/products/daily_sales_summary/transform.sql"
+    sql.write_text(sql.read_text().replace("count(DISTINCT customer_id) AS unique_customers", "1 AS extra"))
+    run = _runs(shop_data)["orders.daily_sales_summary"]
+    assert "does not produce contract column(s) unique_customers" in run.error  # type: ignore[attr-defined]
+    assert "produces column(s) extra the contract does not declare" in run.error  # type: ignore[attr-defined]
+
+
+def test_duplicate_keys_from_a_transform(shop_data: Path) -> None:
+    sql = shop_data / "domains/orders/products/analytics_orders/transform.sql"
+    sql.write_text(
+        sql.read_text().replace("QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY event_ts DESC) = 1", "")
+    )
+    open_mesh(shop_data).run()
+    # the first build creates the table; the second batch merges and must refuse duplicate keys
+    from lakemesh.synthetic import write_order_events
+
+    write_order_events(shop_data / EVENTS / "events-0002.jsonl", 100, start=10)
+    run = _runs(shop_data)["orders.analytics_orders"]
+    assert run.status is RunStatus.FAILED and "primary-key values more than once" in run.error  # type: ignore[attr-defined]
+
+
+def test_unknown_product(shop_data: Path) -> None:
+    with pytest.raises(NotFoundError, match=r"did you mean 'orders\.order_events'"):
+        open_mesh(shop_data).run(["orders.order_event"])
+
+
+def test_schema_evolution(shop_data: Path) -> None:
+    open_mesh(shop_data).run()
+    contract = shop_data / "domains/orders/products/order_events/contract.yaml"
+    text = contract.read_text()
+    contract.write_text(
+        text.replace(
+            "      - name: event_ts\n",
+            "      - name: channel\n        logicalType: string\n        physicalType: VARCHAR\n"
+            "        classification: internal\n      - name: event_ts\n",
+        )
+    )
+    (shop_data / EVENTS / "events-0002.jsonl").write_text(
+        '{"event_id": "EV-N1", "order_id": "ORD-00000001", "customer_id": "C1", "status": "paid", '
+        '"channel": "web", "event_ts": "2026-10-02 00:00:00"}\n'
+    )
+    mesh = open_mesh(shop_data)
+    run = next(r for r in mesh.run(["orders.order_events"]).runs)
+    assert run.status is RunStatus.SUCCEEDED
+    assert table_rows(mesh, "SELECT channel FROM orders.order_events WHERE event_id = 'EV-N1'") == [{"channel": "web"}]
+    # a type change is not additive: the run fails naming the column
+    contract.write_text(contract.read_text().replace("physicalType: DECIMAL(10,2)", "physicalType: DECIMAL(12,2)", 1))
+    (shop_data / EVENTS / "events-0003.jsonl").write_text('{"event_id": "EV-N2", "event_ts": "2026-10-02 00:00:00"}\n')
+    run = next(r for r in open_mesh(shop_data).run(["orders.order_events"]).runs)
+    assert run.status is RunStatus.FAILED
+    assert "column 'total_amount' is decimal(10,2) in the table but decimal(12,2) by the contract" in run.error
