@@ -13,7 +13,7 @@ class Engine(Protocol):
     name: str
     dialect: str  # sqlglot dialect the engine speaks; transforms are transpiled to it
 
-    def register(self, product_id: str, data: Any, where: str | None = None) -> None:
+    def register(self, product_id: str, data: Any, where: str | None = None, exclude: tuple[str, ...] = ()) -> None:
         """Make Arrow data (table, dataset or reader) queryable as `domain.name`, optionally filtered."""
 
     def query(self, sql: str) -> pa.Table:

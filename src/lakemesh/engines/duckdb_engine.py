@@ -27,16 +27,16 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
 
-    def register(self, product_id: str, data: Any, where: str | None = None) -> None:
+    def register(self, product_id: str, data: Any, where: str | None = None, exclude: tuple[str, ...] = ()) -> None:
         domain, name = product_id.split(".", 1)
         hidden = f"__lakemesh_{domain}__{name}"
         self.con.register(hidden, data)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(domain)}")
         # a filter on the view is pushed down into the Arrow dataset scan
         condition = f" WHERE {where}" if where else ""
-        self.con.execute(
-            f"CREATE OR REPLACE VIEW {_ident(domain)}.{_ident(name)} AS SELECT * FROM {_ident(hidden)}{condition}"
-        )
+        columns = f"* EXCLUDE ({', '.join(_ident(c) for c in exclude)})" if exclude else "*"
+        view = f"{_ident(domain)}.{_ident(name)}"
+        self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {_ident(hidden)}{condition}")
 
     def query(self, sql: str) -> pa.Table:
         try:

@@ -43,16 +43,13 @@ def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProp
     return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
 
 
-def _plain_types(table: pa.Table) -> pa.Table:
-    """View types (string_view, binary_view) as the plain types the rest of Arrow's kernels accept."""
-    fields = []
-    for field in table.schema:
-        if pa.types.is_string_view(field.type):
-            field = field.with_type(pa.string())
-        elif pa.types.is_binary_view(field.type):
-            field = field.with_type(pa.binary())
-        fields.append(field)
-    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+def plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A string_view column as plain strings, which every Arrow kernel accepts (DuckDB reads either)."""
+    if pa.types.is_string_view(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_binary_view(column.type):
+        return column.cast(pa.binary())
+    return column
 
 
 class Lakehouse:
@@ -96,9 +93,9 @@ class Lakehouse:
         return self.table(product_id).transaction_version(app_id)
 
     def changes(self, product_id: str, first: int, last: int) -> pa.Table:
-        """Rows inserted or updated (post-image) in versions first..last, from the change data feed."""
+        """Every change in versions first..last from the change data feed (`_change_type` says which)."""
         reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last)
-        return _plain_types(pa.table(reader.read_all()))
+        return pa.table(reader.read_all())
 
     def append(
         self,

@@ -23,7 +23,7 @@ from deltalake.exceptions import DeltaError
 
 from lakemesh.engines import Engine, make_engine
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import CDF_COLUMNS, Lakehouse, WriteResult
+from lakemesh.lakehouse import CDF_COLUMNS, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import evolution, shape_output
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
@@ -202,15 +202,16 @@ class PipelineRunner:
         first = int(last[only] or 0) + 1
         changes = self.lakehouse.changes(only, first, current[only])
         if mode is not RefreshMode.PARTITIONS:
-            kept = changes.filter(pc.is_in(changes["_change_type"], pa.array(["insert", "update_postimage"])))
-            engine.register(only, kept.drop_columns(list(CDF_COLUMNS)))
-            run.rows_read = kept.num_rows
+            # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
+            kept = "_change_type IN ('insert', 'update_postimage')"
+            engine.register(only, changes, where=kept, exclude=CDF_COLUMNS)
+            run.rows_read = int(engine.query(f"SELECT count(*) AS n FROM {only}")["n"][0].as_py())
             return None
         by = entry.spec.build.refresh.by
         assert by is not None
         if by not in changes.column_names:
             raise LakemeshError(f"{entry.id}: refresh.by column '{by}' is not a column of input {only}")
-        affected = pc.unique(changes[by]).drop_null()
+        affected = pc.unique(plain(changes[by])).drop_null()
         run.details["affected"] = len(affected)
         if len(affected) == 0:
             return ""
