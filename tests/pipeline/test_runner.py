@@ -131,3 +131,32 @@ def test_run_one_product_builds_only_it(shop_data: Path) -> None:
     report = mesh.run(["customers.customer_records"])
     assert [r.product_id for r in report.runs] == ["customers.customer_records"]
     assert not mesh.lakehouse.exists("orders.order_events")
+
+
+def test_parquet_raw_keeps_only_what_typing_lost(shop: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    product = shop / "domains/orders/products/order_events/product.yaml"
+    product.write_text(product.read_text().replace("*.jsonl", "*.parquet").replace("format: jsonl", "format: parquet"))
+    base = {
+        "event_id": ["E1", "E2"],
+        "order_id": ["ORD-00000001", "ORD-00000002"],
+        "customer_id": ["C1", "C2"],
+        "status": ["paid", "paid"],
+        "event_ts": ["2026-10-01 00:00:00", "2026-10-01 00:00:00"],
+    }
+    folder = shop / EVENTS
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({**base, "total_amount": ["12.50", "twelve"]}), folder / "a.parquet")
+    pq.write_table(pa.table({**base, "event_id": ["E3", "E4"], "coupon": ["X", None]}), folder / "b.parquet")
+    mesh = open_mesh(shop)
+    assert mesh.run(["orders.order_events"]).ok
+    rows = {
+        r["event_id"]: r
+        for r in table_rows(mesh, "SELECT event_id, total_amount, _raw, _record FROM orders.order_events")
+    }
+    assert rows["E1"]["_raw"] is None and str(rows["E1"]["total_amount"]) == "12.50"  # nothing lost
+    assert rows["E2"]["total_amount"] is None and json.loads(str(rows["E2"]["_raw"]))["total_amount"] == "twelve"
+    assert json.loads(str(rows["E3"]["_raw"]))["coupon"] == "X"  # a column the contract lacks
+    assert [rows[e]["_record"] for e in ("E1", "E2", "E3", "E4")] == [1, 2, 1, 2]

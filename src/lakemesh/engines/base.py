@@ -19,4 +19,7 @@ class Engine(Protocol):
     def query(self, sql: str) -> pa.Table:
         """Run a query and return the result as Arrow."""
 
+    def columns(self, sql: str) -> list[str]:
+        """The output column names of a query, found by planning it, not running it."""
+
     def close(self) -> None: ...

@@ -44,6 +44,12 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise EngineError(str(exc).strip().splitlines()[0]) from exc
 
+    def columns(self, sql: str) -> list[str]:
+        try:
+            return list(self.con.sql(sql).columns)
+        except duckdb.Error as exc:
+            raise EngineError(str(exc).strip().splitlines()[0]) from exc
+
     def close(self) -> None:
         self.con.close()
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.columns import typed_select
-from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.contract_check import does_not_fit, lit, q
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 
@@ -51,17 +51,37 @@ def ingested_files(lakehouse: Lakehouse, product_id: str) -> set[str]:
 
 
 def _file_select(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table) -> str:
+    """Typed contract columns, `_raw` and `_record` for one file.
+
+    JSON and CSV keep every record as received in `_raw`. Parquet is typed already: `_raw` keeps the
+    record only where typing lost something (a value that does not fit, columns the contract lacks),
+    like a rescued-data column; elsewhere the typed columns are the record.
+    """
     p = lit(str(path))
+    numbered = "row_number() OVER () AS _record"
     if fmt == "jsonl":
         typed = typed_select(table, "json_extract_string(json, " + "'$.\"{name}\"')")
-        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw FROM read_ndjson_objects({p})"
-    reader = f"read_csv({p}, header=true, all_varchar=true)" if fmt == "csv" else f"read_parquet({p})"
-    present = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw, {numbered} FROM read_ndjson_objects({p})"
+    if fmt == "csv":
+        reader = f"read_csv({p}, header=true, all_varchar=true)"
+    else:
+        reader = f"read_parquet({p}, file_row_number=true)"
+    present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall() if r[0] != "file_row_number"]
     exprs = []
     for col in table.columns:
         value = q(col.name) if col.name in present else "NULL"
         exprs.append(typed_select(_only(table, col.name), value.replace("{", "{{").replace("}", "}}")))
-    return f"SELECT {', '.join(exprs)}, CAST(to_json(src) AS VARCHAR) AS _raw FROM {reader} src"
+    record = "CAST(to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in present) + "}) AS VARCHAR)"
+    if fmt == "csv":
+        return f"SELECT {', '.join(exprs)}, {record} AS _raw, {numbered} FROM {reader} src"
+    names = {c.name for c in table.columns}
+    lost = [does_not_fit(c) for c in table.columns if c.name in present]
+    raw = (
+        record
+        if any(c not in names for c in present) or not lost
+        else f"CASE WHEN {' OR '.join(f'({x})' for x in lost)} THEN {record} END"
+    )
+    return f"SELECT {', '.join(exprs)}, {raw} AS _raw, file_row_number + 1 AS _record FROM {reader} src"
 
 
 def _only(table: Table, name: str) -> Table:
@@ -83,9 +103,8 @@ def read_batch(
                 raise DataFileError(f"{product_id}: cannot tell the format of {rel}", "set build.source.format")
             select = _file_select(con, path, fmt, table)
             sql = (
-                f"SELECT *, {lit(rel)} AS _source_file, row_number() OVER () AS _record, "
-                f"{lit(batch_id)} AS _batch_id, CAST({lit(now.isoformat())} AS TIMESTAMPTZ) AS _ingested_at "
-                f"FROM ({select})"
+                f"SELECT *, {lit(rel)} AS _source_file, {lit(batch_id)} AS _batch_id, "
+                f"CAST({lit(now.isoformat())} AS TIMESTAMPTZ) AS _ingested_at FROM ({select})"
             )
             try:
                 parts.append(con.sql(sql).to_arrow_table())

@@ -227,7 +227,7 @@ class PipelineRunner:
         if transform.sql is not None:
             sql = load_sql(entry, list(current), engine.dialect)
             try:
-                produced = engine.query(f"SELECT * FROM ({sql}) LIMIT 0").column_names
+                produced = engine.columns(sql)
                 return engine.query(f"SELECT {shape_output(table, produced, where)} FROM ({sql})")
             except LakemeshError as exc:
                 raise TransformError(f"{where}: {exc.message}", exc.hint) from exc

@@ -141,17 +141,25 @@ def compile_rules(table: Table, present: set[str]) -> list[Rule]:
     return rules
 
 
+def does_not_fit(col: Column, value: str | None = None) -> str:
+    """SQL true when a present value does not fit the column's contract type exactly."""
+    c = value or q(col.name)
+    dtype = sql_type(col.logical_type, col.physical_type)
+    typed = f"TRY_CAST({c} AS {dtype.sql('duckdb')})"
+    bad = f"{typed} IS NULL"
+    if dtype.is_type(*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL):
+        # DuckDB rounds '2.5' to an INTEGER and '1.005' to DECIMAL(10,2): a value must fit exactly
+        bad += f" OR TRY_CAST({c} AS DOUBLE) <> {typed}"
+    return f"{c} IS NOT NULL AND ({bad})"
+
+
 def _column_rules(col: Column) -> list[Rule]:
     c = q(col.name)
     dtype = sql_type(col.logical_type, col.physical_type)
     target = dtype.sql("duckdb")
     typed = f"TRY_CAST({c} AS {target})"
     text = f"CAST({c} AS VARCHAR)"
-    bad_type = f"{typed} IS NULL"
-    if dtype.is_type(*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL):
-        # DuckDB rounds '2.5' to an INTEGER and '1.005' to DECIMAL(10,2): a value must fit exactly
-        bad_type += f" OR TRY_CAST({c} AS DOUBLE) <> {typed}"
-    rules = [Rule("type", col.name, f"values must fit {target}", predicate=f"{c} IS NOT NULL AND ({bad_type})")]
+    rules = [Rule("type", col.name, f"values must fit {target}", predicate=does_not_fit(col))]
     if col.required or col.primary_key:
         rules.append(Rule("required", col.name, "value is required", predicate=f"{c} IS NULL"))
     if col.valid_values is not None:
