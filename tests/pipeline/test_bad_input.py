@@ -99,3 +99,23 @@ def test_schema_evolution(shop_data: Path) -> None:
     run = next(r for r in open_mesh(shop_data).run(["orders.order_events"]).runs)
     assert run.status is RunStatus.FAILED
     assert "column 'total_amount' is decimal(10,2) in the table but decimal(12,2) by the contract" in run.error
+
+
+def test_an_input_without_a_table(shop_data: Path) -> None:
+    report = open_mesh(shop_data).run(["orders.analytics_orders"])
+    [run] = report.runs
+    assert run.status is RunStatus.FAILED
+    assert run.error == "orders.analytics_orders: input orders.order_events has no table yet"
+    assert run.hint == "run `lakemesh run orders.order_events`"
+
+
+def test_a_cycle_stops_the_run_before_anything_is_built(shop_data: Path) -> None:
+    events = shop_data / "domains/orders/products/order_events/product.yaml"
+    events.write_text(events.read_text().replace(
+        "layer: bronze\n", "layer: bronze\ninputPorts:\n  - name: loop\n    contractId: orders.daily_sales_summary\n"))
+    from lakemesh.errors import SpecError
+
+    mesh = open_mesh(shop_data)
+    with pytest.raises(SpecError, match="cycle"):
+        mesh.run()
+    assert not mesh.lakehouse.exists("customers.customer_records")

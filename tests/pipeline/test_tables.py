@@ -123,3 +123,13 @@ def test_python_transform(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     assert mesh.run().ok
     assert table_rows(mesh, "SELECT sum(orders_count) AS n FROM orders.daily_sales_summary") == [{"n": 2000}]
+
+
+def test_zorder_keeps_every_row(shop_data: Path) -> None:
+    mesh = open_mesh(shop_data)
+    mesh.run()
+    before = table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders")
+    metrics = mesh.optimize("orders.analytics_orders", zorder=["customer_id", "order_date"])
+    assert metrics["numFilesAdded"] >= 1
+    assert mesh.history("orders.analytics_orders")[0]["operation"] == "OPTIMIZE"
+    assert table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders") == before
