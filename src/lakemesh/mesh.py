@@ -97,9 +97,9 @@ class Mesh:
 
     def _registered_catalog(self) -> Catalog | None:
         """The catalog if one exists already; validation never creates one."""
-        if "catalog" in self.__dict__:
-            return self.catalog
-        return Catalog.connect(self.catalog_url, create=False)
+        if "catalog" not in self.__dict__:
+            self.__dict__["catalog"] = Catalog.connect(self.catalog_url, create=False)
+        return self.catalog
 
     def validate(self) -> ValidationReport:
         """Spec problems of every file, plus contracts changed in a breaking way without a major bump."""

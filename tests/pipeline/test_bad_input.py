@@ -111,8 +111,12 @@ def test_an_input_without_a_table(shop_data: Path) -> None:
 
 def test_a_cycle_stops_the_run_before_anything_is_built(shop_data: Path) -> None:
     events = shop_data / "domains/orders/products/order_events/product.yaml"
-    events.write_text(events.read_text().replace(
-        "layer: bronze\n", "layer: bronze\ninputPorts:\n  - name: loop\n    contractId: orders.daily_sales_summary\n"))
+    events.write_text(
+        events.read_text().replace(
+            "layer: bronze\n",
+            "layer: bronze\ninputPorts:\n  - name: loop\n    contractId: orders.daily_sales_summary\n",
+        )
+    )
     from lakemesh.errors import SpecError
 
     mesh = open_mesh(shop_data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def _config() -> Config:
     return cfg
 
 
+@cache
 def head_revision() -> str:
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
@@ -96,6 +98,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the catalog schema in place to `revision` (default: the newest)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # the common case, without loading Alembic's machinery
     cfg = _config()
     try:
         with engine.begin() as conn:

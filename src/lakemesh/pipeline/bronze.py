@@ -19,6 +19,7 @@ from lakemesh.pipeline.columns import typed_select
 from lakemesh.quality.contract_check import does_not_fit, lit, q
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
+from lakemesh.spec.types import parse_type, sql_type
 
 METADATA_COLUMNS = ("_raw", "_source_file", "_record", "_batch_id", "_ingested_at")
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -63,25 +64,45 @@ def _file_select(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Ta
         typed = typed_select(table, "json_extract_string(json, " + "'$.\"{name}\"')")
         return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw, {numbered} FROM read_ndjson_objects({p})"
     if fmt == "csv":
-        reader = f"read_csv({p}, header=true, all_varchar=true)"
-    else:
-        reader = f"read_parquet({p}, file_row_number=true)"
-    present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall() if r[0] != "file_row_number"]
-    exprs = []
+        return _csv_select(con, f"read_csv({p}, header=true, all_varchar=true)", table, numbered)
+    return _parquet_select(con, f"read_parquet({p}, file_row_number=true)", table)
+
+
+def _record_json(columns: list[str]) -> str:
+    return "CAST(to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in columns) + "}) AS VARCHAR)"
+
+
+def _csv_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table, numbered: str) -> str:
+    present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
+    exprs = [_typed(table, col.name, q(col.name) if col.name in present else "NULL") for col in table.columns]
+    return f"SELECT {', '.join(exprs)}, {_record_json(present)} AS _raw, {numbered} FROM {reader} src"
+
+
+def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -> str:
+    described = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    described.pop("file_row_number", None)
+    exprs, lost = [], []
     for col in table.columns:
-        value = q(col.name) if col.name in present else "NULL"
-        exprs.append(typed_select(_only(table, col.name), value.replace("{", "{{").replace("}", "}}")))
-    record = "CAST(to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in present) + "}) AS VARCHAR)"
-    if fmt == "csv":
-        return f"SELECT {', '.join(exprs)}, {record} AS _raw, {numbered} FROM {reader} src"
+        if col.name not in described:
+            exprs.append(_typed(table, col.name, "NULL"))
+        elif parse_type(described[col.name]) == sql_type(col.logical_type, col.physical_type):
+            exprs.append(q(col.name))  # already the contract's type: nothing to cast, nothing to lose
+        else:
+            exprs.append(_typed(table, col.name, q(col.name)))
+            lost.append(does_not_fit(col))
     names = {c.name for c in table.columns}
-    lost = [does_not_fit(c) for c in table.columns if c.name in present]
-    raw = (
-        record
-        if any(c not in names for c in present) or not lost
-        else f"CASE WHEN {' OR '.join(f'({x})' for x in lost)} THEN {record} END"
-    )
+    record = _record_json(list(described))
+    if any(c not in names for c in described):
+        raw = record  # columns the contract does not declare: every record keeps them
+    elif lost:
+        raw = f"CASE WHEN {' OR '.join(f'({x})' for x in lost)} THEN {record} END"
+    else:
+        raw = "CAST(NULL AS VARCHAR)"
     return f"SELECT {', '.join(exprs)}, {raw} AS _raw, file_row_number + 1 AS _record FROM {reader} src"
+
+
+def _typed(table: Table, name: str, value: str) -> str:
+    return typed_select(_only(table, name), value.replace("{", "{{").replace("}", "}}"))
 
 
 def _only(table: Table, name: str) -> Table:
