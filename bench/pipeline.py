@@ -30,17 +30,14 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _setup(name: str, work: Path, scale: int) -> None:
-    """Set up in a child process: Linux carries a process's peak RSS into the children it starts later."""
+def _child(*args: str) -> str:
+    """This module in a fresh process: Linux carries a process's peak RSS into children started later."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", "--setup", name, "--work", str(work), "--scale", str(scale)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
+        [sys.executable, "-m", "bench.pipeline", *args], capture_output=True, text=True, cwd=ROOT, check=False
     )
     if out.returncode != 0:
-        raise SystemExit(f"setup {name} failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
 
 
 def _best(step: str, work: Path, scale: int, repeat: int) -> dict[str, float]:
@@ -55,16 +52,8 @@ def _best(step: str, work: Path, scale: int, repeat: int) -> dict[str, float]:
 
 
 def _measure(step: str, work: Path, scale: int) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", "--step", step, "--work", str(work), "--scale", str(scale)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"step {step} failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    output = _child("--step", step, "--work", str(work), "--scale", str(scale))
+    return dict(json.loads(output.strip().splitlines()[-1]))
 
 
 # --- steps, each run in a fresh process --------------------------------------------------------------
@@ -272,7 +261,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     for name in args.only or list(SETUPS):
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
-            _setup(name, work / "prepared", args.scale)
+            _child("--setup", name, "--work", str(work / "prepared"), "--scale", str(args.scale))
             ours = _best(f"{name}_ours", work, args.scale, args.repeat)
             anchor = _best(f"{name}_anchor", work, args.scale, args.repeat)
         ratio = ours["seconds"] / anchor["seconds"]

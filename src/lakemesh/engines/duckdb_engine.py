@@ -9,13 +9,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlglot import exp
 
 from lakemesh.errors import LakemeshError
-
-
-def _ident(name: str) -> str:
-    return exp.to_identifier(name, quoted=True).sql("duckdb")
+from lakemesh.quality.contract_check import q
 
 
 class DuckDBEngine:
@@ -31,12 +27,12 @@ class DuckDBEngine:
         domain, name = product_id.split(".", 1)
         hidden = f"__lakemesh_{domain}__{name}"
         self.con.register(hidden, data)
-        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(domain)}")
+        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
         # a filter on the view is pushed down into the Arrow dataset scan
         condition = f" WHERE {where}" if where else ""
-        columns = f"* EXCLUDE ({', '.join(_ident(c) for c in exclude)})" if exclude else "*"
-        view = f"{_ident(domain)}.{_ident(name)}"
-        self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {_ident(hidden)}{condition}")
+        columns = f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*"
+        view = f"{q(domain)}.{q(name)}"
+        self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
 
     def query(self, sql: str) -> pa.Table:
         try:
