@@ -123,8 +123,10 @@ def read_batch(
             if fmt is None:
                 raise DataFileError(f"{product_id}: cannot tell the format of {rel}", "set build.source.format")
             select = _file_select(con, path, fmt, table)
+            # one-value ENUMs reach Arrow dictionary-encoded: a constant is not copied into every row
             sql = (
-                f"SELECT *, {lit(rel)} AS _source_file, {lit(batch_id)} AS _batch_id, "
+                f"SELECT *, CAST({lit(rel)} AS ENUM({lit(rel)})) AS _source_file, "
+                f"CAST({lit(batch_id)} AS ENUM({lit(batch_id)})) AS _batch_id, "
                 f"CAST({lit(now.isoformat())} AS TIMESTAMPTZ) AS _ingested_at FROM ({select})"
             )
             try:

@@ -44,6 +44,8 @@ def shape_output(table: Table, produced: list[str], where: str) -> str:
 
 
 def _family(t: pa.DataType) -> str:
+    if pa.types.is_dictionary(t):
+        return _family(t.value_type)  # how it is encoded in memory, not what it is
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return "string"
     if pa.types.is_timestamp(t):
