@@ -59,6 +59,15 @@ def run(
         raise typer.Exit(1)
 
 
+def _count(n: int) -> str:
+    """Short row counts (12,345 -> 12.3k, 1,003,022 -> 1.00M) so the summary fits 80 columns."""
+    if n < 10_000:
+        return f"{n:,}"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.2f}M"
+
+
 def render_report(report: RunReport) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("product", no_wrap=True)  # ids stay whole; the numbers give way
@@ -70,10 +79,10 @@ def render_report(report: RunReport) -> None:
         table.add_row(
             r.product_id,
             f"[{STYLE[r.status]}]{r.status.value}[/]",
-            f"{r.rows_read:,}",
-            f"{r.rows_written:,}",
-            f"{r.inserted:,}",
-            f"{r.updated:,}",
+            _count(r.rows_read),
+            _count(r.rows_written),
+            _count(r.inserted),
+            _count(r.updated),
             version,
             f"{r.seconds:.2f}s",
         )
