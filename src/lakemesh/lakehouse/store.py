@@ -92,9 +92,13 @@ class Lakehouse:
             return None
         return self.table(product_id).transaction_version(app_id)
 
-    def changes(self, product_id: str, first: int, last: int) -> pa.Table:
-        """Every change in versions first..last from the change data feed (`_change_type` says which)."""
-        reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last)
+    def changes(self, product_id: str, first: int, last: int, columns: list[str] | None = None) -> pa.Table:
+        """Every change in versions first..last from the change data feed (`_change_type` says which).
+
+        `columns` limits what is read (the feed's own columns come along); None reads every column.
+        """
+        wanted = None if columns is None else [*columns, *CDF_COLUMNS]
+        reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last, columns=wanted)
         return pa.table(reader.read_all())
 
     def append(

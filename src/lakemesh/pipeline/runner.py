@@ -27,7 +27,7 @@ from lakemesh.lakehouse import CDF_COLUMNS, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import evolution, shape_output
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
-from lakemesh.pipeline.transform import TransformError, as_arrow, load_python, load_sql
+from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.spec.models import Layer, RefreshMode
 from lakemesh.spec.odcs import Table
@@ -200,14 +200,15 @@ class PipelineRunner:
                 run.rows_read += self.lakehouse.table(product, version).count()
             return None
         first = int(last[only] or 0) + 1
-        changes = self.lakehouse.changes(only, first, current[only])
+        by = entry.spec.build.refresh.by
+        needed = [by] if mode is RefreshMode.PARTITIONS and by else self._columns_needed(entry, only, engine)
+        changes = self.lakehouse.changes(only, first, current[only], needed)
         if mode is not RefreshMode.PARTITIONS:
             # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
             kept = "_change_type IN ('insert', 'update_postimage')"
             engine.register(only, changes, where=kept, exclude=CDF_COLUMNS)
             run.rows_read = int(engine.query(f"SELECT count(*) AS n FROM {only}")["n"][0].as_py())
             return None
-        by = entry.spec.build.refresh.by
         assert by is not None
         if by not in changes.column_names:
             raise LakemeshError(f"{entry.id}: refresh.by column '{by}' is not a column of input {only}")
@@ -219,6 +220,14 @@ class PipelineRunner:
         engine.register(only, self.lakehouse.dataset(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
         return f"{by} IN ({values})"
+
+    def _columns_needed(self, entry: ProductEntry, product: str, engine: Engine) -> list[str] | None:
+        """The input columns a SQL transform names: the change feed need not read the others (`_raw`)."""
+        transform = entry.spec.build.transform
+        if transform is None or transform.sql is None:
+            return None
+        available = self.lakehouse.dataset(product).schema.names
+        return columns_read(load_sql(entry, [product], engine.dialect), engine.dialect, available)
 
     def _compute(self, entry: ProductEntry, table: Table, engine: Engine, current: dict[str, int]) -> pa.Table:
         transform = entry.spec.build.transform

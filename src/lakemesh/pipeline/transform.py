@@ -32,6 +32,17 @@ def referenced_products(tree: Any) -> set[str]:
     return found
 
 
+def columns_read(sql: str, dialect: str, available: list[str]) -> list[str] | None:
+    """The input columns a query names, or None when it selects `*` (all of them)."""
+    tree = sqlglot.parse_one(sql, read=dialect)
+    for star in tree.find_all(exp.Star):
+        holder = star.parent.parent if isinstance(star.parent, exp.Column) else star.parent
+        if isinstance(holder, exp.Select):  # SELECT * or SELECT t.*; count(*) reads no column
+            return None
+    named = {column.name for column in tree.find_all(exp.Column)}
+    return [c for c in available if c in named]
+
+
 def load_sql(entry: ProductEntry, inputs: list[str], engine_dialect: str) -> str:
     """The product's SQL, checked to be one read query over its inputs, in the engine's dialect."""
     transform = entry.spec.build.transform
