@@ -114,7 +114,6 @@ def setup_merge(work: Path, scale: int) -> None:
     )
     events = order_events_sql(2 * (scale // 10), clean, start=2 * scale - scale // 10)
     # orders (scale - scale/20) .. (scale + scale/20): half already in silver, half new
-    from lakemesh.pipeline.bronze import METADATA_COLUMNS  # noqa: F401 - documents what bronze carries
 
     bronze = con.sql(f"""
         SELECT *, '{{}}' AS _raw, 'bench' AS _source_file, CAST(0 AS BIGINT) AS _record, 'bench' AS _batch_id,

@@ -15,13 +15,12 @@ import pyarrow as pa
 
 from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.pipeline.columns import typed_select
+from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit, lit, q
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.types import parse_type, sql_type
 
-METADATA_COLUMNS = ("_raw", "_source_file", "_record", "_batch_id", "_ingested_at")
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
 
@@ -74,7 +73,7 @@ def _record_json(columns: list[str]) -> str:
 
 def _csv_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table, numbered: str) -> str:
     present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-    exprs = [_typed(table, col.name, q(col.name) if col.name in present else "NULL") for col in table.columns]
+    exprs = [cast_column(col, q(col.name) if col.name in present else "NULL") for col in table.columns]
     return f"SELECT {', '.join(exprs)}, {_record_json(present)} AS _raw, {numbered} FROM {reader} src"
 
 
@@ -84,11 +83,11 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -
     exprs, lost = [], []
     for col in table.columns:
         if col.name not in described:
-            exprs.append(_typed(table, col.name, "NULL"))
+            exprs.append(cast_column(col, "NULL"))
         elif parse_type(described[col.name]) == sql_type(col.logical_type, col.physical_type):
             exprs.append(q(col.name))  # already the contract's type: nothing to cast, nothing to lose
         else:
-            exprs.append(_typed(table, col.name, q(col.name)))
+            exprs.append(cast_column(col, q(col.name)))
             lost.append(does_not_fit(col))
     names = {c.name for c in table.columns}
     record = _record_json(list(described))
@@ -99,14 +98,6 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -
     else:
         raw = "CAST(NULL AS VARCHAR)"
     return f"SELECT {', '.join(exprs)}, {raw} AS _raw, file_row_number + 1 AS _record FROM {reader} src"
-
-
-def _typed(table: Table, name: str, value: str) -> str:
-    return typed_select(_only(table, name), value.replace("{", "{{").replace("}", "}}"))
-
-
-def _only(table: Table, name: str) -> Table:
-    return Table(table.name, table.physical_name, table.description, tuple(c for c in table.columns if c.name == name))
 
 
 def read_batch(

@@ -6,7 +6,7 @@ import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.contract_check import q
-from lakemesh.spec.odcs import Table
+from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type
 
 
@@ -14,15 +14,14 @@ class SchemaMismatch(LakemeshError):
     """Data or a transform does not fit the contract, or the contract does not fit the table."""
 
 
+def cast_column(col: Column, value: str, cast: str = "TRY_CAST") -> str:
+    """`CAST(<value> AS <the column's contract type>) AS <column>`."""
+    return f"{cast}({value} AS {sql_type(col.logical_type, col.physical_type).sql('duckdb')}) AS {q(col.name)}"
+
+
 def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:
-    """`CAST(<expr> AS <contract type>) AS col` for every contract column, in contract order."""
-    parts = []
-    for col in table.columns:
-        value = expression.format(col=q(col.name), name=col.name)
-        parts.append(
-            f"{cast}({value} AS {sql_type(col.logical_type, col.physical_type).sql('duckdb')}) AS {q(col.name)}"
-        )
-    return ", ".join(parts)
+    """`cast_column` for every contract column, in contract order; `{col}`/`{name}` in `expression` are filled."""
+    return ", ".join(cast_column(col, expression.format(col=q(col.name), name=col.name), cast) for col in table.columns)
 
 
 def shape_output(table: Table, produced: list[str], where: str) -> str:

@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,6 +36,14 @@ from lakemesh.spec.workspace import ProductEntry, Workspace
 
 Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
+
+
+@dataclass(frozen=True)
+class InputPlan:
+    """What registering the inputs decided: the rows a replace covers (None: all of them), or nothing to do."""
+
+    predicate: str | None = None
+    nothing_affected: bool = False
 
 
 def app_id(input_product: str) -> str:
@@ -155,8 +164,8 @@ class PipelineRunner:
         meta = {"lakemesh.run": run.run_id}
         engine = make_engine(self.engine_name)
         try:
-            predicate = self._register_inputs(entry, engine, mode, current, last, run)
-            if predicate == "":
+            plan = self._register_inputs(entry, engine, mode, current, last, run)
+            if plan.nothing_affected:
                 run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
                 return
             out = self._compute(entry, table, engine, current)
@@ -174,7 +183,7 @@ class PipelineRunner:
         elif mode is RefreshMode.APPEND:
             result = self.lakehouse.append(entry.id, out, checkpoints, meta, evolve)
         else:
-            result = self.lakehouse.replace(entry.id, out, predicate, checkpoints, meta, evolve)
+            result = self.lakehouse.replace(entry.id, out, plan.predicate, checkpoints, meta, evolve)
         self._written(run, result)
 
     def _register_inputs(
@@ -185,8 +194,8 @@ class PipelineRunner:
         current: dict[str, int],
         last: dict[str, int | None],
         run: ProductRun,
-    ) -> str | None:
-        """Register each input as a view; returns the replace predicate ("" when nothing is affected)."""
+    ) -> InputPlan:
+        """Register each input as a view; says which rows a replace covers, or that nothing is affected."""
         only = next(iter(current)) if len(current) == 1 else None
         incremental = (
             only is not None
@@ -198,7 +207,7 @@ class PipelineRunner:
             for product, version in current.items():
                 engine.register(product, self.lakehouse.dataset(product, as_of=version))
                 run.rows_read += self.lakehouse.table(product, version).count()
-            return None
+            return InputPlan()
         first = int(last[only] or 0) + 1
         by = entry.spec.build.refresh.by
         needed = [by] if mode is RefreshMode.PARTITIONS and by else self._columns_needed(entry, only, engine)
@@ -208,18 +217,18 @@ class PipelineRunner:
             kept = "_change_type IN ('insert', 'update_postimage')"
             engine.register(only, changes, where=kept, exclude=CDF_COLUMNS)
             run.rows_read = int(engine.query(f"SELECT count(*) AS n FROM {only}")["n"][0].as_py())
-            return None
+            return InputPlan()
         assert by is not None
         if by not in changes.column_names:
             raise LakemeshError(f"{entry.id}: refresh.by column '{by}' is not a column of input {only}")
         affected = pc.unique(plain(changes[by])).drop_null()
         run.details["affected"] = len(affected)
         if len(affected) == 0:
-            return ""
+            return InputPlan(nothing_affected=True)
         values = ", ".join(lit(str(v)) for v in affected.to_pylist())
         engine.register(only, self.lakehouse.dataset(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
-        return f"{by} IN ({values})"
+        return InputPlan(predicate=f"{by} IN ({values})")
 
     def _columns_needed(self, entry: ProductEntry, product: str, engine: Engine) -> list[str] | None:
         """The input columns a SQL transform names: the change feed need not read the others (`_raw`)."""

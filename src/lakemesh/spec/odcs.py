@@ -26,7 +26,6 @@ from lakemesh.spec.yaml_io import YamlFileError, read_yaml
 
 SCHEMA_FILES = {"v3.0": "odcs-v3.0.json", "v3.1": "odcs-v3.1.json", "v3.2": "odcs-v3.2.json"}
 SUPPORTED_API_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0", "v3.2.0")
-LOGICAL_TYPES = ("string", "date", "timestamp", "time", "number", "integer", "object", "array", "boolean")
 
 
 @cache
