@@ -52,7 +52,7 @@ def run_query(sql: str, products: list[str], lakehouse: Lakehouse, as_of: int | 
     engine = make_engine()
     try:
         for product in sorted(named):
-            engine.register(product, lakehouse.dataset(product, as_of=as_of))
+            engine.register(product, lakehouse.scan(product, as_of=as_of))
         return engine.query(tree.sql(dialect=engine.dialect))
     finally:
         engine.close()

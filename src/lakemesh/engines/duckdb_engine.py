@@ -11,7 +11,8 @@ import duckdb
 import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
-from lakemesh.quality.contract_check import q
+from lakemesh.lakehouse import ParquetScan
+from lakemesh.quality.contract_check import lit, q
 
 
 class DuckDBEngine:
@@ -26,13 +27,31 @@ class DuckDBEngine:
     def register(self, product_id: str, data: Any, where: str | None = None, exclude: tuple[str, ...] = ()) -> None:
         domain, name = product_id.split(".", 1)
         hidden = f"__lakemesh_{domain}__{name}"
-        self.con.register(hidden, data)
+        if isinstance(data, ParquetScan):
+            self._parquet_view(hidden, data)
+        else:
+            self.con.register(hidden, data)
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
         # a filter on the view is pushed down into the Arrow dataset scan
         condition = f" WHERE {where}" if where else ""
         columns = f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*"
         view = f"{q(domain)}.{q(name)}"
         self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
+
+    def _parquet_view(self, hidden: str, scan: ParquetScan) -> None:
+        """The files read by DuckDB's own Parquet reader, shaped to the table's schema: a column added after
+        some files were written reads as NULL from those, a column no file holds yet as a typed NULL."""
+        files = "[" + ", ".join(lit(f) for f in scan.files) + "]"
+        source = f"read_parquet({files}, union_by_name = true)"
+        present = set(self.con.sql(f"SELECT * FROM {source} LIMIT 0").columns)
+        columns = []
+        for f in scan.schema:
+            if f.name in present:
+                columns.append(q(f.name))
+            else:
+                typed = self.con.from_arrow(pa.table({f.name: pa.array([], f.type)})).types[0]
+                columns.append(f"CAST(NULL AS {typed}) AS {q(f.name)}")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {q(hidden)} AS SELECT {', '.join(columns)} FROM {source}")
 
     def query(self, sql: str) -> pa.Table:
         try:

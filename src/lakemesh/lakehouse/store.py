@@ -38,6 +38,19 @@ class WriteResult:
     deleted: int = 0
 
 
+@dataclass(frozen=True)
+class ParquetScan:
+    """A table version as the plain list of its Parquet files, for engines whose own Parquet reader is
+    faster than an Arrow dataset scan (DuckDB's is about 1.6x faster on 2 cores). Only for tables whose
+    files hold the rows exactly: no partition values in paths, no deletion vectors, no column mapping."""
+
+    files: tuple[str, ...]
+    schema: pa.Schema
+
+
+_PLAIN_BLOCKERS = {"deletionVectors", "columnMapping"}
+
+
 def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
     txns = [Transaction(app_id, version) for app_id, version in checkpoints.items()]
     return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
@@ -85,6 +98,22 @@ class Lakehouse:
 
     def dataset(self, product_id: str, as_of: int | str | datetime | None = None) -> ds.Dataset:
         return self.table(product_id, as_of).to_pyarrow_dataset()
+
+    def scan(self, product_id: str, as_of: int | str | datetime | None = None) -> ParquetScan | ds.Dataset:
+        """What an engine reads for a table version: its Parquet files when they are the table, else a dataset."""
+        table = self.table(product_id, as_of)
+        features = set(table.protocol().reader_features or ())
+        config = table.metadata().configuration or {}
+        plain_files = (
+            not table.metadata().partition_columns
+            and not features & _PLAIN_BLOCKERS
+            and config.get("delta.columnMapping.mode", "none") == "none"
+            and "://" not in self.root
+        )
+        files = tuple(table.file_uris()) if plain_files else ()
+        if not files:
+            return table.to_pyarrow_dataset()
+        return ParquetScan(files, pa.schema(table.schema().to_arrow()))
 
     def checkpoint(self, product_id: str, app_id: str) -> int | None:
         """The checkpoint `app_id` last committed with this table's data, or None."""
