@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import subprocess
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -18,7 +19,8 @@ from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
 from lakemesh.pipeline.runner import Progress
 from lakemesh.quality.contract_check import check_file
-from lakemesh.quality.results import CheckReport
+from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess
+from lakemesh.quality.results import CheckReport, QualityReport, quality_rows
 from lakemesh.querying import parse_as_of, run_query
 from lakemesh.settings import Settings
 from lakemesh.spec.diff import ContractDiff, diff_contracts
@@ -196,9 +198,45 @@ class Mesh:
             "rows_read": run.rows_read,
             "rows_written": run.rows_written,
             "error": run.error,
-            "details": {**run.details, "inserted": run.inserted, "updated": run.updated, "deleted": run.deleted},
+            "details": {
+                **run.details,
+                "inserted": run.inserted,
+                "updated": run.updated,
+                "deleted": run.deleted,
+                "quarantined": run.quarantined,
+            },
         }
         self.catalog.record_run(row, inputs)
+        if run.quality is not None:
+            run.quality.table_version = run.output_version
+            self.catalog.record_quality(quality_rows(run.quality, run.run_id))
+
+    # quality ------------------------------------------------------------------------------------------
+
+    def quality_check(self, product_id: str, as_of: str | None = None, record: bool = True) -> QualityReport:
+        """Every expectation of a product's contract over its table in one scan; recorded in the catalog."""
+        report = check_product(self.workspace, self.lakehouse, product_id, parse_as_of(as_of))
+        if record:
+            self.catalog.record_quality(quality_rows(report, None))
+        return report
+
+    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        return self.catalog.quality_history(self.workspace.product(product_id).id, check, limit)
+
+    def quarantine(self, product_id: str, limit: int | None = 20) -> pa.Table:
+        return quarantine_rows(self.lakehouse, self.workspace.product(product_id).id, limit)
+
+    def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
+        """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
+        pid = self.workspace.product(product_id).id
+        run_id = str(uuid.uuid4())
+        result = reprocess(self.workspace, self.lakehouse, pid, run_id)
+        if result.report is not None:
+            result.report.table_version = result.product_version
+            self.catalog.record_quality(quality_rows(result.report, None))
+        details = {"released": result.released, "still_quarantined": result.still_quarantined, "run": run_id}
+        self.catalog.audit(self.actor, "quarantine.reprocess", pid, True, details)
+        return result
 
     def query(self, sql: str, as_of: str | None = None) -> pa.Table:
         """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past."""

@@ -166,7 +166,10 @@ def test_run_query_history_restore(shop: Path, tmp_path: Path) -> None:
     code, out = run("-w", str(shop), "run", "--all")
     assert code == 0 and "succeeded" not in out and "up_to_date" in out
     code, out = run("-w", str(shop), "query", "SELECT count(*) AS n FROM orders.analytics_orders")
-    assert code == 0 and "500" in out
+    published = int(out.split()[1])
+    code_q, held = run("-w", str(shop), "quality", "quarantine", "orders.analytics_orders", "--json", "--limit", "0")
+    quarantined = len(json.loads(held))
+    assert code == code_q == 0 and quarantined > 0 and published + quarantined == 500  # every order, once
     target = tmp_path / "gold.parquet"
     code, out = run("-w", str(shop), "query", "SELECT * FROM orders.daily_sales_summary", "-o", str(target))
     import pyarrow.parquet as pq
@@ -181,7 +184,7 @@ def test_run_query_history_restore(shop: Path, tmp_path: Path) -> None:
     assert code == 0 and "WRITE" in out and "MERGE" in out
     code, out = run("-w", str(shop), "restore", "orders.analytics_orders", "--to", "0")
     assert code == 0 and "restored" in out
-    assert Mesh.open(shop).query("SELECT count(*) AS n FROM orders.analytics_orders").to_pylist() == [{"n": 500}]
+    assert Mesh.open(shop).query("SELECT count(*) AS n FROM orders.analytics_orders").to_pylist() == [{"n": published}]
 
 
 def test_failed_run_exits_1_and_says_why(shop: Path) -> None:

@@ -25,3 +25,15 @@ def open_mesh(root: Path) -> Mesh:
 
 def table_rows(mesh: Mesh, sql: str) -> list[dict[str, object]]:
     return mesh.query(sql).to_pylist()
+
+
+def held_orders(mesh: Mesh) -> set[str]:
+    """Order ids in the silver product's quarantine (the example contract quarantines bad statuses/totals)."""
+    held = mesh.quarantine("orders.analytics_orders", limit=None)
+    return set(held.column("order_id").to_pylist()) if held.num_columns else set()
+
+
+def all_orders(mesh: Mesh) -> int:
+    """Orders accounted for: published in silver or held in its quarantine, each once."""
+    published = {str(r["order_id"]) for r in table_rows(mesh, "SELECT order_id FROM orders.analytics_orders")}
+    return len(published | held_orders(mesh))

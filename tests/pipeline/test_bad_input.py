@@ -60,13 +60,13 @@ def test_duplicate_keys_from_a_transform(shop_data: Path) -> None:
     sql.write_text(
         sql.read_text().replace("QUALIFY row_number() OVER (PARTITION BY order_id ORDER BY event_ts DESC) = 1", "")
     )
-    open_mesh(shop_data).run()
-    # the first build creates the table; the second batch merges and must refuse duplicate keys
-    from lakemesh.synthetic import write_order_events
-
-    write_order_events(shop_data / EVENTS / "events-0002.jsonl", 100, start=10)
+    # the contract's primary key is an expectation: its gate refuses the batch before anything is written
     run = _runs(shop_data)["orders.analytics_orders"]
-    assert run.status is RunStatus.FAILED and "primary-key values more than once" in run.error  # type: ignore[attr-defined]
+    assert run.status is RunStatus.FAILED and "quality gate failed" in run.error  # type: ignore[attr-defined]
+    assert "values_to_be_unique(order_id)" in run.error  # type: ignore[attr-defined]
+    assert not open_mesh(shop_data).lakehouse.exists("orders.analytics_orders")
+    blocking = [r for r in run.quality.results if r.severity == "error" and r.status.value == "failed"]  # type: ignore[attr-defined]
+    assert blocking and all(r.examples for r in blocking if r.unexpected_count)
 
 
 def test_unknown_product(shop_data: Path) -> None:

@@ -141,9 +141,9 @@ def test_identical_contracts_have_no_changes() -> None:
 
 
 def test_version_bump_rules() -> None:
-    breaking = _changed(lambda r: _props(r).pop(0))
+    breaking = _changed(lambda r: _props(r).pop(-1))
     assert not diff_contracts(_base(), breaking).version_ok
-    bumped = _changed(lambda r: (_props(r).pop(0), r.update(version="3.0.0")))
+    bumped = _changed(lambda r: (_props(r).pop(-1), r.update(version="3.0.0")))
     result = diff_contracts(_base(), bumped)
     assert result.version_ok and result.required_bump == "major"
     additive = _changed(lambda r: _props(r).append({"name": "coupon", "logicalType": "string"}))

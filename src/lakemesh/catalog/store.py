@@ -162,6 +162,38 @@ class Catalog:
                 ]
                 conn.execute(insert(t.lineage_edges), edges)
 
+    def record_quality(self, rows: list[dict[str, Any]]) -> None:
+        """Check results (and computed metrics, `metric.*`) of one quality check or gate, in one transaction."""
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(insert(t.quality_results), rows)
+
+    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        """Recorded results of a product's checks (one check when named), newest first."""
+        q = select(t.quality_results).where(t.quality_results.c.product_id == product_id)
+        if check is not None:
+            q = q.where(t.quality_results.c.check_name == check)
+        q = q.order_by(t.quality_results.c.checked_at.desc(), t.quality_results.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
+    def latest_quality(self, product_id: str) -> list[dict[str, Any]]:
+        """The results of the product's most recent check or gate."""
+        newest = (
+            select(t.quality_results.c.checked_at)
+            .where(t.quality_results.c.product_id == product_id)
+            .order_by(t.quality_results.c.checked_at.desc())
+            .limit(1)
+        ).scalar_subquery()
+        q = (
+            select(t.quality_results)
+            .where(t.quality_results.c.product_id == product_id, t.quality_results.c.checked_at == newest)
+            .order_by(t.quality_results.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
     def runs(self, product_id: str, limit: int = 20) -> list[dict[str, Any]]:
         """The latest runs of a product, newest first."""
         q = select(t.runs).where(t.runs.c.product_id == product_id).order_by(t.runs.c.started_at.desc()).limit(limit)

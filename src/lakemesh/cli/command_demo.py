@@ -9,6 +9,7 @@ import typer
 
 from lakemesh import demo as demo_lib
 from lakemesh.cli.command_catalog import render_sync
+from lakemesh.cli.command_quality import metrics_line, quality_table
 from lakemesh.cli.command_run import render_report
 from lakemesh.cli.render import check_table, console, render_rows
 from lakemesh.mesh import Mesh
@@ -48,16 +49,28 @@ def demo(
     console.rule("catalog search 'orders'")
     for hit in mesh.search("orders", limit=5):
         console.print(f"  [bold]{hit.product_id}[/] ({hit.layer}) {hit.description or ''}")
-    for product, (path, _) in files.items():
-        console.rule(f"contract check {product}")
-        contract = mesh.workspace.product(product).contract
-        assert contract is not None
-        result = mesh.check(contract, path)
-        console.print(check_table(result))
-        console.print(
-            f"{result.rows:,} records in {result.seconds:.2f}s ({result.rows_per_second:,.0f}/s); "
-            f"{sum(r.violations for r in result.failed):,} violations of {len(result.failed)} rules"
-        )
+    product, (path, _) = "orders.order_events", files["orders.order_events"]
+    console.rule(f"contract check {product} (the raw file, before any gate)")
+    contract = mesh.workspace.product(product).contract
+    assert contract is not None
+    result = mesh.check(contract, path)
+    console.print(check_table(result))
+    console.print(
+        f"{result.rows:,} records in {result.seconds:.2f}s ({result.rows_per_second:,.0f}/s); "
+        f"{sum(r.violations for r in result.failed):,} violations of {len(result.failed)} rules"
+    )
+    silver = "orders.analytics_orders"
+    console.rule(f"quality check {silver} (the published table)")
+    quality = mesh.quality_check(silver)
+    console.print(quality_table(quality, show_passed=False))
+    console.print(
+        f"{quality.rows:,} rows, {len(quality.results)} checks in one scan in {quality.seconds:.2f}s. "
+        f"[dim]{metrics_line(quality.metrics)}[/]"
+    )
+    held = mesh.quarantine(silver, limit=3)
+    if held.num_rows:
+        console.rule(f"quarantine of {silver} (newest 3)")
+        render_rows(held.select(["order_id", "status", "total_amount", "_quarantine_reason"]))
     mesh.close()
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
@@ -66,7 +79,10 @@ def demo(
         "catalog search customers --tag pii",
         "catalog show orders.analytics_orders",
         "history orders.analytics_orders",
-        '"query "SELECT status, count(*) FROM orders.analytics_orders GROUP BY 1""',
+        "query 'SELECT status, count(*) FROM orders.analytics_orders GROUP BY 1'",
+        "quality check orders.analytics_orders",
+        "quality quarantine orders.analytics_orders",
+        "quality history orders.analytics_orders",
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
         f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):

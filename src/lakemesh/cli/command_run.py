@@ -9,6 +9,7 @@ from rich.table import Table
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, print_json
 from lakemesh.pipeline import ProductRun, RunReport, RunStatus
+from lakemesh.quality.results import CheckStatus
 
 STYLE = {
     RunStatus.SUCCEEDED: "green",
@@ -52,7 +53,7 @@ def run(
 
         report = mesh.run(products or None, progress=progress)
     if as_json:
-        print_json([r.__dict__ for r in report.runs])
+        print_json([{**r.__dict__, "quality": r.quality.as_dict() if r.quality else None} for r in report.runs])
     else:
         render_report(report)
     if not report.ok:
@@ -87,6 +88,29 @@ def render_report(report: RunReport) -> None:
             f"{r.seconds:.2f}s",
         )
     console.print(table)
+    gates = [r for r in report.runs if r.quality is not None]
+    if gates:
+        console.print("[bold]quality gates[/]")
+    for r in gates:
+        assert r.quality is not None
+        results = r.quality.results
+        bad = (CheckStatus.FAILED, CheckStatus.ERROR)
+        passed = sum(x.status is CheckStatus.PASSED for x in results)
+        warnings = sum(x.status is CheckStatus.WARNING for x in results)
+        failed = sum(x.status in bad and x.severity != "quarantine" for x in results)
+        caught = sum(x.status in bad and x.severity == "quarantine" for x in results)
+        parts = [f"[green]{passed} passed[/]"]
+        if warnings:
+            parts.append(f"[yellow]{warnings} warnings[/]")
+        if failed:
+            parts.append(f"[red]{failed} failed[/]")
+        if caught:
+            parts.append(f"[magenta]{caught} quarantining {_count(r.quarantined)} rows[/]")
+        flagged = [x for x in results if x.status is not CheckStatus.PASSED and x.unexpected_count]
+        detail = ", ".join(f"{x.name} {_count(x.unexpected_count or 0)}" for x in flagged[:4])
+        console.print(
+            f"  {r.product_id}: {', '.join(parts)}" + (f" [dim]({detail})[/]" if detail else ""), soft_wrap=True
+        )
     for r in report.runs:
         if r.error:
             color = "red" if r.status is RunStatus.FAILED else "yellow"

@@ -13,6 +13,7 @@ from lakemesh.cli import (
     command_contract,
     command_demo,
     command_init,
+    command_quality,
     command_query,
     command_run,
     command_table,
@@ -39,6 +40,7 @@ app.command("vacuum")(command_table.vacuum)
 app.command("demo")(command_demo.demo)
 app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
+app.add_typer(command_quality.app, name="quality")
 
 
 def _version(value: bool) -> None:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakemesh.quality.results import QualityReport
 
 
 class RunStatus(str, Enum):
@@ -31,6 +35,8 @@ class ProductRun:
     error: str | None = None
     hint: str | None = None
     details: dict[str, object] = field(default_factory=dict)
+    quality: QualityReport | None = None  # the gate's checks of the rows this run wrote (or refused)
+    quarantined: int = 0
 
 
 @dataclass

@@ -30,6 +30,8 @@ from lakemesh.pipeline.columns import evolution, shape_output
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
+from lakemesh.spec.expectations import expectations_of
 from lakemesh.spec.models import Layer, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
@@ -130,9 +132,10 @@ class PipelineRunner:
             run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
             return
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        evolve = self._evolves(entry.id, batch.data, table)
+        data = self._gated(entry, table, batch.data, run, None)
+        evolve = self._evolves(entry.id, data, table)
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
-        self._written(run, self.lakehouse.append(entry.id, batch.data, {}, meta, evolve))
+        self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
         run.rows_read = batch.data.num_rows
         run.details["files"] = [_rel(f, root) for f in new]
 
@@ -171,6 +174,7 @@ class PipelineRunner:
             out = self._compute(entry, table, engine, current)
         finally:
             engine.close()
+        out = self._gated(entry, table, out, run, checkpoints)
         evolve = self._evolves(entry.id, out, table)
         if mode is RefreshMode.MERGE:
             keys = table.primary_key
@@ -205,7 +209,7 @@ class PipelineRunner:
         )
         if not incremental or only is None:
             for product, version in current.items():
-                engine.register(product, self.lakehouse.dataset(product, as_of=version))
+                engine.register(product, self.lakehouse.scan(product, as_of=version))
                 run.rows_read += self.lakehouse.table(product, version).count()
             return InputPlan()
         first = int(last[only] or 0) + 1
@@ -226,7 +230,7 @@ class PipelineRunner:
         if len(affected) == 0:
             return InputPlan(nothing_affected=True)
         values = ", ".join(lit(str(v)) for v in affected.to_pylist())
-        engine.register(only, self.lakehouse.dataset(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
+        engine.register(only, self.lakehouse.scan(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
         return InputPlan(predicate=f"{by} IN ({values})")
 
@@ -254,6 +258,49 @@ class PipelineRunner:
         result = as_arrow(function(inputs), where)
         engine.register("lakemesh.python_result", result)
         return engine.query(f"SELECT {shape_output(table, result.column_names, where)} FROM lakemesh.python_result")
+
+    # quality gates --------------------------------------------------------------------------------
+
+    def _gated(
+        self, entry: ProductEntry, table: Table, data: pa.Table, run: ProductRun, checkpoints: dict[str, int] | None
+    ) -> pa.Table:
+        """The rows that may be committed: raises on a blocking failure, moves quarantined rows aside first."""
+        suite = expectations_of(table.raw, entry.spec.layer.value)
+        if not suite.expectations:
+            return data
+        try:
+            outcome = gate(entry.id, data, suite, run.run_id, self.engine_name)
+        except QualityGateError as exc:
+            run.quality = exc.report
+            raise
+        run.quality = outcome.report
+        if outcome.quarantined is not None:
+            run.quarantined = self._quarantine(entry.id, outcome.quarantined, checkpoints, run)
+        return outcome.passing
+
+    def _quarantine(self, product_id: str, rows: pa.Table, checkpoints: dict[str, int] | None, run: ProductRun) -> int:
+        """Append rejected rows to the quarantine table, before the product's commit and exactly once.
+
+        Transforms: the quarantine commit carries the same input checkpoints as the product's will, so a
+        rerun after a crash between the two commits finds them there and does not write the rows again.
+        Bronze: rows of a source file already in quarantine are not written twice.
+        """
+        qid = quarantine_id(product_id)
+        meta = {"lakemesh.run": run.run_id, "lakemesh.quarantine_of": product_id}
+        if checkpoints is not None:
+            if self.lakehouse.exists(qid) and all(
+                self.lakehouse.checkpoint(qid, a) == v for a, v in checkpoints.items()
+            ):
+                return 0
+        elif "_source_file" in rows.column_names:
+            done = ingested_files(self.lakehouse, qid)
+            if done:
+                files = plain(rows["_source_file"].cast(pa.string()))
+                rows = rows.filter(pc.invert(pc.is_in(files, pa.array(sorted(done)))))
+        if rows.num_rows == 0:
+            return 0
+        self.lakehouse.append(qid, rows, checkpoints or {}, meta, self.lakehouse.exists(qid))
+        return rows.num_rows
 
     # shared ---------------------------------------------------------------------------------------
 

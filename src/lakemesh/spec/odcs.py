@@ -20,6 +20,7 @@ from jsonschema.exceptions import best_match
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from lakemesh.errors import NotFoundError
+from lakemesh.spec.expectations import expectation_problems
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, format_path, has_errors
 from lakemesh.spec.types import parse_type
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml
@@ -253,6 +254,7 @@ def semantic_problems(raw: dict[str, Any], file: str) -> list[Problem]:
             problems.append(Problem(file, f"{where}.name", f"schema object '{name}' is declared twice"))
         names.add(name)
         problems.extend(_property_problems(obj.get("properties") or [], f"{where}.properties", file))
+    problems.extend(expectation_problems(raw, file))
     return problems
 
 

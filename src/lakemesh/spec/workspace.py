@@ -13,6 +13,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from lakemesh.errors import LakemeshError, NotFoundError
+from lakemesh.spec.expectations import expectations_of, sql_reference_problems
 from lakemesh.spec.models import DomainSpec, Layer, MeshSpec, ProductSpec
 from lakemesh.spec.odcs import Contract, load_contract
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, has_errors
@@ -173,6 +174,7 @@ class _Loader:
             )
         self.check_ports(ws)
         self.check_graph(ws)
+        self.check_quality_sql(ws)
         ws.problems = self.problems
         return ws
 
@@ -276,6 +278,19 @@ class _Loader:
                 elif port.version and _major(port.version) != _major(contract.version):
                     msg = f"reads major version {port.version} but contract {contract.id} is at {contract.version}"
                     self.problems.append(Problem(entry.file, f"{where}.version", msg))
+
+    def check_quality_sql(self, ws: Workspace) -> None:
+        """SQL quality rules may read their own table and other products, nothing else."""
+        products = list(ws.products)
+        for contract in ws.contracts.values():
+            for i, obj in enumerate(contract.raw.get("schema") or []):
+                if not isinstance(obj, dict):
+                    continue
+                for e in expectations_of(obj).expectations:
+                    if e.type == "odcs.sql":
+                        at = f"schema[{i}].{e.where}.query"
+                        query = e.kwargs.get("query")
+                        self.problems.extend(sql_reference_problems(query, contract.file, at, e.name, products))
 
     def check_graph(self, ws: Workspace) -> None:
         try:

@@ -1,0 +1,83 @@
+"""Quality gates: a product's expectations run on the rows a run is about to commit.
+
+- severity `error` failing: the run of that product stops and nothing is committed;
+- severity `quarantine`: every row a quarantine rule judges bad moves to the product's quarantine table
+  (`<domain>.<name>__quarantine`) with the rules it fails and why; the other rows proceed;
+- severity `warning`: recorded, the run proceeds.
+
+A quarantine rule moves its bad rows whatever its threshold (`mostly`, `mustBeLessThan`) says: the
+threshold only decides the rule's reported status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from lakemesh.engines import make_engine
+from lakemesh.errors import LakemeshError
+from lakemesh.quality.results import QualityReport
+from lakemesh.quality.suite import quarantine_plans, run_suite, split_quarantine
+from lakemesh.spec.expectations import Suite
+
+QUARANTINE_SUFFIX = "__quarantine"
+RUN = "_quarantine_run"
+AT = "_quarantined_at"
+BATCH = "lakemesh_gate.batch"
+
+
+class QualityGateError(LakemeshError):
+    """Expectations of severity error failed on the rows a run was about to commit."""
+
+    def __init__(self, message: str, hint: str, report: QualityReport) -> None:
+        super().__init__(message, hint)
+        self.report = report
+
+
+def quarantine_id(product_id: str) -> str:
+    return product_id + QUARANTINE_SUFFIX
+
+
+@dataclass
+class GateOutcome:
+    passing: pa.Table
+    quarantined: pa.Table | None
+    report: QualityReport
+
+
+def gate(product_id: str, data: pa.Table, suite: Suite, run_id: str, engine_name: str = "duckdb") -> GateOutcome:
+    """Check `data` against `suite`; raise QualityGateError on a blocking failure, else split off quarantine."""
+    engine = make_engine(engine_name)
+    try:
+        engine.register(BATCH, data)
+        relation = '"lakemesh_gate"."batch"'
+        report = run_suite(engine, relation, suite, product_id)
+        blocking = report.blocking()
+        if blocking:
+            shown = "; ".join(_describe(r.name, r.unexpected_count, r.detail) for r in blocking[:5])
+            more = f" (+{len(blocking) - 5} more)" if len(blocking) > 5 else ""
+            raise QualityGateError(
+                f"{product_id}: quality gate failed, nothing was committed: {shown}{more}",
+                f"see `lakemesh quality check {product_id}` for examples; fix the data or the transform, "
+                "or lower the rule's severity to quarantine or warning",
+                report,
+            )
+        plans = quarantine_plans(suite, engine, relation)
+        if not plans or not any(r.unexpected_count for r in report.results if r.severity == "quarantine"):
+            return GateOutcome(data, None, report)
+        passing, failing = split_quarantine(engine, relation, plans)
+    finally:
+        engine.close()
+    now = datetime.now(UTC)
+    failing = failing.append_column(RUN, pa.array([run_id] * failing.num_rows, pa.string()))
+    failing = failing.append_column(AT, pa.array([now] * failing.num_rows, pa.timestamp("us", tz="UTC")))
+    report.quarantined = failing.num_rows
+    return GateOutcome(passing, failing, report)
+
+
+def _describe(name: str, count: int | None, detail: str) -> str:
+    if count:
+        return f"{name} ({count:,} rows)"
+    return f"{name} ({detail})" if detail else name

@@ -1,0 +1,170 @@
+"""Quality of a built product: check its table, compute freshness against the SLA, list and re-process quarantine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from lakemesh.engines import make_engine
+from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.quality.contract_check import q
+from lakemesh.quality.gate import AT, RUN, gate, quarantine_id
+from lakemesh.quality.results import QualityReport
+from lakemesh.quality.suite import CHECKS, REASON, run_suite
+from lakemesh.spec.expectations import Suite, expectations_of, parse_duration, sql_tables
+from lakemesh.spec.models import RefreshMode
+from lakemesh.spec.workspace import ProductEntry, Workspace
+
+QUARANTINE_COLUMNS = (REASON, CHECKS, RUN, AT)
+REPROCESS_APP = "lakemesh:quarantine"
+SLA_FRESHNESS = ("freshness", "latency", "frequency")
+_SLA_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
+
+
+def product_suite(entry: ProductEntry) -> Suite:
+    if entry.contract is None:
+        raise LakemeshError(f"{entry.id} has no contract", "fix `lakemesh validate` first")
+    return expectations_of(entry.contract.table().raw, entry.spec.layer.value)
+
+
+def relation(product_id: str) -> str:
+    domain, name = product_id.split(".", 1)
+    return f"{q(domain)}.{q(name)}"
+
+
+def check_product(
+    workspace: Workspace,
+    lakehouse: Lakehouse,
+    product_id: str,
+    as_of: int | datetime | None = None,
+    examples: int = 3,
+    engine_name: str = "duckdb",
+) -> QualityReport:
+    """Every expectation of the product's contract over its table (at `as_of`), in one scan."""
+    entry = workspace.product(product_id)
+    suite = product_suite(entry)
+    table = lakehouse.table(entry.id, as_of)
+    engine = make_engine(engine_name)
+    try:
+        engine.register(entry.id, lakehouse.scan(entry.id, as_of))
+        for other in _sql_products(suite, workspace) - {entry.id}:
+            engine.register(other, lakehouse.scan(other))
+        report = run_suite(engine, relation(entry.id), suite, entry.id, examples)
+    finally:
+        engine.close()
+    report.table_version = table.version()
+    report.metrics.update(freshness(entry, table))
+    return report
+
+
+def _sql_products(suite: Suite, workspace: Workspace) -> set[str]:
+    import sqlglot
+
+    out: set[str] = set()
+    for e in suite.expectations:
+        if e.type == "odcs.sql" and isinstance(e.kwargs.get("query"), str):
+            tree = sqlglot.parse_one(e.kwargs["query"].replace("${table}", "__lakemesh_table"), read="duckdb")
+            out |= {t for t in sql_tables(tree) if t in workspace.products}
+    return out
+
+
+def sla_seconds(entry: ProductEntry) -> float | None:
+    """The freshness the contract promises: its `freshness`, `latency` or `frequency` SLA property."""
+    if entry.contract is None:
+        return None
+    sla = entry.contract.sla
+    for name in SLA_FRESHNESS:
+        if name in sla:
+            value, unit = sla[name]
+            if isinstance(value, int | float):
+                return float(value) * _SLA_UNITS.get(str(unit or "s").lower(), 1)
+            return parse_duration(value)
+    return None
+
+
+def freshness(entry: ProductEntry, table: Any) -> dict[str, float | None]:
+    """Seconds since the table's last commit and, against the SLA, a score: 1 within it, sla/age beyond."""
+    version = table.version()
+    commit = next((h for h in table.history(None) if h.get("version") == version), None)
+    if commit is None or "timestamp" not in commit:
+        return {}
+    age = max(0.0, datetime.now(UTC).timestamp() - commit["timestamp"] / 1000)
+    sla = sla_seconds(entry)
+    out: dict[str, float | None] = {"freshness_seconds": round(age, 1), "freshness_sla_seconds": sla}
+    out["freshness"] = None if sla is None else (1.0 if age <= sla else round(sla / age, 4))
+    return out
+
+
+# --- quarantine -----------------------------------------------------------------------------------------------
+
+
+def quarantine_rows(lakehouse: Lakehouse, product_id: str, limit: int | None = None) -> pa.Table:
+    """The rows in a product's quarantine, newest first."""
+    qid = quarantine_id(product_id)
+    if not lakehouse.exists(qid):
+        return pa.table({})
+    engine = make_engine()
+    try:
+        engine.register(qid, lakehouse.scan(qid))
+        cap = f" LIMIT {int(limit)}" if limit else ""
+        return engine.query(f"SELECT * FROM {relation(qid)} ORDER BY {q(AT)} DESC{cap}")
+    finally:
+        engine.close()
+
+
+@dataclass
+class ReprocessResult:
+    released: int
+    still_quarantined: int
+    product_version: int | None
+    report: QualityReport | None
+
+
+def reprocess(
+    workspace: Workspace, lakehouse: Lakehouse, product_id: str, run_id: str, engine_name: str = "duckdb"
+) -> ReprocessResult:
+    """Re-check quarantined rows against the contract as it is now; release those that pass into the product.
+
+    The product's commit carries the quarantine version it released from (app transaction
+    `lakemesh:quarantine`): after a crash between that commit and the quarantine's rewrite, a rerun sees
+    the rows were released already and only rewrites the quarantine. Merge products upsert on their key
+    (newer by sequenceBy wins), append products append; others are rebuilt with `lakemesh run` instead.
+    """
+    entry = workspace.product(product_id)
+    qid = quarantine_id(entry.id)
+    if not lakehouse.exists(qid):
+        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
+    mode = entry.spec.build.refresh_mode(entry.spec.layer)
+    if mode not in (RefreshMode.MERGE, RefreshMode.APPEND):
+        raise LakemeshError(
+            f"{entry.id} is rebuilt by {mode.value} refresh: quarantined rows cannot be merged back one by one",
+            f"fix the cause, then `lakemesh run {entry.id}` recomputes it",
+        )
+    q_version = lakehouse.version(qid)
+    assert q_version is not None
+    rows = lakehouse.table(qid).to_pyarrow_table()
+    if rows.num_rows == 0:
+        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
+    data = rows.drop_columns([c for c in QUARANTINE_COLUMNS if c in rows.column_names])
+    outcome = gate(entry.id, data, product_suite(entry), run_id, engine_name)  # raises on an error-severity failure
+    still = outcome.quarantined
+    released = outcome.passing
+    already = lakehouse.checkpoint(entry.id, REPROCESS_APP) == q_version
+    meta = {"lakemesh.run": run_id, "lakemesh.reprocess": qid}
+    version = lakehouse.version(entry.id)
+    if released.num_rows and not already:
+        checkpoint = {REPROCESS_APP: q_version}
+        if mode is RefreshMode.MERGE:
+            table = entry.contract.table() if entry.contract else None
+            keys = table.primary_key if table else []
+            result = lakehouse.merge(entry.id, released, keys, checkpoint, meta, entry.spec.build.refresh.sequence_by)
+        else:
+            result = lakehouse.append(entry.id, released, checkpoint, meta)
+        version = result.version
+    kept = still if still is not None else rows.slice(0, 0)
+    lakehouse.replace(qid, kept, None, {"lakemesh:reprocess": q_version}, meta, evolve=False)
+    return ReprocessResult(released.num_rows, kept.num_rows, version, outcome.report)

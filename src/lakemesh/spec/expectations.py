@@ -1,0 +1,631 @@
+"""Expectations declared in a contract: ODCS `quality` rules, Great Expectations names, and the schema's own rules.
+
+Every source is read into one shape, `Expectation(type, kwargs, severity)`, where `type` is a Great
+Expectations name (`expect_column_values_to_be_between`) or one of lakemesh's (`odcs.nullValues`,
+`odcs.sql`, `lakemesh.freshness`). Declaring, in a contract:
+
+- an ODCS library rule: `metric: nullValues|missingValues|invalidValues|duplicateValues|rowCount` with
+  an operator (`mustBe`, `mustBeLessThan`, `mustBeBetween`, ...) and `unit: rows|percent`;
+- an ODCS SQL rule: `type: sql`, `query: SELECT count(*) FROM ${table} WHERE ...`, an operator;
+- a Great Expectations expectation: `type: custom`, `engine: great-expectations`,
+  `implementation: {type: expect_..., kwargs: {...}}` (the column comes from the property it sits under);
+- freshness: `type: custom`, `engine: lakemesh`, `implementation: {metric: freshness, column: c, maxAge: 2h}`;
+- the schema itself: `required`, `unique`, `primaryKey`, `enum`, `pattern`, `minimum`/`maximum`,
+  `minLength`/`maxLength` are expectations too (their severity: error, or warning in bronze, the raw layer).
+
+Severity: `error` stops the product's run, `quarantine` moves failing rows aside, `warning` is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import yaml
+
+from lakemesh.spec.problems import Problem, Severity, did_you_mean
+
+
+class CheckSeverity(str, Enum):
+    ERROR = "error"
+    QUARANTINE = "quarantine"
+    WARNING = "warning"
+
+
+SEVERITY_NAMES = {
+    "error": CheckSeverity.ERROR,
+    "critical": CheckSeverity.ERROR,
+    "fatal": CheckSeverity.ERROR,
+    "quarantine": CheckSeverity.QUARANTINE,
+    "warning": CheckSeverity.WARNING,
+    "warn": CheckSeverity.WARNING,
+    "info": CheckSeverity.WARNING,
+}
+
+
+class Scope(str, Enum):
+    """How an expectation looks at the data, which decides how it compiles and whether rows can be quarantined."""
+
+    ROW = "row"  # a predicate on each row: unexpected rows can be counted, shown and quarantined
+    UNIQUE = "unique"  # rows whose key occurs more than once
+    AGGREGATE = "aggregate"  # one statistic of the table
+    SCHEMA = "schema"  # the table's columns and types, no scan
+
+
+@dataclass(frozen=True)
+class Kind:
+    scope: Scope
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ("column",)  # kwargs naming columns of the table
+
+
+_BETWEEN = ("min_value", "max_value", "strict_min", "strict_max")
+_ROW = Scope.ROW
+_AGG = Scope.AGGREGATE
+
+# The Great Expectations expectations lakemesh runs, with the keyword arguments each takes.
+GX_KINDS: dict[str, Kind] = {
+    "expect_column_values_to_not_be_null": Kind(_ROW, ("column",)),
+    "expect_column_values_to_be_null": Kind(_ROW, ("column",)),
+    "expect_column_values_to_be_between": Kind(_ROW, ("column",), _BETWEEN),
+    "expect_column_values_to_be_in_set": Kind(_ROW, ("column", "value_set")),
+    "expect_column_values_to_not_be_in_set": Kind(_ROW, ("column", "value_set")),
+    "expect_column_values_to_match_regex": Kind(_ROW, ("column", "regex")),
+    "expect_column_values_to_not_match_regex": Kind(_ROW, ("column", "regex")),
+    "expect_column_values_to_match_regex_list": Kind(_ROW, ("column", "regex_list"), ("match_on",)),
+    "expect_column_values_to_not_match_regex_list": Kind(_ROW, ("column", "regex_list")),
+    "expect_column_value_lengths_to_be_between": Kind(_ROW, ("column",), ("min_value", "max_value")),
+    "expect_column_value_lengths_to_equal": Kind(_ROW, ("column", "value")),
+    "expect_column_values_to_match_strftime_format": Kind(_ROW, ("column", "strftime_format")),
+    "expect_column_values_to_be_json_parseable": Kind(_ROW, ("column",)),
+    "expect_column_values_to_be_dateutil_parseable": Kind(_ROW, ("column",)),
+    "expect_column_pair_values_to_be_equal": Kind(_ROW, ("column_A", "column_B"), (), ("column_A", "column_B")),
+    "expect_column_pair_values_a_to_be_greater_than_b": Kind(
+        _ROW, ("column_A", "column_B"), ("or_equal",), ("column_A", "column_B")
+    ),
+    "expect_multicolumn_sum_to_equal": Kind(_ROW, ("column_list", "sum_total"), (), ("column_list",)),
+    "expect_column_values_to_be_unique": Kind(Scope.UNIQUE, ("column",)),
+    "expect_compound_columns_to_be_unique": Kind(Scope.UNIQUE, ("column_list",), (), ("column_list",)),
+    "expect_table_row_count_to_be_between": Kind(_AGG, (), ("min_value", "max_value"), ()),
+    "expect_table_row_count_to_equal": Kind(_AGG, ("value",), (), ()),
+    "expect_column_mean_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_median_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_stdev_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_sum_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_min_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_max_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_unique_value_count_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_proportion_of_unique_values_to_be_between": Kind(_AGG, ("column",), _BETWEEN),
+    "expect_column_distinct_values_to_be_in_set": Kind(_AGG, ("column", "value_set")),
+    "expect_column_distinct_values_to_contain_set": Kind(_AGG, ("column", "value_set")),
+    "expect_column_distinct_values_to_equal_set": Kind(_AGG, ("column", "value_set")),
+    "expect_column_most_common_value_to_be_in_set": Kind(_AGG, ("column", "value_set"), ("ties_okay",)),
+    "expect_column_to_exist": Kind(Scope.SCHEMA, ("column",), ("column_index",), ()),
+    "expect_table_column_count_to_equal": Kind(Scope.SCHEMA, ("value",), (), ()),
+    "expect_table_column_count_to_be_between": Kind(Scope.SCHEMA, (), ("min_value", "max_value"), ()),
+    "expect_table_columns_to_match_set": Kind(Scope.SCHEMA, ("column_set",), ("exact_match",), ()),
+    "expect_table_columns_to_match_ordered_list": Kind(Scope.SCHEMA, ("column_list",), (), ()),
+    "expect_column_values_to_be_of_type": Kind(Scope.SCHEMA, ("column", "type_")),
+    "expect_column_values_to_be_in_type_list": Kind(Scope.SCHEMA, ("column", "type_list")),
+}
+
+# keyword arguments every expectation may carry; `mostly` only where rows are counted
+COMMON_KWARGS = ("mostly", "result_format", "include_config", "catch_exceptions", "meta", "severity")
+UNSUPPORTED_KWARGS = ("row_condition", "condition_parser", "ignore_row_if", "parse_strings_as_datetimes")
+
+ODCS_METRICS = {"nullValues", "missingValues", "invalidValues", "duplicateValues", "rowCount"}
+# ODCS v3.0 named library rules `rule:`; the v3.1 `metric` each one became
+ODCS_V30_RULES = {
+    "nullCheck": "nullValues",
+    "nullValues": "nullValues",
+    "missingValues": "missingValues",
+    "validValues": "invalidValues",
+    "invalidValues": "invalidValues",
+    "duplicateCount": "duplicateValues",
+    "duplicateValues": "duplicateValues",
+    "uniqueness": "duplicateValues",
+    "rowCount": "rowCount",
+}
+OPERATORS = (
+    "mustBe",
+    "mustNotBe",
+    "mustBeGreaterThan",
+    "mustBeGreaterOrEqualTo",
+    "mustBeLessThan",
+    "mustBeLessOrEqualTo",
+    "mustBeBetween",
+    "mustNotBeBetween",
+)
+GX_ENGINES = {"great-expectations", "great_expectations", "greatexpectations", "gx", "ge"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+WRITES = (
+    "Insert",
+    "Update",
+    "Delete",
+    "Merge",
+    "Create",
+    "Drop",
+    "Alter",
+    "Command",
+    "Copy",
+    "Set",
+    "Pragma",
+    "Use",
+    "Attach",
+    "Detach",
+    "TruncateTable",
+    "Grant",
+)
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One check on a product's table, from whichever declaration it came."""
+
+    type: str
+    kwargs: dict[str, Any] = field(hash=False)
+    name: str
+    severity: CheckSeverity = CheckSeverity.ERROR
+    where: str = ""  # the field path in the contract, for problems and reports
+    implicit: bool = False  # derived from the schema rather than declared as a rule
+    description: str | None = None
+
+    @property
+    def kind(self) -> Kind | None:
+        return GX_KINDS.get(self.type)
+
+    @property
+    def scope(self) -> Scope:
+        if self.kind is not None:
+            return self.kind.scope
+        if self.type == "odcs.duplicateValues":
+            return Scope.UNIQUE
+        if self.type in ("odcs.nullValues", "odcs.missingValues", "odcs.invalidValues"):
+            return Scope.ROW
+        return Scope.AGGREGATE
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the table the expectation reads."""
+        out: list[str] = []
+        keys = self.kind.columns if self.kind else ("column",)
+        for key in keys:
+            value = self.kwargs.get(key)
+            if isinstance(value, str):
+                out.append(value)
+            elif isinstance(value, list):
+                out.extend(str(v) for v in value)
+        if self.type == "odcs.duplicateValues":
+            out.extend(str(p) for p in (self.kwargs.get("arguments") or {}).get("properties") or [])
+        return list(dict.fromkeys(out))
+
+    @property
+    def mostly(self) -> float:
+        value = self.kwargs.get("mostly")
+        return float(value) if isinstance(value, int | float) else 1.0
+
+    @property
+    def quarantinable(self) -> bool:
+        return self.scope in (Scope.ROW, Scope.UNIQUE)
+
+
+@dataclass
+class Suite:
+    """The expectations of one contract table, plus those declared in ways lakemesh cannot run."""
+
+    table: str
+    expectations: list[Expectation] = field(default_factory=list)
+    unsupported: list[tuple[str, str]] = field(default_factory=list)  # (name, why)
+
+
+def parse_severity(value: Any) -> CheckSeverity | None:
+    if value is None:
+        return CheckSeverity.ERROR
+    return SEVERITY_NAMES.get(str(value).strip().lower())
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in `90`, `15m`, `2h`, `1d`; None when unreadable."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value)) if isinstance(value, str) else None
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def _gx_implementation(value: Any) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+    """(type, kwargs, meta) of a GX implementation written as a mapping or as YAML/JSON text."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return None, {}, {}
+    if not isinstance(value, dict):
+        return None, {}, {}
+    kind = value.get("type") or value.get("expectation_type") or value.get("expectation")
+    kwargs = value.get("kwargs")
+    if not isinstance(kwargs, dict):
+        kwargs = {k: v for k, v in value.items() if k not in ("type", "expectation_type", "expectation", "meta")}
+    meta: dict[str, Any] = dict(value["meta"]) if isinstance(value.get("meta"), dict) else {}
+    return (str(kind) if kind else None), {str(k): v for k, v in kwargs.items()}, meta
+
+
+def _rule_name(rule: dict[str, Any], fallback: str) -> str:
+    return str(rule.get("name") or rule.get("id") or fallback)
+
+
+def operator_of(rule: dict[str, Any]) -> tuple[str, Any] | None:
+    for op in OPERATORS:
+        if op in rule:
+            return op, rule[op]
+    return None
+
+
+def expectations_of(table_raw: dict[str, Any], layer: str | None = None) -> Suite:
+    """Every expectation of one ODCS schema object (a table), schema rules included."""
+    suite = Suite(str(table_raw.get("name", "")))
+    explicit: set[tuple[str, str]] = set()
+    for j, prop in enumerate(table_raw.get("properties") or []):
+        if not isinstance(prop, dict):
+            continue
+        for k, rule in enumerate(prop.get("quality") or []):
+            where = f"properties[{j}].quality[{k}]"
+            _declared(suite, rule, where, str(prop.get("name", "")))
+    for k, rule in enumerate(table_raw.get("quality") or []):
+        _declared(suite, rule, f"quality[{k}]", None)
+    for e in suite.expectations:
+        for column in e.columns:
+            explicit.add((e.type, column))
+    implicit_severity = CheckSeverity.WARNING if layer == "bronze" else CheckSeverity.ERROR
+    suite.expectations.extend(
+        e for e in _schema_expectations(table_raw, implicit_severity) if (e.type, e.columns[0]) not in explicit
+    )
+    return suite
+
+
+def _declared(suite: Suite, rule: Any, where: str, column: str | None) -> None:
+    if not isinstance(rule, dict):
+        return
+    kind = str(rule.get("type") or "library")
+    severity = parse_severity(rule.get("severity")) or CheckSeverity.ERROR
+    description = rule.get("description")
+    if kind == "text":
+        return  # prose for people: nothing to run
+    if kind == "custom":
+        engine = str(rule.get("engine", "")).lower().replace(" ", "")
+        name = _rule_name(rule, "custom")
+        if engine in GX_ENGINES:
+            gx_type, kwargs, meta = _gx_implementation(rule.get("implementation"))
+            if gx_type is None:
+                suite.unsupported.append((name, "implementation names no expectation type"))
+                return
+            if gx_type not in GX_KINDS:
+                suite.unsupported.append((gx_type, "lakemesh does not run this Great Expectations expectation"))
+                return
+            if column and "column" in GX_KINDS[gx_type].required and "column" not in kwargs:
+                kwargs["column"] = column
+            if "severity" in kwargs or "severity" in meta:
+                severity = parse_severity(kwargs.pop("severity", None) or meta.get("severity")) or severity
+            shown = str(rule.get("name") or _gx_label(gx_type, kwargs))
+            suite.expectations.append(Expectation(gx_type, kwargs, shown, severity, where, False, description))
+            return
+        if engine == "lakemesh":
+            impl = rule.get("implementation")
+            impl = dict(impl) if isinstance(impl, dict) else {}
+            if impl.get("metric") == "freshness":
+                if column and "column" not in impl:
+                    impl["column"] = column
+                shown = _rule_name(rule, f"freshness({impl.get('column')})")
+                suite.expectations.append(
+                    Expectation("lakemesh.freshness", impl, shown, severity, where, False, description)
+                )
+                return
+        suite.unsupported.append((name, f"engine '{rule.get('engine')}' is not run by lakemesh"))
+        return
+    kwargs = {"arguments": dict(rule.get("arguments") or {}), "unit": rule.get("unit") or "rows"}
+    operator = operator_of(rule)
+    if operator is not None:
+        kwargs["operator"] = list(operator)
+    if column:
+        kwargs["column"] = column
+    if kind == "sql":
+        kwargs["query"] = rule.get("query")
+        name = _rule_name(rule, f"sql({column})" if column else "sql")
+        suite.expectations.append(Expectation("odcs.sql", kwargs, name, severity, where, False, description))
+        return
+    metric = rule.get("metric") or ODCS_V30_RULES.get(str(rule.get("rule")), rule.get("rule"))
+    name = _rule_name(rule, f"{metric}({column})" if column else str(metric))
+    suite.expectations.append(Expectation(f"odcs.{metric}", kwargs, name, severity, where, False, description))
+
+
+def _gx_label(gx_type: str, kwargs: dict[str, Any]) -> str:
+    short = gx_type.removeprefix("expect_")
+    target = kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A")
+    if isinstance(target, list):
+        target = "+".join(map(str, target))
+    return f"{short}({target})" if target else short
+
+
+def _schema_expectations(table_raw: dict[str, Any], severity: CheckSeverity) -> Iterable[Expectation]:
+    keys = []
+    for j, prop in enumerate(table_raw.get("properties") or []):
+        if not isinstance(prop, dict) or not prop.get("name"):
+            continue
+        col = str(prop["name"])
+        where = f"properties[{j}]"
+
+        def make(gx_type: str, field_name: str, col: str = col, where: str = where, **kwargs: Any) -> Expectation:
+            kw = {"column": col, **kwargs}
+            return Expectation(gx_type, kw, _gx_label(gx_type, kw), severity, f"{where}.{field_name}", True)
+
+        if prop.get("primaryKey"):
+            keys.append((prop.get("primaryKeyPosition") or 0, col))
+        if prop.get("required") or prop.get("primaryKey"):
+            yield make("expect_column_values_to_not_be_null", "required")
+        if prop.get("unique") and not prop.get("primaryKey"):
+            yield make("expect_column_values_to_be_unique", "unique")
+        if isinstance(prop.get("enum"), list):
+            values = [e.get("value") if isinstance(e, dict) else e for e in prop["enum"]]
+            yield make("expect_column_values_to_be_in_set", "enum", value_set=values)
+        opts = prop.get("logicalTypeOptions") or {}
+        if isinstance(opts.get("pattern"), str):
+            yield make("expect_column_values_to_match_regex", "logicalTypeOptions.pattern", regex=opts["pattern"])
+        bounds: dict[str, Any] = {}
+        for key, kw, strict in (
+            ("minimum", "min_value", None),
+            ("exclusiveMinimum", "min_value", "strict_min"),
+            ("maximum", "max_value", None),
+            ("exclusiveMaximum", "max_value", "strict_max"),
+        ):
+            value = opts.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                bounds[kw] = value
+                if strict:
+                    bounds[strict] = True
+        if bounds:
+            yield make("expect_column_values_to_be_between", "logicalTypeOptions", **bounds)
+        lengths = {
+            kw: opts[key]
+            for key, kw in (("minLength", "min_value"), ("maxLength", "max_value"))
+            if isinstance(opts.get(key), int)
+        }
+        if lengths:
+            yield make("expect_column_value_lengths_to_be_between", "logicalTypeOptions", **lengths)
+    if keys:
+        names = [c for _, c in sorted(keys)]
+        if len(names) == 1:
+            e = Expectation(
+                "expect_column_values_to_be_unique",
+                {"column": names[0]},
+                f"values_to_be_unique({names[0]})",
+                severity,
+                "primaryKey",
+                True,
+            )
+        else:
+            e = Expectation(
+                "expect_compound_columns_to_be_unique",
+                {"column_list": names},
+                f"compound_columns_to_be_unique({'+'.join(names)})",
+                severity,
+                "primaryKey",
+                True,
+            )
+        yield e
+
+
+# --- validation: everything wrong with a contract's expectations, at `lakemesh validate` time -------
+
+
+def expectation_problems(raw: dict[str, Any], file: str, products: Iterable[str] | None = None) -> list[Problem]:
+    """Problems with the quality rules of every schema object of an ODCS document."""
+    problems: list[Problem] = []
+    for i, obj in enumerate(raw.get("schema") or []):
+        if not isinstance(obj, dict):
+            continue
+        suite = expectations_of(obj)
+        columns = [str(p.get("name")) for p in obj.get("properties") or [] if isinstance(p, dict)]
+        base = f"schema[{i}]"
+        for e in suite.expectations:
+            if not e.implicit:
+                problems.extend(_problems(e, columns, file, f"{base}.{e.where}", products))
+        for name, why in suite.unsupported:
+            problems.append(Problem(file, base, f"quality rule '{name}' cannot run: {why}", Severity.WARNING))
+        problems.extend(_severity_problems(obj, file, base))
+    return problems
+
+
+def _severity_problems(obj: dict[str, Any], file: str, base: str) -> list[Problem]:
+    out = []
+    rules: list[tuple[str, Any]] = [(f"quality[{k}]", r) for k, r in enumerate(obj.get("quality") or [])]
+    for j, prop in enumerate(obj.get("properties") or []):
+        if isinstance(prop, dict):
+            rules.extend((f"properties[{j}].quality[{k}]", r) for k, r in enumerate(prop.get("quality") or []))
+    for where, rule in rules:
+        if isinstance(rule, dict) and rule.get("severity") is not None and parse_severity(rule["severity"]) is None:
+            msg = f"unknown severity '{rule['severity']}': use error, quarantine or warning"
+            out.append(Problem(file, f"{base}.{where}.severity", msg))
+    return out
+
+
+def _problems(e: Expectation, columns: list[str], file: str, at: str, products: Iterable[str] | None) -> list[Problem]:
+    out: list[Problem] = []
+
+    def bad(msg: str, where: str = "", severity: Severity = Severity.ERROR) -> None:
+        out.append(Problem(file, f"{at}{where}", f"{e.name}: {msg}", severity))
+
+    if e.kind is not None:
+        kw = e.kwargs
+        for key in e.kind.required:
+            if key not in kw:
+                bad(f"{e.type} needs the argument '{key}'", ".implementation")
+        known = set(e.kind.required) | set(e.kind.optional) | set(COMMON_KWARGS)
+        for key in kw:
+            if key in UNSUPPORTED_KWARGS:
+                bad(f"'{key}' is not supported by lakemesh: declare a separate product or SQL rule", ".implementation")
+            elif key not in known:
+                hint = did_you_mean(key, sorted(known))
+                bad(f"unknown argument '{key}' for {e.type}{hint}", ".implementation")
+        mostly = kw.get("mostly")
+        if mostly is not None and (not isinstance(mostly, int | float) or not 0 <= mostly <= 1):
+            bad(f"mostly must be a number between 0 and 1, not {mostly!r}", ".implementation")
+        for key in ("regex",):
+            if isinstance(kw.get(key), str):
+                out.extend(_regex_problem(e, kw[key], file, at))
+        for regex in kw.get("regex_list") or []:
+            out.extend(_regex_problem(e, str(regex), file, at))
+        if "value_set" in kw and not isinstance(kw["value_set"], list):
+            bad("value_set must be a list", ".implementation")
+        if "min_value" in e.kind.optional and e.type.endswith("_between") and "value" not in e.kind.required:
+            lo, hi = kw.get("min_value"), kw.get("max_value")
+            if lo is None and hi is None:
+                bad("give min_value, max_value or both", ".implementation")
+            elif isinstance(lo, int | float) and isinstance(hi, int | float) and _is_number(lo) and lo > hi:
+                bad(f"min_value {lo} is greater than max_value {hi}", ".implementation")
+    elif e.type.startswith("odcs."):
+        out.extend(_odcs_problems(e, file, at, products))
+    elif e.type == "lakemesh.freshness" and parse_duration(e.kwargs.get("maxAge")) is None:
+        bad(f"maxAge must be a duration such as 30m, 2h or 1d, not {e.kwargs.get('maxAge')!r}", ".implementation")
+    for column in e.columns:
+        if column not in columns:
+            bad(f"no column '{column}' in this table{did_you_mean(column, columns)}")
+    if e.severity is CheckSeverity.QUARANTINE and not e.quarantinable:
+        bad("severity quarantine needs a rule that judges single rows; use error or warning", ".severity")
+    return out
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _regex_problem(e: Expectation, regex: str, file: str, at: str) -> list[Problem]:
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        return [Problem(file, f"{at}.implementation", f"{e.name}: invalid regular expression /{regex}/: {exc}")]
+    return []
+
+
+def _odcs_problems(e: Expectation, file: str, at: str, products: Iterable[str] | None) -> list[Problem]:
+    out: list[Problem] = []
+    metric = e.type.removeprefix("odcs.")
+    args = e.kwargs.get("arguments") or {}
+    if metric != "sql" and metric not in ODCS_METRICS:
+        hint = did_you_mean(metric, sorted(ODCS_METRICS))
+        out.append(Problem(file, f"{at}.metric", f"{e.name}: unknown quality metric '{metric}'{hint}"))
+        return out
+    if "operator" not in e.kwargs:
+        out.append(Problem(file, at, f"{e.name}: give an operator such as mustBe: 0 or mustBeLessThan: 10"))
+    column = e.kwargs.get("column")
+    if metric in ("nullValues", "missingValues", "invalidValues") and not column:
+        out.append(Problem(file, at, f"{e.name}: {metric} belongs under a property (a column)"))
+    if metric == "invalidValues":
+        if not isinstance(args.get("validValues"), list) and not isinstance(args.get("pattern"), str):
+            out.append(
+                Problem(file, f"{at}.arguments", f"{e.name}: invalidValues needs validValues (a list) or pattern")
+            )
+        if isinstance(args.get("pattern"), str):
+            try:
+                re.compile(args["pattern"])
+            except re.error as exc:
+                msg = f"{e.name}: invalid regular expression /{args['pattern']}/: {exc}"
+                out.append(Problem(file, f"{at}.arguments.pattern", msg))
+    if metric == "duplicateValues" and not column and not args.get("properties"):
+        msg = f"{e.name}: duplicateValues at table level needs arguments.properties (the key columns)"
+        out.append(Problem(file, f"{at}.arguments", msg))
+    if metric == "sql":
+        out.extend(sql_problems(e.kwargs.get("query"), file, f"{at}.query", e.name, products))
+    unit = str(e.kwargs.get("unit") or "rows")
+    if unit not in ("rows", "percent"):
+        out.append(Problem(file, f"{at}.unit", f"{e.name}: unit must be rows or percent, not '{unit}'"))
+    return out
+
+
+def render_query(query: str, relation: str, column: str | None) -> str:
+    """A rule's SQL with `${table}` / `{table}` and `${column}` / `{column}` filled in."""
+    out = re.sub(r"\$?\{\s*(?:table|object)\s*\}", relation, query)
+    if column:
+        out = re.sub(r"\$?\{\s*(?:column|property)\s*\}", '"' + column.replace('"', '""') + '"', out)
+    return out
+
+
+def sql_problems(query: Any, file: str, at: str, name: str, products: Iterable[str] | None) -> list[Problem]:
+    """A custom SQL rule must be one read-only SELECT of the table itself (or other products) giving one value."""
+    import sqlglot
+    from sqlglot import exp
+
+    if not isinstance(query, str) or not query.strip():
+        return [Problem(file, at, f"{name}: a sql rule needs a query")]
+    text = render_query(query, "__lakemesh_table", "__lakemesh_column")
+    try:
+        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError as exc:
+        first = str(exc).splitlines()[0]
+        return [Problem(file, at, f"{name}: the query does not parse: {first}")]
+    if len(statements) != 1:
+        return [Problem(file, at, f"{name}: give exactly one SELECT statement, not {len(statements)}")]
+    tree = statements[0]
+    writes = [n for n in tree.walk() if type(n).__name__ in WRITES]
+    if writes or not isinstance(tree, exp.Query):
+        what = type(writes[0] if writes else tree).__name__.upper()
+        return [Problem(file, at, f"{name}: only a read-only SELECT is allowed, not {what}")]
+    if any(not t.name for t in tree.find_all(exp.Table)):
+        return [Problem(file, at, f"{name}: table functions (read_parquet, delta_scan, ...) cannot be used here")]
+    if products is not None:
+        return sql_reference_problems(query, file, at, name, products)
+    if isinstance(tree, exp.Select) and len(tree.expressions) != 1:
+        return [Problem(file, at, f"{name}: the query must return one value (one column), not {len(tree.expressions)}")]
+    return []
+
+
+def sql_reference_problems(query: Any, file: str, at: str, name: str, products: Iterable[str]) -> list[Problem]:
+    """A rule's query may read `${table}` and products of the workspace; other names are errors."""
+    import sqlglot
+
+    if not isinstance(query, str):
+        return []
+    try:
+        tree = sqlglot.parse_one(render_query(query, "__lakemesh_table", "__lakemesh_column"), read="duckdb")
+    except sqlglot.errors.ParseError:
+        return []  # reported by the contract's own lint
+    allowed = {"__lakemesh_table", *products}
+    for full in sorted(sql_tables(tree)):
+        if full not in allowed:
+            hint = did_you_mean(full, sorted(allowed - {"__lakemesh_table"}))
+            return [
+                Problem(file, at, f"{name}: the query reads '{full}', which is neither ${{table}} nor a product{hint}")
+            ]
+    return []
+
+
+def sql_tables(tree: Any) -> set[str]:
+    """The tables a parsed query reads, CTE names left out, as `domain.name` or `name`."""
+    from sqlglot import exp
+
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    out = set()
+    for table in tree.find_all(exp.Table):
+        full = ".".join(p for p in (table.db, table.name) if p)
+        if table.name and full not in ctes and table.name not in ctes:
+            out.add(full)
+    return out
+
+
+def load_gx_suite(text: str) -> tuple[str, list[tuple[str, dict[str, Any], dict[str, Any]]]]:
+    """(suite name, [(type, kwargs, meta)]) of a Great Expectations suite JSON, 0.x or 1.x."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("expectations"), list):
+        raise ValueError("not a Great Expectations suite: no 'expectations' list")
+    name = str(data.get("name") or data.get("expectation_suite_name") or "suite")
+    out = []
+    for item in data["expectations"]:
+        gx_type, kwargs, meta = _gx_implementation(item)
+        if "severity" in item and isinstance(item, dict):
+            meta = {**meta, "severity": item["severity"]}
+        out.append((gx_type or "?", kwargs, meta))
+    return name, out
