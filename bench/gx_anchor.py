@@ -1,8 +1,9 @@
 """The Great Expectations anchor, run by `bench.quality` with the interpreter of a venv holding GX 1.x.
 
 Reads the Parquet files of the Delta table's current version into pandas (GX's pandas engine needs a
-DataFrame), validates the design document's five expectations, and prints one JSON line: seconds to
-load, seconds to validate, peak RSS and each expectation's unexpected count. Imports nothing of lakemesh.
+DataFrame; decimals as float64, GX's fast path), validates the design document's five expectations, and
+prints one JSON line: seconds to load, seconds to validate, peak RSS and each expectation's unexpected
+count. Imports nothing of lakemesh.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ import time
 def main(files: list[str]) -> None:
     import great_expectations as gx
     import pandas as pd
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     started = time.perf_counter()
-    frame = pd.concat([pq.read_table(f).to_pandas() for f in files], ignore_index=True)
+    frames = []
+    for f in files:
+        table = pq.read_table(f)
+        for i, field in enumerate(table.schema):
+            if pa.types.is_decimal(field.type):  # float64: GX's fast path (Decimal objects are 4x slower)
+                table = table.set_column(i, field.name, table.column(i).cast(pa.float64()))
+        frames.append(table.to_pandas())
+    frame = pd.concat(frames, ignore_index=True)
     loaded = time.perf_counter()
     context = gx.get_context(mode="ephemeral")
     batch = (

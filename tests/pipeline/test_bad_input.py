@@ -63,7 +63,7 @@ def test_duplicate_keys_from_a_transform(shop_data: Path) -> None:
     # the contract's primary key is an expectation: its gate refuses the batch before anything is written
     run = _runs(shop_data)["orders.analytics_orders"]
     assert run.status is RunStatus.FAILED and "quality gate failed" in run.error  # type: ignore[attr-defined]
-    assert "values_to_be_unique(order_id)" in run.error  # type: ignore[attr-defined]
+    assert "unique(order_id)" in run.error  # type: ignore[attr-defined]
     assert not open_mesh(shop_data).lakehouse.exists("orders.analytics_orders")
     blocking = [r for r in run.quality.results if r.severity == "error" and r.status.value == "failed"]  # type: ignore[attr-defined]
     assert blocking and all(r.examples for r in blocking if r.unexpected_count)

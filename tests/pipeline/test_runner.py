@@ -34,7 +34,10 @@ def test_first_run_builds_every_layer(shop_data: Path) -> None:
     assert row["_source_file"] == "data/order_events/events-0001.jsonl"
     assert json.loads(str(row["_raw"]))["event_id"] == "EV-0000000000"  # the duplicate of record 1
     # silver: one row per order (events without an order id dropped), statuses standardized
-    assert all_orders(mesh) == 2000 and len(held_orders(mesh)) == {r.product_id: r for r in report.runs}["orders.analytics_orders"].quarantined > 0
+    assert (
+        all_orders(mesh) == 2000
+        and len(held_orders(mesh)) == {r.product_id: r for r in report.runs}["orders.analytics_orders"].quarantined > 0
+    )
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders WHERE status = ' SHIPPED'") == [{"n": 0}]
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders WHERE status = 'lost'") == [{"n": 0}]
     assert table_rows(mesh, GOLD) == table_rows(mesh, GOLD_CHECK)

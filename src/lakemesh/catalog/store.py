@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class ProductRecord:
     contract: dict[str, Any] | None
     columns: list[dict[str, Any]]
     versions: list[VersionRecord]
+    quality: list[dict[str, Any]] = field(default_factory=list)  # the latest check's results and metrics
 
     @property
     def document(self) -> dict[str, Any]:
@@ -109,7 +110,8 @@ class Catalog:
                     .order_by(t.columns.c.table_name, t.columns.c.position)
                 )
                 columns = [dict(c) for c in conn.execute(cols).mappings()]
-        return ProductRecord(dict(row), contract, columns, self.versions("product", product_id))
+        versions = self.versions("product", product_id)
+        return ProductRecord(dict(row), contract, columns, versions, self.latest_quality(product_id))
 
     def contract_document(self, contract_id: str) -> dict[str, Any] | None:
         """The current registered document of a contract, or None."""

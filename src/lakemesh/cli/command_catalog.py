@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import typer
 from rich.panel import Panel
@@ -10,7 +11,7 @@ from rich.table import Table
 
 from lakemesh.catalog import ProductRecord, SyncReport
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
+from lakemesh.cli.render import console, metrics_line, print_json
 
 app = typer.Typer(help="Register the workspace in the catalog, search it, show products.", no_args_is_help=True)
 
@@ -77,6 +78,7 @@ def show(
                 "contract": record.contract,
                 "columns": record.columns,
                 "versions": [asdict(v) for v in record.versions],
+                "quality": record.quality,
             }
         )
         return
@@ -116,6 +118,8 @@ def render_product(record: ProductRecord) -> None:
                 (c["description"] or "")[:60],
             )
         console.print(cols)
+    if record.quality:
+        render_quality_summary(record.quality)
     hist = Table(box=None, header_style="bold", pad_edge=False, title="history", title_justify="left")
     for name in ("version", "change", "when", "who", "what"):
         hist.add_column(name, overflow="fold")
@@ -123,3 +127,21 @@ def render_product(record: ProductRecord) -> None:
         when = v.changed_at.strftime("%Y-%m-%d %H:%M") if v.changed_at else ""
         hist.add_row(str(v.version), v.change, when, v.changed_by, "; ".join(v.summary[:4]))
     console.print(hist)
+
+
+def render_quality_summary(rows: list[dict[str, Any]]) -> None:
+    """The latest quality check of a product: computed metrics and the checks that did not pass."""
+    when = rows[0]["checked_at"].strftime("%Y-%m-%d %H:%M") if rows[0]["checked_at"] else "?"
+    metrics = {r["check_name"].removeprefix("metric."): r["observed"] for r in rows if r["status"] == "metric"}
+    checks = [r for r in rows if r["status"] != "metric"]
+    version = rows[0]["table_version"]
+    line = metrics_line({k: v for k, v in metrics.items() if isinstance(v, int | float) or v is None})
+    passed = sum(r["status"] == "passed" for r in checks)
+    console.print(
+        f"[bold]quality[/] (checked {when}, table v{version}): {passed}/{len(checks)} checks passed; {line}",
+        soft_wrap=True,
+    )
+    for r in checks:
+        if r["status"] != "passed":
+            count = "" if r["unexpected_count"] is None else f" ({r['unexpected_count']:,} rows)"
+            console.print(f"  {r['status']:<8} {r['check_name']}{count} [dim]{r['severity'] or ''}[/]")

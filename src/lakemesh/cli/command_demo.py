@@ -9,9 +9,9 @@ import typer
 
 from lakemesh import demo as demo_lib
 from lakemesh.cli.command_catalog import render_sync
-from lakemesh.cli.command_quality import metrics_line, quality_table
+from lakemesh.cli.command_quality import quality_table
 from lakemesh.cli.command_run import render_report
-from lakemesh.cli.render import check_table, console, render_rows
+from lakemesh.cli.render import check_table, console, metrics_line, render_rows
 from lakemesh.mesh import Mesh
 
 

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import STATUS_STYLE, console, print_json, render_rows
+from lakemesh.cli.render import STATUS_STYLE, console, metrics_line, print_json, render_rows
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
@@ -23,6 +23,8 @@ app = typer.Typer(
 )
 
 SPARK = "▁▂▃▄▅▆▇█"
+SEVERITY_SHORT = {"error": "error", "quarantine": "quar", "warning": "warn"}
+HIDDEN_METRICS = {"metric.freshness_sla_seconds"}
 MARK = {"passed": "[green]✓[/]", "warning": "[yellow]![/]", "failed": "[red]✗[/]", "error": "[red bold]E[/]"}
 
 
@@ -68,7 +70,7 @@ def quality_table(report: QualityReport, show_passed: bool = True) -> Table:
         table.add_row(
             r.name,
             f"[{style}]{r.status.value}[/]",
-            r.severity[:5],
+            SEVERITY_SHORT.get(r.severity, r.severity),
             _short(r.observed),
             unexpected,
             pct,
@@ -79,26 +81,6 @@ def quality_table(report: QualityReport, show_passed: bool = True) -> Table:
     for name, why in report.unsupported:
         table.add_row(name, "[dim]skipped[/]", "", "", "", "", why)
     return table
-
-
-def metrics_line(metrics: dict[str, float | None]) -> str:
-    parts = []
-    for key in ("completeness", "validity", "uniqueness", "freshness"):
-        value = metrics.get(key)
-        if value is not None:
-            parts.append(f"{key} {100 * value:.2f}%")
-    age = metrics.get("freshness_seconds")
-    if age is not None:
-        sla = metrics.get("freshness_sla_seconds")
-        parts.append(f"last commit {_duration(age)} ago" + (f" (SLA {_duration(sla)})" if sla else ""))
-    return ", ".join(parts)
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def junit(report: QualityReport) -> str:
@@ -200,7 +182,7 @@ def history(
     for r in reversed(rows):  # oldest first
         by_check[r["check_name"]].append(r)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-    for name in ("check", "trend (oldest → newest)", "last", "unexpected", "when"):
+    for name in ("check", "trend", "last", "unexpected", "when"):
         table.add_column(name, overflow="fold")
     for name, results in sorted(by_check.items(), key=lambda kv: (kv[0].startswith("metric."), kv[0])):
         recent = results[-limit:]
@@ -208,6 +190,8 @@ def history(
         when = last["checked_at"].strftime("%Y-%m-%d %H:%M") if last["checked_at"] else ""
         if name.startswith("metric."):
             values = [float(r["observed"]) for r in recent if isinstance(r["observed"], int | float)]
+            if name in HIDDEN_METRICS or not values:
+                continue
             current = f"{values[-1]:.4g}" if values else ""
             table.add_row(name, f"[cyan]{sparkline(values)}[/]", current, "", when)
             continue
@@ -215,6 +199,7 @@ def history(
         unexpected = "" if last["unexpected_count"] is None else f"{last['unexpected_count']:,}"
         table.add_row(name, trend, last["status"], unexpected, when)
     console.print(table)
+    console.print("[dim]trend: oldest to newest; gates check each run's new rows, `quality check` the whole table[/]")
 
 
 @app.command()

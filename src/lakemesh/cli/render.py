@@ -114,3 +114,23 @@ def check_json(report: CheckReport) -> dict[str, Any]:
             for r in report.results
         ],
     }
+
+
+def metrics_line(metrics: dict[str, float | None]) -> str:
+    parts = []
+    for key in ("completeness", "validity", "uniqueness", "freshness"):
+        value = metrics.get(key)
+        if value is not None:
+            parts.append(f"{key} {100 * value:.2f}%")
+    age = metrics.get("freshness_seconds")
+    if age is not None:
+        sla = metrics.get("freshness_sla_seconds")
+        parts.append(f"last commit {_duration(age)} ago" + (f" (SLA {_duration(sla)})" if sla else ""))
+    return ", ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"

@@ -21,6 +21,7 @@ class DuckDBEngine:
 
     def __init__(self, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect()
+        self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
 

@@ -36,6 +36,7 @@ class Outcome:
     unexpected: int | None = None
     domain: int | None = None  # the rows the expectation judged (non-null values for column maps)
     detail: str = ""
+    examples: tuple[dict[str, Any], ...] | None = None  # found by the scan itself (duplicated keys)
 
     @property
     def unexpected_percent(self) -> float | None:
@@ -53,6 +54,7 @@ class Plan:
     evaluate: Evaluator = field(default=lambda values: Outcome(True))
     unexpected: exp.Expr | None = None  # row predicate: examples and quarantine
     error: str | None = None  # could not be compiled against this table
+    ctes: dict[str, exp.Select] = field(default_factory=dict)  # shared by plans grouping the same keys
 
 
 def col(name: str) -> exp.Column:
@@ -313,27 +315,50 @@ def _pair_greater_plan(e: Expectation, ctx: Context) -> Plan:
 def _multisum_plan(e: Expectation, ctx: Context) -> Plan:
     cols = [col(c) for c in e.kwargs["column_list"]]
     judged = exp.Not(this=exp.paren(_and(*[_is_null(c) for c in cols])))
-    total: exp.Expr = cols[0]
-    for c in cols[1:]:
-        total = exp.Add(this=total, expression=c)
+    # as pandas sums a row: missing values count as 0
+    terms = [exp.Coalesce(this=c.copy(), expressions=[exp.Literal.number(0)]) for c in cols]
+    total: exp.Expr = terms[0]
+    for term in terms[1:]:
+        total = exp.Add(this=total, expression=term)
     differs = exp.NEQ(this=exp.paren(total), expression=lit(e.kwargs["sum_total"]))
     return _row(e, _and(judged, differs), _count_if(judged.copy()))
 
 
-def _duplicates(ctx: Context, keys: list[str], extra: bool) -> exp.Expr:
-    """A scalar subquery: rows whose key occurs more than once (or, `extra`, the copies beyond the first)."""
+COPIES = "__lakemesh_copies"
+
+
+def _duplicated_keys(ctx: Context, keys: list[str]) -> tuple[str, exp.Select]:
+    """A CTE of the keys occurring more than once and how often: one GROUP BY however many rules need it."""
     cols = [col(k) for k in keys]
-    judged = _not_null(cols[0]) if len(cols) == 1 else exp.Not(this=exp.paren(_and(*[_is_null(c) for c in cols])))
-    n = exp.column("n")
-    inner = (
-        exp.select(exp.alias_(_count(), "n"))
+    name = "__lakemesh_dup_" + "_".join(f"{len(k)}{re.sub(r'[^A-Za-z0-9]', '_', k)}" for k in keys)
+    grouped = (
+        exp.select(*cols, exp.alias_(_count(), COPIES))
         .from_(ctx.source())
-        .where(judged)
-        .group_by(*cols)
+        .where(_judged(keys))
+        .group_by(*[c.copy() for c in cols])
         .having(exp.GT(this=_count(), expression=exp.Literal.number(1)))
     )
+    return name, grouped
+
+
+def _duplicates(name: str, extra: bool) -> exp.Expr:
+    """A scalar subquery: rows whose key occurs more than once (or, `extra`, the copies beyond the first)."""
+    n = exp.column(COPIES)
     measure = exp.Sub(this=n, expression=exp.Literal.number(1)) if extra else n
-    return exp.Subquery(this=exp.select(exp.Sum(this=measure)).from_(exp.Subquery(this=inner, alias="d")))
+    return exp.Subquery(this=exp.select(exp.Sum(this=measure)).from_(name))
+
+
+def _duplicate_examples(name: str, keys: list[str], limit: int = 3) -> exp.Expr:
+    """A scalar subquery: the most repeated keys with their copies, as a list of structs."""
+    fields = [exp.PropertyEQ(this=exp.to_identifier(k), expression=col(k)) for k in keys]
+    fields.append(exp.PropertyEQ(this=exp.to_identifier("copies"), expression=exp.column(COPIES)))
+    top = (
+        exp.select(exp.alias_(exp.Struct(expressions=fields), "x"))
+        .from_(name)
+        .order_by(exp.Ordered(this=exp.column(COPIES), desc=True))
+        .limit(limit)
+    )
+    return exp.Subquery(this=exp.select(exp.ArrayAgg(this=exp.column("x"))).from_(exp.Subquery(this=top)))
 
 
 def _judged(keys: list[str]) -> exp.Expr:
@@ -350,12 +375,15 @@ def unique_predicate(keys: list[str]) -> exp.Expr:
 def _unique_plan(e: Expectation, ctx: Context) -> Plan:
     keys = [e.kwargs["column"]] if "column" in e.kwargs else list(e.kwargs["column_list"])
     mostly = e.mostly
-    return Plan(
-        e,
-        [_duplicates(ctx, keys, extra=False), _count_if(_judged(keys))],
-        lambda v: mostly_outcome(int(v[0] or 0), int(v[1] or 0), mostly),
-        unique_predicate(keys),
-    )
+    name, grouped = _duplicated_keys(ctx, keys)
+
+    def evaluate(v: list[Any]) -> Outcome:
+        outcome = mostly_outcome(int(v[0] or 0), int(v[1] or 0), mostly)
+        outcome.examples = tuple(v[2] or ())
+        return outcome
+
+    aggregates = [_duplicates(name, extra=False), _count_if(_judged(keys)), _duplicate_examples(name, keys)]
+    return Plan(e, aggregates, evaluate, unique_predicate(keys), ctes={name: grouped})
 
 
 def _stat_plan(function: str) -> Callable[[Expectation, Context], Plan]:
@@ -523,9 +551,14 @@ def _odcs_plan(e: Expectation, ctx: Context) -> Plan:
             return Outcome(value is not None and odcs_compare(value, operator), v[0])
 
         return Plan(e, [exp.Subquery(this=tree)], sql_outcome)
+    ctes: dict[str, exp.Select] = {}
+    examples: exp.Expr | None = None
     if metric == "duplicateValues":
         keys = [column] if column else [str(k) for k in args.get("properties") or []]
-        aggs = [_duplicates(ctx, keys, extra=True), _count()]
+        name, grouped = _duplicated_keys(ctx, keys)
+        ctes[name] = grouped
+        aggs = [_duplicates(name, extra=True), _count()]
+        examples = _duplicate_examples(name, keys)
         unexpected = unique_predicate(keys)
     else:
         assert c is not None
@@ -549,9 +582,12 @@ def _odcs_plan(e: Expectation, ctx: Context) -> Plan:
         count, rows = int(v[0] or 0), int(v[1] or 0)
         value = 100.0 * count / rows if unit == "percent" and rows else float(count)
         shown = round(value, 4) if unit == "percent" else count
-        return Outcome(odcs_compare(value, operator), shown, count, rows, _describe_operator(operator, unit))
+        found = tuple(v[2] or ()) if examples is not None else None
+        return Outcome(odcs_compare(value, operator), shown, count, rows, _describe_operator(operator, unit), found)
 
-    return Plan(e, aggs, evaluate, unexpected)
+    if examples is not None:
+        aggs.append(examples)
+    return Plan(e, aggs, evaluate, unexpected, ctes=ctes)
 
 
 def _freshness_plan(e: Expectation, ctx: Context) -> Plan:
@@ -629,9 +665,14 @@ def one_query(plans: list[Plan], ctx: Context) -> tuple[exp.Select | None, list[
     """Every plan's aggregates in one SELECT over the relation; each plan's (first, count) slice of its columns."""
     select: list[exp.Expr] = []
     slices = []
+    ctes: dict[str, exp.Select] = {}
     for plan in plans:
         slices.append((len(select), len(plan.aggregates)))
         select.extend(exp.alias_(a, f"m{len(select) + i}") for i, a in enumerate(plan.aggregates))
+        ctes.update(plan.ctes)
     if not select:
         return None, slices
-    return exp.select(*select).from_(ctx.source()), slices
+    query = exp.select(*select).from_(ctx.source())
+    for name, body in ctes.items():
+        query = query.with_(name, as_=body, materialized=True)
+    return query, slices

@@ -53,7 +53,8 @@ def gate(product_id: str, data: pa.Table, suite: Suite, run_id: str, engine_name
     try:
         engine.register(BATCH, data)
         relation = '"lakemesh_gate"."batch"'
-        report = run_suite(engine, relation, suite, product_id)
+        nulls = {name: data.column(name).null_count for name in data.column_names}
+        report = run_suite(engine, relation, suite, product_id, null_counts=nulls)
         blocking = report.blocking()
         if blocking:
             shown = "; ".join(_describe(r.name, r.unexpected_count, r.detail) for r in blocking[:5])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
@@ -53,12 +54,28 @@ def check_product(
         engine.register(entry.id, lakehouse.scan(entry.id, as_of))
         for other in _sql_products(suite, workspace) - {entry.id}:
             engine.register(other, lakehouse.scan(other))
-        report = run_suite(engine, relation(entry.id), suite, entry.id, examples)
+        report = run_suite(engine, relation(entry.id), suite, entry.id, examples, null_counts=delta_null_counts(table))
     finally:
         engine.close()
     report.table_version = table.version()
     report.metrics.update(freshness(entry, table))
     return report
+
+
+def delta_null_counts(table: Any) -> dict[str, int] | None:
+    """Null counts per column from the Delta log's file statistics; None when any file lacks them."""
+    try:
+        actions = pa.table(table.get_add_actions(flatten=True))
+    except Exception:  # noqa: BLE001 - statistics are an optimization: without them, count in the scan
+        return None
+    out: dict[str, int] = {}
+    for name in actions.column_names:
+        if name.startswith("null_count."):
+            column = actions[name]
+            if column.null_count:
+                return None
+            out[name.removeprefix("null_count.")] = int(pc.sum(column).as_py() or 0)
+    return out or None
 
 
 def _sql_products(suite: Suite, workspace: Workspace) -> set[str]:
@@ -136,14 +153,14 @@ def reprocess(
     """
     entry = workspace.product(product_id)
     qid = quarantine_id(entry.id)
-    if not lakehouse.exists(qid):
-        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
     mode = entry.spec.build.refresh_mode(entry.spec.layer)
     if mode not in (RefreshMode.MERGE, RefreshMode.APPEND):
         raise LakemeshError(
             f"{entry.id} is rebuilt by {mode.value} refresh: quarantined rows cannot be merged back one by one",
             f"fix the cause, then `lakemesh run {entry.id}` recomputes it",
         )
+    if not lakehouse.exists(qid):
+        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
     q_version = lakehouse.version(qid)
     assert q_version is not None
     rows = lakehouse.table(qid).to_pyarrow_table()

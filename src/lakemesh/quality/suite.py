@@ -38,16 +38,22 @@ def run_suite(
     suite: Suite,
     product_id: str,
     examples: int = 3,
-    key_columns: list[str] | None = None,
     now: datetime | None = None,
+    null_counts: dict[str, int] | None = None,
 ) -> QualityReport:
-    """Every expectation of `suite` over `relation` (a name the engine resolves) in one query."""
+    """Every expectation of `suite` over `relation` (a name the engine resolves) in one query.
+
+    `null_counts` (per column, from Delta statistics or Arrow metadata) spare the scan the columns no
+    expectation reads; without them completeness is counted in the same scan.
+    """
     started = time.perf_counter()
     columns = relation_columns(engine, relation)
     ctx = Context(exp.to_table(relation, dialect=engine.dialect), columns, engine.dialect, now or datetime.now(UTC))
     plans = [compile_expectation(e, ctx) for e in suite.expectations]
     runnable = [p for p in plans if p.error is None]
-    extras = _metric_aggregates(runnable, columns, key_columns)
+    known = null_counts or {}
+    counted = [c for c in columns if c not in known]  # columns without statistics: counted in the scan
+    extras = _metric_aggregates(runnable, counted)
     select, slices = one_query([*runnable, extras], ctx)
     outcomes: dict[int, Outcome | str] = {}
     values: list[Any] = []
@@ -71,7 +77,7 @@ def run_suite(
         else:
             outcome = outcomes.get(k) or plan.evaluate([])
         results.append(_result(plan, outcome, engine, relation, examples))
-    rows, metrics = _metrics(values[slices[-1][0] :] if values else [], len(columns), results)
+    rows, metrics = _metrics(values[slices[-1][0] :] if values else [], columns, counted, known, results)
     report = QualityReport(product_id, rows, 0.0, results=results, unsupported=list(suite.unsupported))
     report.metrics = metrics
     report.checked_at = datetime.now(UTC)
@@ -105,7 +111,9 @@ def _result(
     else:
         status = CheckStatus.WARNING if e.severity is CheckSeverity.WARNING else CheckStatus.FAILED
     found: tuple[dict[str, Any], ...] = ()
-    if engine is not None and examples and outcome.unexpected:
+    if outcome.examples is not None:
+        found = outcome.examples[:examples]
+    elif engine is not None and examples and outcome.unexpected:
         found = failing_examples(engine, relation, plan, examples)
     return ExpectationResult(
         e.name,
@@ -152,10 +160,10 @@ def failing_examples(engine: Engine, relation: str, plan: Plan, limit: int) -> t
 # --- computed metrics: completeness, validity, uniqueness --------------------------------------------------
 
 
-def _metric_aggregates(plans: list[Plan], columns: dict[str, str], key_columns: list[str] | None) -> Plan:
-    """Extra aggregates in the same scan: rows, non-null cells, rows failing any row rule."""
+def _metric_aggregates(plans: list[Plan], counted: list[str]) -> Plan:
+    """Extra aggregates in the same scan: rows, non-null cells of `counted`, rows failing any row rule."""
     aggregates: list[exp.Expr] = [exp.Count(this=exp.Star())]
-    aggregates.extend(exp.Count(this=col(c)) for c in columns)
+    aggregates.extend(exp.Count(this=col(c)) for c in counted)
     row_rules = [p.unexpected for p in plans if p.unexpected is not None and p.expectation.scope is Scope.ROW]
     if row_rules:
         aggregates.append(exp.CountIf(this=exp.or_(*[r.copy() for r in row_rules])))
@@ -163,14 +171,22 @@ def _metric_aggregates(plans: list[Plan], columns: dict[str, str], key_columns: 
     return Plan(marker, aggregates)
 
 
-def _metrics(values: list[Any], n_cols: int, results: list[ExpectationResult]) -> tuple[int, dict[str, float | None]]:
+def _metrics(
+    values: list[Any],
+    columns: dict[str, str],
+    counted: list[str],
+    known: dict[str, int],
+    results: list[ExpectationResult],
+) -> tuple[int, dict[str, float | None]]:
     """Completeness: non-null share of all cells; validity: share of rows passing every row rule;
     uniqueness: share of rows whose key is not duplicated."""
     if not values:
         return 0, {}
     rows = int(values[0] or 0)
+    n_cols = len(counted)
+    cells = rows * len(columns)
     non_null = sum(int(v or 0) for v in values[1 : 1 + n_cols])
-    cells = rows * n_cols
+    non_null += sum(rows - int(known[c]) for c in columns if c in known)
     metrics: dict[str, float | None] = {"completeness": non_null / cells if cells else None}
     failing = int(values[1 + n_cols] or 0) if len(values) > 1 + n_cols else 0
     metrics["validity"] = 1 - failing / rows if rows else None

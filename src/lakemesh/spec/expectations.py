@@ -343,8 +343,16 @@ def _declared(suite: Suite, rule: Any, where: str, column: str | None) -> None:
     suite.expectations.append(Expectation(f"odcs.{metric}", kwargs, name, severity, where, False, description))
 
 
+_LABEL_PREFIX = re.compile(
+    r"^(column_values_to_|column_value_|column_pair_values_|column_|table_|compound_columns_to_)"
+)
+
+
 def _gx_label(gx_type: str, kwargs: dict[str, Any]) -> str:
-    short = gx_type.removeprefix("expect_")
+    """A short display name: expect_column_values_to_not_be_null + order_id -> not_null(order_id)."""
+    short = _LABEL_PREFIX.sub("", gx_type.removeprefix("expect_"))
+    short = short.replace("_to_be_", "_").replace("not_be_", "not_").replace("_to_", "_")
+    short = short.removeprefix("be_")
     target = kwargs.get("column") or kwargs.get("column_list") or kwargs.get("column_A")
     if isinstance(target, list):
         target = "+".join(map(str, target))
@@ -398,25 +406,9 @@ def _schema_expectations(table_raw: dict[str, Any], severity: CheckSeverity) -> 
             yield make("expect_column_value_lengths_to_be_between", "logicalTypeOptions", **lengths)
     if keys:
         names = [c for _, c in sorted(keys)]
-        if len(names) == 1:
-            e = Expectation(
-                "expect_column_values_to_be_unique",
-                {"column": names[0]},
-                f"values_to_be_unique({names[0]})",
-                severity,
-                "primaryKey",
-                True,
-            )
-        else:
-            e = Expectation(
-                "expect_compound_columns_to_be_unique",
-                {"column_list": names},
-                f"compound_columns_to_be_unique({'+'.join(names)})",
-                severity,
-                "primaryKey",
-                True,
-            )
-        yield e
+        key_kw: dict[str, Any] = {"column": names[0]} if len(names) == 1 else {"column_list": names}
+        key_type = "expect_column_values_to_be_unique" if len(names) == 1 else "expect_compound_columns_to_be_unique"
+        yield Expectation(key_type, key_kw, _gx_label(key_type, key_kw), severity, "primaryKey", True)
 
 
 # --- validation: everything wrong with a contract's expectations, at `lakemesh validate` time -------

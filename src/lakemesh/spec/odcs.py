@@ -254,7 +254,6 @@ def semantic_problems(raw: dict[str, Any], file: str) -> list[Problem]:
             problems.append(Problem(file, f"{where}.name", f"schema object '{name}' is declared twice"))
         names.add(name)
         problems.extend(_property_problems(obj.get("properties") or [], f"{where}.properties", file))
-    problems.extend(expectation_problems(raw, file))
     return problems
 
 
@@ -316,14 +315,22 @@ def lint_document(raw: Any, file: str) -> list[Problem]:
     problems = schema_problems(raw, file)
     if not has_errors(problems):
         problems.extend(semantic_problems(raw, file))
+        problems.extend(expectation_problems(raw, file))
     return problems
 
 
 def contract_from_document(raw: dict[str, Any], file: str) -> tuple[Contract | None, list[Problem]]:
-    """Lint and build a Contract; None when the document has errors."""
-    problems = lint_document(raw, file)
+    """Lint and build a Contract; None when the document itself has errors.
+
+    A broken quality rule is an error too, but the contract still describes its table: it is built,
+    so the products reading it are not reported as broken as well.
+    """
+    problems = schema_problems(raw, file)
+    if not has_errors(problems):
+        problems.extend(semantic_problems(raw, file))
     if has_errors(problems):
         return None, problems
+    problems.extend(expectation_problems(raw, file))
     return Contract(raw=raw, file=file, model=OpenDataContractStandard.model_validate(raw)), problems
 
 
