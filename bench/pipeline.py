@@ -5,7 +5,7 @@
 - bronze: 10M order events appended by `lakemesh run orders.order_events` (typing, raw payload,
           metadata), vs `write_deltalake` of the same Parquet data.
 - gold:   the daily summary over 10M silver rows by `lakemesh run orders.daily_sales_summary`, vs the
-          same SQL run directly in DuckDB over the same Delta table.
+          same SQL run directly in DuckDB over the same Delta table's Parquet files.
 Targets from the issue: each <= 1.1x its anchor. Each side runs --repeat times on fresh copies of the
 prepared tables and the fastest run counts, as timeit does: single merge timings vary by +-15%.
 """
@@ -223,7 +223,8 @@ def step_gold_anchor(work: Path) -> dict[str, float]:
 
     started = time.perf_counter()
     con = duckdb.connect()
-    con.register("silver", DeltaTable(str(work / "shop/lakehouse/orders/analytics_orders")).to_pyarrow_dataset())
+    files = DeltaTable(str(work / "shop/lakehouse/orders/analytics_orders")).file_uris()
+    con.execute(f"CREATE VIEW silver AS SELECT * FROM read_parquet({files!r})")  # DuckDB's fastest reader
     sql = (work / "shop/domains/orders/products/daily_sales_summary/transform.sql").read_text()
     con.sql(sql.replace("orders.analytics_orders", "silver")).to_arrow_table()
     return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}

@@ -377,13 +377,24 @@ def _unique_plan(e: Expectation, ctx: Context) -> Plan:
     mostly = e.mostly
     name, grouped = _duplicated_keys(ctx, keys)
 
+    in_scan = _structs(ctx)
+
     def evaluate(v: list[Any]) -> Outcome:
         outcome = mostly_outcome(int(v[0] or 0), int(v[1] or 0), mostly)
-        outcome.examples = tuple(v[2] or ())
+        if in_scan:
+            outcome.examples = tuple(v[2] or ())
         return outcome
 
-    aggregates = [_duplicates(name, extra=False), _count_if(_judged(keys)), _duplicate_examples(name, keys)]
+    aggregates = [_duplicates(name, extra=False), _count_if(_judged(keys))]
+    if in_scan:
+        aggregates.append(_duplicate_examples(name, keys))
     return Plan(e, aggregates, evaluate, unique_predicate(keys), ctes={name: grouped})
+
+
+def _structs(ctx: Context) -> bool:
+    """Whether the engine returns a list of structs from a scalar subquery (examples found in the scan);
+    elsewhere examples of repeated keys come from a query of their own."""
+    return ctx.dialect in ("duckdb", "spark", "databricks")
 
 
 def _stat_plan(function: str) -> Callable[[Expectation, Context], Plan]:
@@ -558,7 +569,7 @@ def _odcs_plan(e: Expectation, ctx: Context) -> Plan:
         name, grouped = _duplicated_keys(ctx, keys)
         ctes[name] = grouped
         aggs = [_duplicates(name, extra=True), _count()]
-        examples = _duplicate_examples(name, keys)
+        examples = _duplicate_examples(name, keys) if _structs(ctx) else None
         unexpected = unique_predicate(keys)
     else:
         assert c is not None
@@ -667,12 +678,13 @@ def one_query(plans: list[Plan], ctx: Context) -> tuple[exp.Select | None, list[
     slices = []
     ctes: dict[str, exp.Select] = {}
     for plan in plans:
-        slices.append((len(select), len(plan.aggregates)))
-        select.extend(exp.alias_(a, f"m{len(select) + i}") for i, a in enumerate(plan.aggregates))
+        base = len(select)
+        slices.append((base, len(plan.aggregates)))
+        select.extend([exp.alias_(a, f"m{base + i}") for i, a in enumerate(plan.aggregates)])
         ctes.update(plan.ctes)
     if not select:
         return None, slices
     query = exp.select(*select).from_(ctx.source())
     for name, body in ctes.items():
-        query = query.with_(name, as_=body, materialized=True)
+        query = query.with_(name, as_=body)
     return query, slices
