@@ -163,3 +163,21 @@ def test_bronze_quarantine_is_written_once_per_source_file(shop_data: Path) -> N
     assert files.count("data/order_events/events-0001.jsonl") == first.quarantined  # type: ignore[attr-defined]
     # nothing of a quarantined record is lost: its raw payload travels with it
     assert all(held.column("_raw").to_pylist())
+
+
+def test_table_statistics_are_not_judged_on_an_increment(shop_data: Path) -> None:
+    # a row-count floor the whole table meets but a later batch of 1000 events does not
+    _edit(shop_data, SILVER_CONTRACT, "kwargs: {min_value: 1}", "kwargs: {min_value: 1500}")
+    first = _runs(shop_data)[SILVER]
+    assert first.status is RunStatus.SUCCEEDED  # type: ignore[attr-defined]
+    judged = {r.name for r in first.quality.results}  # type: ignore[attr-defined]
+    assert "orders_not_empty" in judged  # the first build is the whole table: judged
+    write_order_events(shop_data / EVENTS / "events-0002.jsonl", 1000, start=4000)
+    second = _runs(shop_data)[SILVER]
+    assert second.status is RunStatus.SUCCEEDED  # type: ignore[attr-defined]
+    skipped = dict(second.quality.unsupported)  # type: ignore[attr-defined]
+    assert "orders_not_empty" in skipped and "quality check" in skipped["orders_not_empty"]
+    assert "mean_order_value_plausible" in skipped
+    # the table as a whole still meets it
+    report = open_mesh(shop_data).quality_check(SILVER)
+    assert {r.name: r.ok for r in report.results}["orders_not_empty"]

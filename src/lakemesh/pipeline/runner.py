@@ -132,7 +132,7 @@ class PipelineRunner:
             run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
             return
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        data = self._gated(entry, table, batch.data, run, None)
+        data = self._gated(entry, table, batch.data, run, None, partial=False)  # a batch of new records
         evolve = self._evolves(entry.id, data, table)
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
         self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
@@ -174,7 +174,8 @@ class PipelineRunner:
             out = self._compute(entry, table, engine, current)
         finally:
             engine.close()
-        out = self._gated(entry, table, out, run, checkpoints)
+        partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
+        out = self._gated(entry, table, out, run, checkpoints, partial)
         evolve = self._evolves(entry.id, out, table)
         if mode is RefreshMode.MERGE:
             keys = table.primary_key
@@ -262,14 +263,24 @@ class PipelineRunner:
     # quality gates --------------------------------------------------------------------------------
 
     def _gated(
-        self, entry: ProductEntry, table: Table, data: pa.Table, run: ProductRun, checkpoints: dict[str, int] | None
+        self,
+        entry: ProductEntry,
+        table: Table,
+        data: pa.Table,
+        run: ProductRun,
+        checkpoints: dict[str, int] | None,
+        partial: bool,
     ) -> pa.Table:
-        """The rows that may be committed: raises on a blocking failure, moves quarantined rows aside first."""
+        """The rows that may be committed: raises on a blocking failure, moves quarantined rows aside first.
+
+        `partial`: the rows update a larger table (an incremental merge or partition replace), so
+        statistics of the whole table are not judged on them.
+        """
         suite = expectations_of(table.raw, entry.spec.layer.value)
         if not suite.expectations:
             return data
         try:
-            outcome = gate(entry.id, data, suite, run.run_id, self.engine_name)
+            outcome = gate(entry.id, data, suite, run.run_id, self.engine_name, partial)
         except QualityGateError as exc:
             run.quality = exc.report
             raise

@@ -20,7 +20,7 @@ from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.results import QualityReport
 from lakemesh.quality.suite import quarantine_plans, run_suite, split_quarantine
-from lakemesh.spec.expectations import Suite
+from lakemesh.spec.expectations import Scope, Suite
 
 QUARANTINE_SUFFIX = "__quarantine"
 RUN = "_quarantine_run"
@@ -47,8 +47,29 @@ class GateOutcome:
     report: QualityReport
 
 
-def gate(product_id: str, data: pa.Table, suite: Suite, run_id: str, engine_name: str = "duckdb") -> GateOutcome:
-    """Check `data` against `suite`; raise QualityGateError on a blocking failure, else split off quarantine."""
+def batch_suite(suite: Suite) -> Suite:
+    """The expectations that judge a partial batch fairly: statistics of the whole table (row count, mean,
+    distinct values) are left to `quality check`, listed as skipped rather than judged on a slice."""
+    kept = [e for e in suite.expectations if e.scope is not Scope.AGGREGATE]
+    why = "a statistic of the whole table: `quality check` runs it"
+    skipped = [(e.name, why) for e in suite.expectations if e.scope is Scope.AGGREGATE]
+    return Suite(suite.table, kept, [*suite.unsupported, *skipped])
+
+
+def gate(
+    product_id: str,
+    data: pa.Table,
+    suite: Suite,
+    run_id: str,
+    engine_name: str = "duckdb",
+    partial: bool = False,
+) -> GateOutcome:
+    """Check `data` against `suite`; raise QualityGateError on a blocking failure, else split off quarantine.
+
+    `partial`: the rows are an increment merged into a larger table, not the whole of it.
+    """
+    if partial:
+        suite = batch_suite(suite)
     engine = make_engine(engine_name)
     try:
         engine.register(BATCH, data)

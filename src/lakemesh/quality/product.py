@@ -58,7 +58,7 @@ def check_product(
     finally:
         engine.close()
     report.table_version = table.version()
-    report.metrics.update(freshness(entry, table))
+    report.metrics.update(freshness(entry, table, latest=as_of is None))
     return report
 
 
@@ -103,10 +103,13 @@ def sla_seconds(entry: ProductEntry) -> float | None:
     return None
 
 
-def freshness(entry: ProductEntry, table: Any) -> dict[str, float | None]:
-    """Seconds since the table's last commit and, against the SLA, a score: 1 within it, sla/age beyond."""
+def freshness(entry: ProductEntry, table: Any, latest: bool = True) -> dict[str, float | None]:
+    """Seconds since the table's last commit and, against the SLA, a score: 1 within it, sla/age beyond.
+
+    `latest`: the table is at its newest version, whose commit is the first of the history.
+    """
     version = table.version()
-    commit = next((h for h in table.history(None) if h.get("version") == version), None)
+    commit = next((h for h in table.history(1 if latest else None) if h.get("version") == version), None)
     if commit is None or "timestamp" not in commit:
         return {}
     age = max(0.0, datetime.now(UTC).timestamp() - commit["timestamp"] / 1000)
@@ -167,7 +170,8 @@ def reprocess(
     if rows.num_rows == 0:
         return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
     data = rows.drop_columns([c for c in QUARANTINE_COLUMNS if c in rows.column_names])
-    outcome = gate(entry.id, data, product_suite(entry), run_id, engine_name)  # raises on an error-severity failure
+    # raises on an error-severity failure; the rows are a slice of the product, so table statistics wait
+    outcome = gate(entry.id, data, product_suite(entry), run_id, engine_name, partial=True)
     still = outcome.quarantined
     released = outcome.passing
     already = lakehouse.checkpoint(entry.id, REPROCESS_APP) == q_version
