@@ -175,17 +175,23 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, object]]:
     parser.add_argument("--gx-repeat", type=int, default=1, help="runs of Great Expectations (about 15 s each)")
     parser.add_argument("--no-gx", action="store_true", help="skip the Great Expectations anchor")
     parser.add_argument("--step", choices=["ours", "duckdb"])
+    parser.add_argument("--setup", action="store_true")
     parser.add_argument("--work")
     args = parser.parse_args(argv)
     if args.step:
         step = step_ours if args.step == "ours" else step_duckdb
         print(json.dumps(step(Path(args.work))))
         return {}
+    if args.setup:
+        setup(Path(args.work), args.rows)
+        print(json.dumps({"rows": args.rows}))
+        return {}
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory(prefix="lakemesh-bench-quality-") as tmp:
         work = Path(tmp)
         print(f"quality: {args.rows:,}-row Delta table, the design document's five expectations", flush=True)
-        setup(work, args.rows)
+        # in a child too: Linux carries a process's peak RSS into the children it starts later
+        _child("--setup", "--work", tmp, "--rows", str(args.rows))
         runs: dict[str, list[dict[str, object]]] = {"ours": [], "duckdb": []}
         for _ in range(args.repeat):  # interleaved, so drift in the machine's speed hits both sides alike
             for side in runs:
