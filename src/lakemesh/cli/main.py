@@ -10,6 +10,7 @@ import typer
 from lakemesh import __version__
 from lakemesh.cli import (
     command_catalog,
+    command_cdc,
     command_contract,
     command_demo,
     command_init,
@@ -41,6 +42,7 @@ app.command("demo")(command_demo.demo)
 app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")
+app.add_typer(command_cdc.app, name="cdc")
 
 
 def _version(value: bool) -> None:

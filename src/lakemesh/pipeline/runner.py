@@ -32,7 +32,7 @@ from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, 
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
 from lakemesh.spec.expectations import expectations_of
-from lakemesh.spec.models import Layer, RefreshMode
+from lakemesh.spec.models import Layer, PostgresCdcSource, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
@@ -123,6 +123,9 @@ class PipelineRunner:
         source = entry.spec.build.source
         if source is None:
             raise LakemeshError(f"{entry.id} is bronze but declares no build.source", "add one to product.yaml")
+        if isinstance(source, PostgresCdcSource):
+            self._capture(entry, run)
+            return
         root = self.ws.root
         files = source_files(root, source)
         done = ingested_files(self.lakehouse, entry.id)
@@ -139,6 +142,24 @@ class PipelineRunner:
         run.rows_read = batch.data.num_rows
         run.details["files"] = [_rel(f, root) for f in new]
 
+    def _capture(self, entry: ProductEntry, run: ProductRun) -> None:
+        """A CDC bronze product: drain the changes pending on the source, exactly once."""
+        from lakemesh.cdc.capture import capture
+
+        report = capture(entry, self.lakehouse, once=True)
+        run.rows_read = run.rows_written = run.inserted = report.events + report.snapshot_rows
+        run.output_version = self.lakehouse.version(entry.id)
+        run.status = RunStatus.SUCCEEDED if report.commits else RunStatus.UP_TO_DATE
+        run.details.update(
+            {
+                "snapshot_rows": report.snapshot_rows,
+                "events": report.events,
+                "skipped": report.skipped,
+                "position": report.position,
+                "events_per_second": round(report.events_per_second),
+            }
+        )
+
     # silver and gold ------------------------------------------------------------------------------
 
     def _inputs(self, entry: ProductEntry) -> dict[str, int]:
@@ -154,7 +175,8 @@ class PipelineRunner:
         return versions
 
     def _transform(self, entry: ProductEntry, table: Table, run: ProductRun) -> None:
-        if entry.spec.build.transform is None:
+        cdc = entry.spec.build.refresh.mode is RefreshMode.CDC
+        if entry.spec.build.transform is None and not cdc:
             raise LakemeshError(f"{entry.id} declares no build.transform", "add sql: or python: to product.yaml")
         current = self._inputs(entry)
         last = {p: self.lakehouse.checkpoint(entry.id, app_id(p)) for p in current}
@@ -165,6 +187,9 @@ class PipelineRunner:
         mode = entry.spec.build.refresh_mode(entry.spec.layer)
         checkpoints = {app_id(p): v for p, v in current.items()}
         meta = {"lakemesh.run": run.run_id}
+        if mode is RefreshMode.CDC:
+            self._apply_changes(entry, table, current, last, checkpoints, meta, run)
+            return
         engine = make_engine(self.engine_name)
         try:
             plan = self._register_inputs(entry, engine, mode, current, last, run)
@@ -234,6 +259,45 @@ class PipelineRunner:
         engine.register(only, self.lakehouse.scan(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
         return InputPlan(predicate=f"{by} IN ({values})")
+
+    def _apply_changes(
+        self,
+        entry: ProductEntry,
+        table: Table,
+        current: dict[str, int],
+        last: dict[str, int | None],
+        checkpoints: dict[str, int],
+        meta: dict[str, str],
+        run: ProductRun,
+    ) -> None:
+        """refresh mode cdc: the input's new change events, folded per key and merged (`lakemesh.cdc.apply`)."""
+        from lakemesh.cdc.apply import apply_changes
+        from lakemesh.cdc.events import BRONZE_SCHEMA
+
+        if len(current) != 1:
+            raise LakemeshError(f"{entry.id}: refresh mode cdc applies the events of exactly one input")
+        ((source, version),) = current.items()
+        first = last[source]
+        if first is None or not self.lakehouse.exists(entry.id):
+            events = self.lakehouse.table(source, version).to_pyarrow_table(columns=BRONZE_SCHEMA.names)
+        else:
+            changes = self.lakehouse.changes(source, first + 1, version, BRONZE_SCHEMA.names)
+            kept = pc.equal(plain(changes["_change_type"]), "insert")
+            events = pa.table({n: plain(changes[n]) for n in BRONZE_SCHEMA.names}).filter(kept)
+        run.rows_read = events.num_rows
+        refresh = entry.spec.build.refresh
+        result = apply_changes(
+            self.lakehouse,
+            entry.id,
+            table,
+            events,
+            checkpoints,
+            meta,
+            refresh.deletes,
+            refresh.deleted_at,
+            refresh.source_table,
+        )
+        self._written(run, result)
 
     def _columns_needed(self, entry: ProductEntry, product: str, engine: Engine) -> list[str] | None:
         """The input columns a SQL transform names: the change feed need not read the others (`_raw`)."""

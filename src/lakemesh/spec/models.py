@@ -113,7 +113,23 @@ class FileSource(StrictModel):
     options: dict[str, Any] = {}
 
 
-Source = Annotated[FileSource, Field(discriminator="type")]
+class PostgresCdcSource(StrictModel):
+    """Changes of PostgreSQL tables by logical replication (pgoutput), appended to bronze as Debezium events.
+
+    Publication and slot names default to ones derived from the product id.
+    """
+
+    type: Literal["postgres-cdc"]
+    url: str  # may name an environment variable: ${ORDERS_DB_URL}
+    tables: list[str]  # schema.table
+    publication: str | None = None
+    slot: str | None = None
+    snapshot: Literal["initial", "never"] = "initial"
+    batch_size: int = Field(100_000, ge=1)  # events per bronze commit at most
+    flush_seconds: float = Field(5.0, gt=0)  # a commit at least this often while changes flow
+
+
+Source = Annotated[FileSource | PostgresCdcSource, Field(discriminator="type")]
 
 
 class Transform(StrictModel):
@@ -129,6 +145,7 @@ class RefreshMode(str, Enum):
     MERGE = "merge"  # MERGE on the contract's primary key: update matched, insert new
     PARTITIONS = "partitions"  # recompute only the values of `by` touched by new input data
     FULL = "full"  # recompute and replace the whole table
+    CDC = "cdc"  # apply change events from a CDC bronze input: upsert, delete or soft-delete by key
 
 
 class Refresh(StrictModel):
@@ -137,6 +154,9 @@ class Refresh(StrictModel):
     mode: RefreshMode | None = None
     by: str | None = None
     sequence_by: str | None = None
+    deletes: Literal["hard", "soft"] = "hard"  # cdc: a delete removes the row, or sets `deleted_at`
+    deleted_at: str = "deleted_at"  # cdc, soft deletes: the contract column holding the time of deletion
+    source_table: str | None = None  # cdc: which captured table (schema.table) this product applies
 
 
 class Build(StrictModel):

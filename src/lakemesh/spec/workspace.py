@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from lakemesh.errors import LakemeshError, NotFoundError
 from lakemesh.spec.expectations import expectations_of, sql_reference_problems
-from lakemesh.spec.models import DomainSpec, Layer, MeshSpec, ProductSpec
+from lakemesh.spec.models import DomainSpec, Layer, MeshSpec, ProductSpec, RefreshMode
 from lakemesh.spec.odcs import Contract, load_contract
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, has_errors
 from lakemesh.spec.validation import validate_model
@@ -262,7 +262,7 @@ class _Loader:
         if spec.layer is Layer.BRONZE and spec.build.source is None:
             msg = "a bronze product has no build.source: nothing will feed it"
             self.problems.append(Problem(entry.file, "build.source", msg, Severity.WARNING))
-        if spec.layer is not Layer.BRONZE and transform is None:
+        if spec.layer is not Layer.BRONZE and transform is None and spec.build.refresh.mode is not RefreshMode.CDC:
             msg = f"a {spec.layer.value} product has no build.transform"
             self.problems.append(Problem(entry.file, "build.transform", msg, Severity.WARNING))
 

@@ -1,0 +1,1 @@
+"""Change data capture: PostgreSQL logical replication to Debezium-format events, applied exactly once."""

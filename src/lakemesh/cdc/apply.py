@@ -1,0 +1,170 @@
+"""Applying change events to a silver product: the last change per key wins, then one MERGE.
+
+Within a batch the events of each key are folded: the operation is the last one's (by commit LSN, then
+place in the transaction); each column takes the value of the last event that carried it, so an
+unchanged TOAST value (not carried) keeps the table's value; deletes delete, or with `deletes: soft` set
+the `deleted_at` column; snapshot reads upsert. A truncate replaces the table by what follows it.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake.exceptions import DeltaError
+
+from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse import Lakehouse, LakehouseError, WriteResult
+from lakemesh.lakehouse.store import _commit
+from lakemesh.quality.contract_check import lit, q
+from lakemesh.spec.odcs import Column, Table
+from lakemesh.spec.types import sql_type
+
+
+class ApplyError(LakemeshError):
+    """Change events that cannot be applied to the product."""
+
+
+def _type(col: Column) -> str:
+    return str(sql_type(col.logical_type, col.physical_type).sql("duckdb"))
+
+
+def fold(events: pa.Table, table: Table, deleted_at: str | None, source_table: str | None) -> tuple[pa.Table, bool]:
+    """One row per key: typed contract columns plus `_op` and `_keep` (columns no event carried).
+
+    Returns the rows and whether the batch held a truncate (the rows then follow the last one).
+    """
+    keys = table.primary_key
+    if not keys:
+        raise ApplyError(f"contract {table.name} has no primary key: change events cannot name their rows")
+    con = duckdb.connect()
+    try:
+        con.register("events", events)
+        where = "op IN ('c', 'u', 'd', 'r', 't')"
+        if source_table:
+            where += f" AND source_schema || '.' || source_table = {lit(source_table)}"
+        query = f"SELECT max([source_commit_lsn, source_seq]) FROM events WHERE {where} AND op = 't'"
+        last_truncate = con.execute(query).fetchall()[0][0]
+        if last_truncate is not None:
+            where += f" AND [source_commit_lsn, source_seq] > {lit_list(last_truncate)}"
+        where += " AND op <> 't'"
+        key_exprs = ", ".join(
+            f"COALESCE(json_extract_string(after, {lit('$.' + _json_key(k))}), "
+            f"json_extract_string(before, {lit('$.' + _json_key(k))})) AS {q(k)}"
+            for k in keys
+        )
+        values = [c for c in table.columns if c.name not in keys and c.name != deleted_at]
+        carried = {
+            c.name: f"op <> 'd' AND coalesce(unchanged NOT LIKE {lit('%,' + c.name + ',%')}, true)" for c in values
+        }
+        picks = ", ".join(
+            f"arg_max_null(json_extract_string(after, {lit('$.' + _json_key(c.name))}), pos) "
+            f"FILTER (WHERE {carried[c.name]}) AS {q(c.name)}, "
+            f"count(*) FILTER (WHERE {carried[c.name]}) AS {q('_n_' + c.name)}"
+            for c in values
+        )
+        keep = ", ".join(f"CASE WHEN {q('_n_' + c.name)} = 0 THEN {lit(c.name)} END" for c in values)
+        typed = [f"CAST({q(k)} AS {_type(table.column(k))}) AS {q(k)}" for k in keys]  # type: ignore[arg-type]
+        typed += [f"CAST({q(c.name)} AS {_type(c)}) AS {q(c.name)}" for c in values]
+        if deleted_at:
+            col = table.column(deleted_at)
+            if col is None:
+                raise ApplyError(
+                    f"soft deletes set column '{deleted_at}', which contract {table.name} does not declare",
+                    f"add an optional timestamp column '{deleted_at}' to the contract, or set refresh.deletedAt",
+                )
+            typed.append(
+                f"CAST(CASE WHEN _op = 'd' THEN make_timestamp(_ts_ms * 1000) END AS {_type(col)}) AS {q(deleted_at)}"
+            )
+        sql = f"""
+            WITH ev AS (
+                SELECT *, [source_commit_lsn, source_seq] AS pos, {key_exprs} FROM events WHERE {where}
+            ), folded AS (
+                SELECT {", ".join(q(k) for k in keys)}, arg_max(op, pos) AS _op, arg_max(source_ts_ms, pos) AS _ts_ms
+                       {", " + picks if picks else ""},
+                       ',' || concat_ws(',', {keep or "NULL"}) || ',' AS _keep
+                FROM ev GROUP BY {", ".join(q(k) for k in keys)}
+            )
+            SELECT {", ".join(typed)}, _op, _keep FROM folded"""
+        try:
+            folded = con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise ApplyError(f"change events do not fit contract {table.name}: {str(exc).splitlines()[0]}") from exc
+        return folded, last_truncate is not None
+    finally:
+        con.close()
+
+
+def lit_list(values: list[int]) -> str:
+    return "[" + ", ".join(str(int(v)) for v in values) + "]"
+
+
+def _json_key(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def apply_changes(
+    lakehouse: Lakehouse,
+    product_id: str,
+    table: Table,
+    events: pa.Table,
+    checkpoints: dict[str, int],
+    metadata: dict[str, str],
+    deletes: str = "hard",
+    deleted_at: str = "deleted_at",
+    source_table: str | None = None,
+) -> WriteResult:
+    """Fold the events and MERGE them into the product in one commit carrying `checkpoints`."""
+    soft = deletes == "soft"
+    folded, truncated = fold(events, table, deleted_at if soft else None, source_table)
+    keys = table.primary_key
+    null_keys = sum(folded[k].null_count for k in keys)
+    if null_keys:
+        raise ApplyError(f"{product_id}: {null_keys} change events carry no value for the key {', '.join(keys)}")
+    columns = [c.name for c in table.columns]
+    upserts_only = folded.filter(pc.not_equal(folded["_op"], "d"))
+    if truncated and soft:
+        raise ApplyError(f"{product_id}: a TRUNCATE with soft deletes is not supported", "use deletes: hard")
+    if not lakehouse.exists(product_id):
+        return lakehouse.append(product_id, upserts_only.select(columns), checkpoints, metadata)
+    if truncated:  # the table is what follows the last truncate
+        return lakehouse.replace(product_id, upserts_only.select(columns), None, checkpoints, metadata)
+    on = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+    value_cols = [c for c in columns if c not in keys and c != (deleted_at if soft else None)]
+    target = lakehouse.table(product_id)
+    present = set(target.schema().to_arrow().names)
+    # a column no event of the batch carried keeps the table's value (a column new to the table has none)
+    updates = {
+        f'"{c}"': f'CASE WHEN s._keep LIKE \'%,{c},%\' THEN t."{c}" ELSE s."{c}" END' if c in present else f's."{c}"'
+        for c in value_cols
+    }
+    if soft:
+        updates[f'"{deleted_at}"'] = "NULL"
+    inserts = {f'"{c}"': f's."{c}"' for c in columns}
+    evolve = any(c not in present for c in columns)  # a column the contract gained: the table evolves
+    try:
+        merger = target.merge(
+            folded.select([*columns, "_op", "_keep"]) if evolve else folded,
+            predicate=on,
+            source_alias="s",
+            target_alias="t",
+            merge_schema=evolve,
+            commit_properties=_commit(checkpoints, metadata),
+        )
+        if soft:
+            merger = merger.when_matched_update(
+                updates={f'"{deleted_at}"': f's."{deleted_at}"'}, predicate="s._op = 'd'"
+            )
+        else:
+            merger = merger.when_matched_delete(predicate="s._op = 'd'")
+        merger = merger.when_matched_update(updates=updates, predicate="s._op <> 'd'")
+        stats = merger.when_not_matched_insert(updates=inserts, predicate="s._op <> 'd'").execute()
+    except (DeltaError, ValueError, pa.ArrowException) as exc:
+        raise LakehouseError(f"applying changes to {product_id} failed, nothing was committed: {exc}") from exc
+    return WriteResult(
+        lakehouse.table(product_id).version(),
+        folded.num_rows,
+        inserted=int(stats.get("num_target_rows_inserted", 0)),
+        updated=int(stats.get("num_target_rows_updated", 0)),
+        deleted=int(stats.get("num_target_rows_deleted", 0)),
+    )

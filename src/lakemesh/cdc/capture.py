@@ -1,0 +1,231 @@
+"""`lakemesh cdc run`: PostgreSQL changes into a bronze product, exactly once.
+
+Each bronze commit carries the position of its last event as Delta app transactions
+(`lakemesh:cdc:<slot>:commit` = the transaction's commit LSN, `...:seq` = the event's place in it), and
+the slot is acknowledged only after that commit, up to the last transaction wholly in bronze. A slot
+resumes at a transaction boundary, so after a crash a transaction may be sent again: its events at or
+before the durable position are skipped. The initial snapshot is one commit (`...:snapshot`); a crash
+during it leaves nothing, and the next run takes a new snapshot from a new slot.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lakemesh.cdc.events import ChangeEvent, bronze_rows
+from lakemesh.cdc.pgoutput import Relation
+from lakemesh.cdc.postgres import (
+    CdcConfig,
+    CdcError,
+    Position,
+    Stream,
+    connect,
+    create_slot,
+    drop_slot,
+    emit_marker,
+    ensure_publication,
+    lsn_text,
+    preflight,
+    slot_info,
+    snapshot_rows,
+)
+from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.spec.models import PostgresCdcSource
+from lakemesh.spec.workspace import ProductEntry
+
+Progress = Callable[[str, int], None]
+
+
+def app_ids(slot: str) -> tuple[str, str, str]:
+    base = f"lakemesh:cdc:{slot}"
+    return f"{base}:commit", f"{base}:seq", f"{base}:snapshot"
+
+
+@dataclass
+class CaptureReport:
+    product_id: str
+    run_id: str
+    snapshot_rows: int = 0
+    events: int = 0
+    skipped: int = 0  # replayed events already in bronze
+    commits: int = 0
+    seconds: float = 0.0
+    position: str = ""
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def events_per_second(self) -> float:
+        total = self.events + self.snapshot_rows
+        return total / self.seconds if self.seconds > 0 else 0.0
+
+
+def cdc_source(entry: ProductEntry) -> PostgresCdcSource:
+    source = entry.spec.build.source
+    if not isinstance(source, PostgresCdcSource):
+        raise LakemeshError(f"{entry.id} has no postgres-cdc source", "set build.source.type: postgres-cdc")
+    return source
+
+
+def durable_position(lakehouse: Lakehouse, product_id: str, slot: str) -> tuple[Position, bool]:
+    commit_app, seq_app, snapshot_app = app_ids(slot)
+    if not lakehouse.exists(product_id):
+        return Position(), False
+    table = lakehouse.table(product_id)
+    commit, seq = table.transaction_version(commit_app), table.transaction_version(seq_app)
+    snapshot_done = table.transaction_version(snapshot_app) == 1  # 0 after `cdc reset`
+    return Position(commit or 0, seq if seq is not None else -1), snapshot_done
+
+
+def capture(
+    entry: ProductEntry,
+    lakehouse: Lakehouse,
+    once: bool = True,
+    stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
+) -> CaptureReport:
+    """Snapshot if needed, then stream changes into the bronze table until drained (`once`) or stopped."""
+    config = CdcConfig.of(entry.id, cdc_source(entry))
+    report = CaptureReport(entry.id, str(uuid.uuid4()))
+    started = time.perf_counter()
+    commit_app, seq_app, _ = app_ids(config.slot)
+    columns = _contract_columns(entry)
+    conn = connect(config.url)
+    conn.autocommit = True
+    repl = None
+    try:
+        preflight(conn, config)
+        ensure_publication(conn, config)
+        durable, snapshot_done = durable_position(lakehouse, entry.id, config.slot)
+        info = slot_info(conn, config.slot)
+        if info is None and (durable.commit_lsn or snapshot_done):
+            raise CdcError(
+                f"replication slot {config.slot} is gone, but {entry.id} has read from it up to "
+                f"{lsn_text(durable.commit_lsn)}: changes since then may be lost",
+                f"run `lakemesh cdc reset {entry.id}` to start over with a new snapshot",
+            )
+        if info is not None and not snapshot_done:
+            drop_slot(conn, config.slot)  # an earlier first run died before its snapshot was committed
+            info = None
+        repl = connect(config.url, replication=True)
+        if info is None:
+            consistent, snapshot = create_slot(repl, config.slot, export=config.snapshot == "initial")
+            report.snapshot_rows = _snapshot(entry.id, lakehouse, config, snapshot, consistent, report, progress)
+            report.commits += 1
+        if info is not None and info.get("active"):
+            raise CdcError(f"replication slot {config.slot} is in use by another reader", "stop the other `cdc run`")
+
+        def check(relation: Relation) -> None:
+            table = f"{relation.schema}.{relation.name}"
+            unknown = [c.name for c in relation.columns if columns and c.name not in columns]
+            if unknown:
+                raise CdcError(
+                    f"source table {table} now has column(s) {', '.join(unknown)} that the contract of "
+                    f"{entry.id} does not declare: the stream is paused, nothing after it was written",
+                    "add the column(s) to the contract (optional, so tables evolve), then run again",
+                )
+
+        def flush(batch: list[ChangeEvent]) -> None:
+            last = batch[-1]
+            checkpoints = {commit_app: last.commit_lsn, seq_app: last.seq}
+            meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"{len(batch)} events"}
+            lakehouse.append(entry.id, bronze_rows(batch, report.run_id, datetime.now(UTC)), checkpoints, meta)
+            report.commits += 1
+            if progress:
+                progress("stream", len(batch))
+
+        stream = Stream(repl, config, durable, check)
+        stream.start()
+        marker = None
+        if once:
+            marker = str(uuid.uuid4())
+            emit_marker(conn, marker)
+        stream.run(flush, marker, stop)
+        report.events, report.skipped = stream.events, stream.skipped
+        report.position = lsn_text(stream.durable.commit_lsn)
+    finally:
+        if repl is not None:
+            repl.close()
+        conn.close()
+        report.seconds = time.perf_counter() - started
+    return report
+
+
+def _snapshot(
+    product_id: str,
+    lakehouse: Lakehouse,
+    config: CdcConfig,
+    snapshot: str | None,
+    consistent: int,
+    report: CaptureReport,
+    progress: Progress | None,
+) -> int:
+    """The initial rows in one commit, marked done; with `snapshot: never` only the mark."""
+    import pyarrow as pa
+
+    _, _, snapshot_app = app_ids(config.slot)
+    now = datetime.now(UTC)
+    parts = []
+    rows = 0
+    if snapshot is not None:
+        for chunk in snapshot_rows(config.url, snapshot, config.tables, consistent):
+            parts.append(bronze_rows(chunk, report.run_id, now))
+            rows += len(chunk)
+            if progress:
+                progress("snapshot", len(chunk))
+    data = pa.concat_tables(parts) if parts else bronze_rows([], report.run_id, now)
+    meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"snapshot at {lsn_text(consistent)}"}
+    lakehouse.append(product_id, data, {snapshot_app: 1}, meta)
+    return rows
+
+
+def _contract_columns(entry: ProductEntry) -> set[str]:
+    if entry.contract is None:
+        return set()
+    return {c.name for t in entry.contract.tables for c in t.columns}
+
+
+def reset(entry: ProductEntry, lakehouse: Lakehouse) -> None:
+    """Forget the slot: drop it and mark the bronze table, so the next run takes a new snapshot.
+
+    Bronze keeps every event it holds; the new snapshot's reads upsert silver to the source's state.
+    """
+    config = CdcConfig.of(entry.id, cdc_source(entry))
+    conn = connect(config.url)
+    conn.autocommit = True
+    try:
+        info = slot_info(conn, config.slot)
+        if info is not None and info.get("active"):
+            raise CdcError(f"replication slot {config.slot} is in use", "stop the running `cdc run` first")
+        drop_slot(conn, config.slot)
+    finally:
+        conn.close()
+    if lakehouse.exists(entry.id):
+        commit_app, seq_app, snapshot_app = app_ids(config.slot)
+        empty = bronze_rows([], "reset", datetime.now(UTC))
+        marks = {commit_app: 0, seq_app: 0, snapshot_app: 0}
+        lakehouse.append(entry.id, empty, marks, {"lakemesh.cdc": "reset: the next run takes a new snapshot"})
+
+
+def status(entry: ProductEntry, lakehouse: Lakehouse) -> dict[str, object]:
+    """The slot as the server sees it and the position bronze holds."""
+    config = CdcConfig.of(entry.id, cdc_source(entry))
+    durable, snapshot_done = durable_position(lakehouse, entry.id, config.slot)
+    out: dict[str, object] = {
+        "product": entry.id,
+        "slot": config.slot,
+        "publication": config.publication,
+        "tables": config.tables,
+        "snapshot_done": snapshot_done,
+        "bronze_position": lsn_text(durable.commit_lsn),
+    }
+    conn = connect(config.url)
+    try:
+        out["slot_state"] = slot_info(conn, config.slot)
+    finally:
+        conn.close()
+    return out

@@ -1,0 +1,171 @@
+"""`lakemesh cdc run|apply|status|reset`: PostgreSQL changes into bronze, and on into silver."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from lakemesh.cli.command_run import render_report
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, err_console, print_json
+from lakemesh.errors import LakemeshError
+
+app = typer.Typer(
+    help="Change data capture from PostgreSQL (logical replication) into Debezium-format events.",
+    no_args_is_help=True,
+)
+
+
+def _apply_downstream(mesh: Any, product: str, quiet: bool) -> bool:
+    consumers = mesh.cdc_consumers(product)
+    if not consumers:
+        return True
+    report = mesh.run(consumers)
+    if not quiet:
+        render_report(report)
+    return bool(report.ok)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    product: str = typer.Argument(..., help="A bronze product with a postgres-cdc source."),
+    once: bool = typer.Option(False, "--once", help="Drain what is pending and exit (for schedules and tests)."),
+    interval: float = typer.Option(2.0, "--interval", help="Seconds between drains when running until stopped."),
+    apply: bool = typer.Option(
+        True, "--apply/--no-apply", help="Also apply the events to the cdc products reading them."
+    ),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Snapshot the source tables on the first run, then stream their changes into PRODUCT.
+
+    Exactly once: the last applied LSN is committed with the data and the slot is acknowledged only
+    after the commit, so a restart after a crash neither loses nor repeats a change. Without --once it
+    runs until Ctrl-C, reconnecting after a lost connection.
+    """
+    mesh = open_mesh(ctx)
+    stopping = {"now": False}
+
+    def stop(*_: object) -> None:
+        stopping["now"] = True
+
+    signal.signal(signal.SIGTERM, stop)
+    delay = interval
+    while True:
+        try:
+            with console.status(f"capturing changes into {product}", spinner="dots") if not as_json else _null():
+                report = mesh.cdc_capture(product, once=True, stop=lambda: stopping["now"])
+            delay = interval
+        except LakemeshError as exc:
+            if once:
+                raise
+            err_console.print(f"[red]error:[/] {exc.message} (retrying in {delay:.0f}s)", soft_wrap=True)
+            time.sleep(delay)
+            delay = min(delay * 2, 60)
+            continue
+        except KeyboardInterrupt:
+            return
+        if as_json:
+            print_json(report.__dict__ | {"events_per_second": report.events_per_second})
+        elif report.snapshot_rows or report.events or once:
+            console.print(
+                f"{product}: {report.snapshot_rows:,} snapshot rows, {report.events:,} changes"
+                f"{f' ({report.skipped:,} replayed, skipped)' if report.skipped else ''} in {report.seconds:.1f}s "
+                f"({report.events_per_second:,.0f} events/s), {report.commits} commits, at LSN {report.position}"
+            )
+        ok = True
+        if apply and (report.events or report.snapshot_rows):
+            ok = _apply_downstream(mesh, product, as_json)
+        if once:
+            if not ok:
+                raise typer.Exit(1)
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
+        if stopping["now"]:
+            return
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+@app.command("apply")
+def apply_file(
+    ctx: typer.Context,
+    product: str = typer.Argument(..., help="The bronze product the events belong to."),
+    source: str = typer.Option(..., "--from", help="A file of Debezium JSON events, one per line, or - for stdin."),
+    apply: bool = typer.Option(True, "--apply/--no-apply", help="Also apply them to the cdc products reading them."),
+) -> None:
+    """Append Debezium change events (plain payloads or Kafka Connect's {schema, payload}) to PRODUCT.
+
+    The same file applied twice is taken once. Decimals, dates and timestamps in Debezium's encodings
+    are decoded by the envelope's schema.
+    """
+    mesh = open_mesh(ctx)
+    if source == "-":
+        count, seen = mesh.cdc_apply_file(product, sys.stdin, "stdin")
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise LakemeshError(f"{source}: no such file")
+        with path.open() as lines:
+            count, seen = mesh.cdc_apply_file(product, lines, source)
+    if seen:
+        console.print(f"{product}: these {count:,} events were applied before; nothing to do")
+        return
+    console.print(f"{product}: {count:,} events appended")
+    if apply and not _apply_downstream(mesh, product, False):
+        raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    product: str = typer.Argument(..., help="A bronze product with a postgres-cdc source."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The slot (active, confirmed LSN, lag in bytes), bronze's position, and the last run."""
+    info = open_mesh(ctx).cdc_status(product)
+    if as_json:
+        print_json(info)
+        return
+    slot = info.get("slot_state") or {}
+    console.print(
+        f"[bold]{product}[/]: slot {info['slot']}, publication {info['publication']}, tables {info['tables']}"
+    )
+    if slot:
+        state = "[green]active[/]" if slot.get("active") else "idle"
+        console.print(
+            f"  slot {state}: confirmed {slot['confirmed_lsn']}, server at {slot['current_lsn']}, "
+            f"lag {int(slot['lag_bytes'] or 0):,} bytes"
+        )
+    else:
+        console.print("  [yellow]no slot on the server[/] (first run creates it; `cdc reset` after a loss)")
+    console.print(f"  bronze holds changes up to {info['bronze_position']}; snapshot done: {info['snapshot_done']}")
+    last = info.get("last_run")
+    if isinstance(last, dict):
+        console.print(
+            f"  last run {last['at']:%Y-%m-%d %H:%M:%S}: {last['status']}, {last.get('events', 0):,} events "
+            f"({last.get('events_per_second', 0):,} events/s)" + (f"; error: {last['error']}" if last["error"] else "")
+        )
+
+
+@app.command()
+def reset(
+    ctx: typer.Context, product: str = typer.Argument(..., help="A bronze product with a postgres-cdc source.")
+) -> None:
+    """Drop the slot and take a new snapshot on the next run (after a lost slot, or to resynchronize)."""
+    open_mesh(ctx).cdc_reset(product)
+    console.print(f"{product}: slot dropped; the next `lakemesh cdc run {product}` takes a new snapshot")
