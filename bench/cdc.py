@@ -156,8 +156,9 @@ def _report(results: dict[str, dict[str, float]], total: int, remaining: int) ->
     print(f"  lakemesh into bronze (pgoutput, Debezium events, Delta commits): {bronze['events']:,.0f} events in "
           f"{bronze['seconds']:.2f} s = {b_rate:,.0f} events/s ({b_rate / a_rate:.0%} of the anchor, target >= 50%), "
           f"peak {bronze['peak_mb']:,.0f} MiB")  # fmt: skip
-    print(f"  lakemesh bronze -> silver (fold per key, MERGE): {silver['events']:,.0f} events in {silver['seconds']:.2f} s "
-          f"= {s_rate:,.0f} events/s (target >= 50,000), peak {silver['peak_mb']:,.0f} MiB")  # fmt: skip
+    print(f"  lakemesh bronze -> silver (fold per key, MERGE): {silver['events']:,.0f} events in "
+          f"{silver['seconds']:.2f} s = {s_rate:,.0f} events/s (target >= 50,000), "
+          f"peak {silver['peak_mb']:,.0f} MiB")  # fmt: skip
     if anchor["events"] != total or bronze["events"] != total:
         raise SystemExit(f"event counts differ: {total} changes, anchor {anchor['events']}, bronze {bronze['events']}")
     print(f"  every change arrived once on both sides ({total:,}); silver holds {silver['rows']:,.0f} keys written, "
