@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lakemesh.cdc.events import ChangeEvent, bronze_rows
+from lakemesh.cdc.events import EventColumns, bronze_rows
 from lakemesh.cdc.pgoutput import Relation
 from lakemesh.cdc.postgres import (
     CdcConfig,
@@ -129,11 +129,11 @@ def capture(
                     "add the column(s) to the contract (optional, so tables evolve), then run again",
                 )
 
-        def flush(batch: list[ChangeEvent]) -> None:
-            last = batch[-1]
-            checkpoints = {commit_app: last.commit_lsn, seq_app: last.seq}
+        def flush(batch: EventColumns) -> None:
+            commit, seq = batch.last_position
+            checkpoints = {commit_app: commit, seq_app: seq}
             meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"{len(batch)} events"}
-            lakehouse.append(entry.id, bronze_rows(batch, report.run_id, datetime.now(UTC)), checkpoints, meta)
+            lakehouse.append(entry.id, batch.to_table(report.run_id, datetime.now(UTC)), checkpoints, meta)
             report.commits += 1
             if progress:
                 progress("stream", len(batch))

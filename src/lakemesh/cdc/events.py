@@ -235,3 +235,75 @@ def _decode_value(value: Any, spec: dict[str, Any] | None, where: str) -> Any:
     except (ValueError, TypeError, KeyError) as exc:
         raise EventError(f"{where}: cannot decode {value!r} as {name or spec.get('type')}: {exc}") from exc
     return value
+
+
+class EventColumns:
+    """Events of the stream kept as the bronze table's columns: no object per event on the hot path."""
+
+    def __init__(self) -> None:
+        self.op: list[str] = []
+        self.before: list[str | None] = []
+        self.after: list[str | None] = []
+        self.unchanged: list[str | None] = []
+        self.schema: list[str] = []
+        self.table: list[str] = []
+        self.lsn: list[int] = []
+        self.commit_lsn: list[int] = []
+        self.seq: list[int] = []
+        self.tx_id: list[int] = []
+        self.ts_ms: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self.op)
+
+    def add(
+        self,
+        op: str,
+        before: str | None,
+        after: str | None,
+        unchanged: list[str],
+        schema: str,
+        table: str,
+        lsn: int,
+        commit_lsn: int,
+        seq: int,
+        tx_id: int,
+        ts_ms: int,
+    ) -> None:
+        self.op.append(op)
+        self.before.append(before)
+        self.after.append(after)
+        self.unchanged.append("," + ",".join(unchanged) + "," if unchanged else None)
+        self.schema.append(schema)
+        self.table.append(table)
+        self.lsn.append(lsn)
+        self.commit_lsn.append(commit_lsn)
+        self.seq.append(seq)
+        self.tx_id.append(tx_id)
+        self.ts_ms.append(ts_ms)
+
+    @property
+    def last_position(self) -> tuple[int, int]:
+        return self.commit_lsn[-1], self.seq[-1]
+
+    def to_table(self, batch_id: str, now: datetime) -> pa.Table:
+        n = len(self)
+        emitted = int(now.timestamp() * 1000)
+        columns = {
+            "op": pa.array(self.op, pa.string()),
+            "before": pa.array(self.before, pa.string()),
+            "after": pa.array(self.after, pa.string()),
+            "unchanged": pa.array(self.unchanged, pa.string()),
+            "source_schema": pa.array(self.schema, pa.string()),
+            "source_table": pa.array(self.table, pa.string()),
+            "source_lsn": pa.array(self.lsn, pa.int64()),
+            "source_commit_lsn": pa.array(self.commit_lsn, pa.int64()),
+            "source_seq": pa.array(self.seq, pa.int64()),
+            "source_tx_id": pa.array(self.tx_id, pa.int64()),
+            "source_ts_ms": pa.array(self.ts_ms, pa.int64()),
+            "source_snapshot": pa.array(["false"] * n, pa.string()),
+            "ts_ms": pa.array([emitted] * n, pa.int64()),
+            "_batch_id": pa.array([batch_id] * n, pa.string()),
+            "_ingested_at": pa.array([now] * n, pa.timestamp("us", tz="UTC")),
+        }
+        return pa.table(columns, schema=BRONZE_SCHEMA)

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -218,3 +219,112 @@ def _timestamp(text: str, aware: bool) -> datetime | str:
         return text  # no Python datetime holds these: kept as PostgreSQL wrote them
     parsed = datetime.fromisoformat(text)  # ISO with a space; offsets such as +00 (Python 3.11+)
     return parsed.astimezone(UTC) if aware else parsed
+
+
+# --- the fast path: tuples straight to JSON text, no Python value in between ------------------------------
+
+_NUMBER_OIDS = {INT2, INT4, INT8, 26}
+_QUOTED_EXACT = {NUMERIC, DATE, TIMESTAMP, TIMESTAMPTZ}  # digits and punctuation only: no escaping needed
+
+
+def _json_writers(relation: Relation) -> list[tuple[str, int]]:
+    """Per column: its JSON key (`"name":`) and how to write its text: 0 raw number, 1 bool, 2 quoted
+    as is, 3 escaped string, 4 float (quoted when not finite)."""
+    out = []
+    for c in relation.columns:
+        key = _escape(c.name) + ":"
+        if c.type_oid in _NUMBER_OIDS:
+            out.append((key, 0))
+        elif c.type_oid == BOOL:
+            out.append((key, 1))
+        elif c.type_oid in _QUOTED_EXACT:
+            out.append((key, 2))
+        elif c.type_oid in (FLOAT4, FLOAT8):
+            out.append((key, 4))
+        else:
+            out.append((key, 3))
+    return out
+
+
+def tuple_json(
+    payload: bytes, pos: int, relation: Relation, writers: list[tuple[str, int]], keys_only: bool
+) -> tuple[str, list[str], int]:
+    """(JSON object text, names of unchanged TOAST columns, next position) of a TupleData.
+
+    `keys_only`: a key-only old image, whose other columns are NULL markers meaning "not sent".
+    """
+    (ncols,) = struct.unpack_from(">H", payload, pos)
+    pos += 2
+    parts: list[str] = []
+    unchanged: list[str] = []
+    columns = relation.columns
+    for i in range(ncols):
+        kind = payload[pos]
+        pos += 1
+        if kind == 110:  # n
+            if not keys_only or columns[i].key:
+                parts.append(writers[i][0] + "null")
+        elif kind == 117:  # u
+            unchanged.append(columns[i].name)
+        elif kind == 116:  # t
+            (length,) = struct.unpack_from(">I", payload, pos)
+            pos += 4
+            if keys_only and not columns[i].key:
+                pos += length
+                continue
+            key, how = writers[i]
+            raw = payload[pos : pos + length]
+            pos += length
+            if how == 0:
+                parts.append(key + raw.decode())
+            elif how == 1:
+                parts.append(key + ("true" if raw == b"t" else "false"))
+            elif how == 2:
+                parts.append(key + '"' + raw.decode() + '"')
+            elif how == 4:
+                text = raw.decode()
+                parts.append(key + (text if text not in ("NaN", "Infinity", "-Infinity") else '"' + text + '"'))
+            else:
+                parts.append(key + _escape(raw.decode()))
+        else:
+            raise ProtocolError(f"unknown tuple column kind {bytes([kind])!r} in {relation.name}.{columns[i].name}")
+    return "{" + ",".join(parts) + "}", unchanged, pos
+
+
+def _escape(text: str) -> str:
+    return str(encode_basestring(text))
+
+
+class FastDecoder(Decoder):
+    """Changes as JSON text for bronze: the hot path of the stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: dict[int, list[tuple[str, int]]] = {}
+
+    def change_json(self, payload: bytes) -> tuple[str, Relation, str | None, str | None, list[str]]:
+        """(op, relation, before JSON, after JSON, unchanged columns) of an I/U/D message."""
+        kind = payload[:1]
+        (oid,) = struct.unpack_from(">I", payload, 1)
+        relation = self.relations[oid]
+        writers = self.writers.get(oid)
+        if writers is None:
+            writers = self.writers[oid] = _json_writers(relation)
+        pos = 5
+        before = after = None
+        unchanged: list[str] = []
+        marker = payload[pos : pos + 1]
+        if marker in (b"K", b"O"):
+            before, _, pos = tuple_json(payload, pos + 1, relation, writers, marker == b"K")
+            marker = payload[pos : pos + 1]
+        if marker == b"N":
+            after, unchanged, pos = tuple_json(payload, pos + 1, relation, writers, False)
+        op = "c" if kind == b"I" else "u" if kind == b"U" else "d"
+        if op == "d" and before is None:
+            before = "{}"
+        return op, relation, before, after, unchanged
+
+    def _relation(self, payload: bytes) -> Relation:
+        relation = super()._relation(payload)
+        self.writers.pop(relation.oid, None)  # a schema change: rebuild the writers
+        return relation

@@ -18,8 +18,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-from lakemesh.cdc.events import ChangeEvent
-from lakemesh.cdc.pgoutput import UNCHANGED, Begin, Change, Commit, Decoder, Message, Relation
+from lakemesh.cdc.events import ChangeEvent, EventColumns
+from lakemesh.cdc.pgoutput import Begin, Change, Commit, FastDecoder, Message, Relation
 from lakemesh.errors import LakemeshError
 from lakemesh.spec.models import PostgresCdcSource
 
@@ -224,7 +224,7 @@ class Position:
         return (event.commit_lsn, event.seq) <= (self.commit_lsn, self.seq)
 
 
-Flush = Callable[[list[ChangeEvent]], None]
+Flush = Callable[[EventColumns], None]
 
 
 class Stream:
@@ -236,9 +236,9 @@ class Stream:
         self.config = config
         self.durable = durable
         self.check_relation = check_relation
-        self.decoder = Decoder()
+        self.decoder = FastDecoder()
         self.cursor = repl.cursor()
-        self.buffer: list[ChangeEvent] = []
+        self.buffer = EventColumns()
         self.txn: Begin | None = None
         self.seq = 0
         self.acked = 0  # end LSN of the last transaction acknowledged to the slot
@@ -247,6 +247,7 @@ class Stream:
         self.events = 0
         self.skipped = 0
         self.marker: str | None = None
+        self.txn_ms = 0
         self.drained = False
         self.marker_lsn = 0
 
@@ -307,9 +308,35 @@ class Stream:
             self.acked = self.marker_lsn
 
     def _handle(self, payload: bytes) -> None:
+        kind = payload[:1]
+        if kind in (b"I", b"U", b"D"):
+            txn = self.txn
+            if txn is None:
+                return
+            seq = self.seq
+            self.seq += 1
+            if (txn.final_lsn, seq) <= (self.durable.commit_lsn, self.durable.seq):
+                self.skipped += 1  # replayed after a restart inside this transaction: already in bronze
+                return
+            op, relation, before, after, unchanged = self.decoder.change_json(payload)
+            self.buffer.add(
+                op,
+                before,
+                after,
+                unchanged,
+                relation.schema,
+                relation.name,
+                txn.final_lsn,
+                txn.final_lsn,
+                seq,
+                txn.xid,
+                self.txn_ms,
+            )
+            return
         message = self.decoder.decode(payload)
         if isinstance(message, Begin):
             self.txn, self.seq = message, 0
+            self.txn_ms = int(message.commit_time.timestamp() * 1000)
         elif isinstance(message, Commit):
             self.txn = None
             self.complete_end = message.end_lsn
@@ -319,46 +346,32 @@ class Stream:
         elif isinstance(message, Message):
             if message.prefix == MARKER_PREFIX and message.content.decode() == self.marker:
                 self.drained, self.marker_lsn = True, message.lsn
-        elif isinstance(message, Change) and self.txn is not None:
-            event = self._event(message, self.txn, self.seq)
-            self.seq += 1
-            if self.durable.covers(event):
-                self.skipped += 1  # replayed after a restart inside this transaction: already in bronze
-                return
-            self.buffer.append(event)
-
-    def _event(self, change: Change, txn: Begin, seq: int) -> ChangeEvent:
-        after = change.after
-        unchanged: tuple[str, ...] = ()
-        if after is not None:
-            unchanged = tuple(k for k, v in after.items() if v is UNCHANGED)
-            after = {k: v for k, v in after.items() if v is not UNCHANGED}
-        before = change.before
-        if before is not None:
-            before = {k: v for k, v in before.items() if v is not UNCHANGED}
-        if change.op == "d" and before is None:
-            before = {}
-        return ChangeEvent(
-            change.op,
-            change.relation.schema,
-            change.relation.name,
-            txn.final_lsn,
-            seq,
-            txn.final_lsn,
-            txn.xid,
-            int(txn.commit_time.timestamp() * 1000),
-            "false",
-            before,
-            after,
-            unchanged,
-        )
+        elif isinstance(message, Change) and self.txn is not None:  # a truncate
+            for relation in message.relations:
+                seq = self.seq
+                self.seq += 1
+                if (self.txn.final_lsn, seq) <= (self.durable.commit_lsn, self.durable.seq):
+                    self.skipped += 1
+                    continue
+                self.buffer.add(
+                    "t",
+                    None,
+                    None,
+                    [],
+                    relation.schema,
+                    relation.name,
+                    self.txn.final_lsn,
+                    self.txn.final_lsn,
+                    seq,
+                    self.txn.xid,
+                    self.txn_ms,
+                )
 
     def _flush(self, flush: Flush) -> None:
-        batch, self.buffer = self.buffer, []
+        batch, self.buffer = self.buffer, EventColumns()
         flush(batch)
         self.events += len(batch)
-        last = batch[-1]
-        self.durable = Position(last.commit_lsn, last.seq)
+        self.durable = Position(*batch.last_position)
         if self.buffer_complete_end > self.acked and self.txn is None:
             self.cursor.send_feedback(flush_lsn=self.buffer_complete_end, force=True)
             self.acked = self.buffer_complete_end
@@ -376,6 +389,3 @@ def _quote_table(table: str) -> str:
     schema, name = table.split(".", 1)
     return f"{_ident(schema)}.{_ident(name)}"
 
-
-def as_plain(value: Any) -> Any:
-    return None if value is UNCHANGED else value
