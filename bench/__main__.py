@@ -1,10 +1,10 @@
-"""`make bench`: every benchmark, each against its anchor in the same run (about 18 minutes on 2 cores)."""
+"""`make bench`: every benchmark, each against its anchor in the same run (about 19 minutes on 2 cores)."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import catalog_search, contract_check, pipeline, quality
+from bench import catalog_search, cdc, contract_check, pipeline, quality
 
 
 def main() -> None:
@@ -15,6 +15,9 @@ def main() -> None:
     print()
     catalog_search.main(["--no-postgres"] if skip_pg else [])
     print()
+    if not skip_pg:
+        cdc.main([])
+        print()
     pipeline.main([])
 
 

@@ -73,26 +73,6 @@ class ChangeEvent:
     def position(self) -> tuple[int, int]:
         return self.commit_lsn, self.seq
 
-    def debezium(self) -> dict[str, Any]:
-        """The plain Debezium payload (no Kafka Connect schema)."""
-        return {
-            "before": _plain(self.before),
-            "after": _plain(self.after),
-            "op": self.op,
-            "source": {
-                "connector": "postgresql",
-                "name": "lakemesh",
-                "schema": self.schema,
-                "table": self.table,
-                "lsn": self.lsn,
-                "txId": self.tx_id,
-                "ts_ms": self.ts_ms,
-                "snapshot": self.snapshot,
-                "sequence": json.dumps([str(self.commit_lsn), str(self.seq)]),
-            },
-            "ts_ms": self.emitted_ms,
-        }
-
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:

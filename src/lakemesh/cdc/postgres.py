@@ -388,4 +388,3 @@ def _ident(name: str) -> str:
 def _quote_table(table: str) -> str:
     schema, name = table.split(".", 1)
     return f"{_ident(schema)}.{_ident(name)}"
-

@@ -1,0 +1,35 @@
+"""`lakemesh cdc ...` from the command line, against the session's PostgreSQL server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cdc.conftest import sql, write_workspace
+from tests.cli.test_cli import run
+
+pytestmark = pytest.mark.postgres
+
+
+def test_run_once_status_and_apply(tmp_path: Path, source_db: str) -> None:
+    root = str(write_workspace(tmp_path / "ws", source_db, deletes="hard"))
+    code, out = run("-w", root, "cdc", "run", "sales.order_changes", "--once")
+    assert code == 0 and "100 snapshot rows" in out and "sales.orders" in out and "succeeded" in out
+    sql(source_db, "UPDATE orders SET status = 'paid' WHERE id <= 20")
+    code, out = run("-w", root, "cdc", "run", "sales.order_changes", "--once")
+    assert code == 0 and "20 changes" in out
+    code, out = run("-w", root, "cdc", "status", "sales.order_changes", "--json")
+    status = json.loads(out)
+    assert code == 0 and status["slot_state"]["lag_bytes"] == 0 and status["last_run"]["events"] == 20
+    code, out = run("-w", root, "cdc", "status", "sales.order_changes")
+    assert code == 0 and "lag 0 bytes" in out and "snapshot done: True" in out
+    code, out = run("-w", root, "query", "SELECT count(*) AS n FROM sales.orders WHERE status = 'paid'")
+    assert code == 0 and "20" in out
+    events = tmp_path / "e.jsonl"
+    events.write_text(json.dumps({"op": "d", "before": {"id": 1}, "after": None, "source": {"lsn": 1}}) + "\n")
+    code, out = run("-w", root, "cdc", "apply", "sales.order_changes", "--from", str(events))
+    assert code == 0 and "1 events appended" in out
+    code, out = run("-w", root, "cdc", "apply", "sales.order_changes", "--from", str(events))
+    assert code == 0 and "applied before" in out
