@@ -230,3 +230,26 @@ def test_debezium_files_are_applied_once(tmp_path: Path, source_db: str) -> None
 
     with pytest.raises(EventError, match=r"bad.jsonl:1: op must be one of"):
         open_mesh(root).cdc_apply_file(BRONZE, bad.open(), "bad.jsonl")
+
+
+def test_a_failed_snapshot_leaves_nothing_and_is_taken_again(
+    tmp_path: Path, source_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakemesh.lakehouse import Lakehouse, LakehouseError
+
+    root = write_workspace(tmp_path / "ws", source_db, deletes="hard")
+    real_append = Lakehouse.append
+
+    def failing(self: Lakehouse, *args: object, **kwargs: object) -> object:
+        raise LakehouseError("disk full (injected)")
+
+    monkeypatch.setattr(Lakehouse, "append", failing)
+    with pytest.raises(LakehouseError, match="injected"):
+        open_mesh(root).cdc_capture(BRONZE)
+    monkeypatch.setattr(Lakehouse, "append", real_append)
+    sql(source_db, "UPDATE orders SET status = 'paid' WHERE id <= 3")  # while the slot of the failed run waits
+    report = open_mesh(root).cdc_capture(BRONZE)
+    assert report.snapshot_rows == 100 and report.events == 0  # a new slot and snapshot, which saw the update
+    mesh = open_mesh(root)
+    assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE}").to_pylist() == [{"n": 100}]
+    assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)

@@ -108,6 +108,8 @@ def capture(
                 f"{lsn_text(durable.commit_lsn)}: changes since then may be lost",
                 f"run `lakemesh cdc reset {entry.id}` to start over with a new snapshot",
             )
+        if info is not None and info.get("active"):
+            raise CdcError(f"replication slot {config.slot} is in use by another reader", "stop the other `cdc run`")
         if info is not None and not snapshot_done:
             drop_slot(conn, config.slot)  # an earlier first run died before its snapshot was committed
             info = None
@@ -116,8 +118,6 @@ def capture(
             consistent, snapshot = create_slot(repl, config.slot, export=config.snapshot == "initial")
             report.snapshot_rows = _snapshot(entry.id, lakehouse, config, snapshot, consistent, report, progress)
             report.commits += 1
-        if info is not None and info.get("active"):
-            raise CdcError(f"replication slot {config.slot} is in use by another reader", "stop the other `cdc run`")
 
         def check(relation: Relation) -> None:
             table = f"{relation.schema}.{relation.name}"

@@ -243,7 +243,6 @@ class Stream:
         self.seq = 0
         self.acked = 0  # end LSN of the last transaction acknowledged to the slot
         self.complete_end = 0  # end LSN of the last transaction wholly received
-        self.buffer_complete_end = 0
         self.events = 0
         self.skipped = 0
         self.marker: str | None = None
@@ -340,7 +339,6 @@ class Stream:
         elif isinstance(message, Commit):
             self.txn = None
             self.complete_end = message.end_lsn
-            self.buffer_complete_end = message.end_lsn
         elif isinstance(message, Relation):
             self.check_relation(message)
         elif isinstance(message, Message):
@@ -372,11 +370,8 @@ class Stream:
         flush(batch)
         self.events += len(batch)
         self.durable = Position(*batch.last_position)
-        if self.buffer_complete_end > self.acked and self.txn is None:
-            self.cursor.send_feedback(flush_lsn=self.buffer_complete_end, force=True)
-            self.acked = self.buffer_complete_end
-        elif self.txn is not None and self.complete_end > self.acked:
-            # mid-transaction: only the transactions before it are wholly in bronze
+        # acknowledged: the transactions wholly received (and so wholly in bronze now); never one still open
+        if self.complete_end > self.acked:
             self.cursor.send_feedback(flush_lsn=self.complete_end, force=True)
             self.acked = self.complete_end
 
