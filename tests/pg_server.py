@@ -40,7 +40,8 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, wal_level: str = "logical") -> None:
+        self.wal_level = wal_level
         self.bin = find_bin()
         self.user: str | None = None
         if os.geteuid() == 0:
@@ -66,7 +67,7 @@ class PostgresServer:
     def start(self) -> str:
         self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "lakemesh", "--auth=trust", "-E", "UTF8")
         options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c wal_level=logical "
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c wal_level={self.wal_level} "
             "-c max_wal_senders=10 -c max_replication_slots=10 -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=200"
         )

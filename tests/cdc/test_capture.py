@@ -253,3 +253,50 @@ def test_a_failed_snapshot_leaves_nothing_and_is_taken_again(
     mesh = open_mesh(root)
     assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE}").to_pylist() == [{"n": 100}]
     assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)
+
+
+def test_a_server_without_logical_wal_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.pg_server import PostgresServer
+
+    server = PostgresServer(wal_level="replica")
+    server.start()
+    try:
+        sql(server.url("postgres"), "CREATE TABLE orders (id int PRIMARY KEY)")
+        root = write_workspace(tmp_path / "ws", server.url("postgres"))
+        with pytest.raises(CdcError, match="wal_level is 'replica'") as info:
+            open_mesh(root).cdc_capture(BRONZE)
+        assert "ALTER SYSTEM SET wal_level = logical" in (info.value.hint or "")
+    finally:
+        server.stop()
+
+
+def test_a_lost_connection_is_an_error_and_the_next_run_resumes(
+    tmp_path: Path, source_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakemesh.cdc import postgres
+
+    root = write_workspace(tmp_path / "ws", source_db, deletes="hard")
+    product = root / "domains/sales/products/order_changes/product.yaml"
+    product.write_text(product.read_text().replace("batchSize: 50000", "batchSize: 1000"))
+    assert open_mesh(root).run().ok
+    sql(source_db, "UPDATE orders SET status = 'x' WHERE id <= 50", "UPDATE orders SET status = 'y' WHERE id <= 100")
+    real_flush = postgres.Stream._flush
+
+    def flush_then_cut(self: postgres.Stream, flush: postgres.Flush) -> None:
+        real_flush(self, flush)  # the first batch is in bronze; then the server drops us
+        sql(source_db, "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active")
+
+    monkeypatch.setattr(postgres.Stream, "_flush", flush_then_cut)
+    product.write_text(product.read_text().replace("batchSize: 1000", "batchSize: 50"))
+    with pytest.raises(CdcError, match="connection was lost") as info:
+        open_mesh(root).cdc_capture(BRONZE)
+    assert "resumes after the last committed LSN" in (info.value.hint or "")
+    monkeypatch.setattr(postgres.Stream, "_flush", real_flush)
+    report = open_mesh(root).cdc_capture(BRONZE)
+    assert report.events == 100  # 50 were in; the second transaction and nothing twice
+    mesh = open_mesh(root)
+    [counts] = mesh.query(
+        f"SELECT count(*) AS n, count(DISTINCT (source_commit_lsn, source_seq)) AS d FROM {BRONZE} WHERE op = 'u'"
+    ).to_pylist()
+    assert counts == {"n": 150, "d": 150}
+    assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)

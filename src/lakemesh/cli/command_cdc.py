@@ -58,8 +58,15 @@ def run(
     delay = interval
     while True:
         try:
-            with console.status(f"capturing changes into {product}", spinner="dots") if not as_json else _null():
-                report = mesh.cdc_capture(product, once=True, stop=lambda: stopping["now"])
+            with console.status(f"capturing changes into {product}", spinner="dots") as shown:
+                counts = {"snapshot": 0, "stream": 0}
+
+                def progress(phase: str, n: int, counts: dict[str, int] = counts) -> None:
+                    counts[phase] += n
+                    what = "snapshot rows read" if phase == "snapshot" else "changes written"
+                    shown.update(f"{product}: {counts[phase]:,} {what}")
+
+                report = mesh.cdc_capture(product, once=True, stop=lambda: stopping["now"], progress=progress)
             delay = interval
         except LakemeshError as exc:
             if once:
@@ -91,14 +98,6 @@ def run(
             return
         if stopping["now"]:
             return
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 @app.command("apply")
