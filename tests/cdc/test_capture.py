@@ -300,3 +300,32 @@ def test_a_lost_connection_is_an_error_and_the_next_run_resumes(
     ).to_pylist()
     assert counts == {"n": 150, "d": 150}
     assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)
+
+
+def test_a_snapshot_that_dies_between_chunks_is_discarded_and_taken_again(
+    tmp_path: Path, source_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakemesh.cdc import capture
+    from lakemesh.lakehouse import Lakehouse, LakehouseError
+
+    real_rows, real_append = capture.snapshot_rows, Lakehouse.append
+    monkeypatch.setattr(capture, "snapshot_rows", lambda *a, **k: real_rows(*a, **{**k, "chunk": 30}))
+    appended = []
+
+    def second_chunk_fails(self: Lakehouse, product_id: str, *args: object, **kwargs: object) -> object:
+        appended.append(product_id)
+        if len(appended) == 2:
+            raise LakehouseError("killed (injected)")
+        return real_append(self, product_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    root = write_workspace(tmp_path / "ws", source_db, deletes="hard")
+    monkeypatch.setattr(Lakehouse, "append", second_chunk_fails)
+    with pytest.raises(LakehouseError, match="injected"):
+        open_mesh(root).cdc_capture(BRONZE)
+    assert open_mesh(root).query(f"SELECT count(*) AS n FROM {BRONZE}").to_pylist() == [{"n": 30}]  # one chunk in
+    monkeypatch.setattr(Lakehouse, "append", real_append)
+    report = open_mesh(root).cdc_capture(BRONZE)
+    assert report.snapshot_rows == 100
+    mesh = open_mesh(root)
+    assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE} WHERE op = 'r'").to_pylist() == [{"n": 100}]
+    assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)

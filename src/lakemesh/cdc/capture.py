@@ -46,6 +46,10 @@ def app_ids(slot: str) -> tuple[str, str, str]:
     return f"{base}:commit", f"{base}:seq", f"{base}:snapshot"
 
 
+# the snapshot app transaction: done, under way (chunks committed; the attempt's LSN in `...:snapshot-lsn`), reset
+SNAPSHOT_DONE, SNAPSHOT_UNDER_WAY, SNAPSHOT_RESET = 1, 2, 0
+
+
 @dataclass
 class CaptureReport:
     product_id: str
@@ -77,7 +81,7 @@ def durable_position(lakehouse: Lakehouse, product_id: str, slot: str) -> tuple[
         return Position(), False
     table = lakehouse.table(product_id)
     commit, seq = table.transaction_version(commit_app), table.transaction_version(seq_app)
-    snapshot_done = table.transaction_version(snapshot_app) == 1  # 0 after `cdc reset`
+    snapshot_done = table.transaction_version(snapshot_app) == SNAPSHOT_DONE
     return Position(commit or 0, seq if seq is not None else -1), snapshot_done
 
 
@@ -110,14 +114,16 @@ def capture(
             )
         if info is not None and info.get("active"):
             raise CdcError(f"replication slot {config.slot} is in use by another reader", "stop the other `cdc run`")
-        if info is not None and not snapshot_done:
-            drop_slot(conn, config.slot)  # an earlier first run died before its snapshot was committed
-            info = None
+        if not snapshot_done:
+            # an earlier first run died during its snapshot: its slot and the rows it wrote go, it starts over
+            if info is not None:
+                drop_slot(conn, config.slot)
+                info = None
+            _discard_partial_snapshot(lakehouse, entry.id, config.slot)
         repl = connect(config.url, replication=True)
         if info is None:
             consistent, snapshot = create_slot(repl, config.slot, export=config.snapshot == "initial")
             report.snapshot_rows = _snapshot(entry.id, lakehouse, config, snapshot, consistent, report, progress)
-            report.commits += 1
 
         def check(relation: Relation) -> None:
             table = f"{relation.schema}.{relation.name}"
@@ -164,23 +170,41 @@ def _snapshot(
     report: CaptureReport,
     progress: Progress | None,
 ) -> int:
-    """The initial rows in one commit, marked done; with `snapshot: never` only the mark."""
-    import pyarrow as pa
+    """The initial rows, a commit per chunk (memory stays bounded), then the mark that it is done.
 
+    Each chunk's commit says the snapshot is under way and at which LSN its rows are: a run that dies in
+    between leaves rows a later run can find and remove before it starts over.
+    """
     _, _, snapshot_app = app_ids(config.slot)
-    now = datetime.now(UTC)
-    parts = []
+    lsn_app = snapshot_app + "-lsn"
     rows = 0
+    meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"snapshot at {lsn_text(consistent)}"}
     if snapshot is not None:
         for chunk in snapshot_rows(config.url, snapshot, config.tables, consistent):
-            parts.append(bronze_rows(chunk, report.run_id, now))
+            marks = {snapshot_app: SNAPSHOT_UNDER_WAY, lsn_app: consistent}
+            lakehouse.append(product_id, bronze_rows(chunk, report.run_id, datetime.now(UTC)), marks, meta)
+            report.commits += 1
             rows += len(chunk)
             if progress:
                 progress("snapshot", len(chunk))
-    data = pa.concat_tables(parts) if parts else bronze_rows([], report.run_id, now)
-    meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"snapshot at {lsn_text(consistent)}"}
-    lakehouse.append(product_id, data, {snapshot_app: 1}, meta)
+    empty = bronze_rows([], report.run_id, datetime.now(UTC))
+    lakehouse.append(product_id, empty, {snapshot_app: SNAPSHOT_DONE, lsn_app: consistent}, meta)
     return rows
+
+
+def _discard_partial_snapshot(lakehouse: Lakehouse, product_id: str, slot: str) -> None:
+    """Remove the rows of a snapshot that did not finish (all carry its LSN), in one commit."""
+    if not lakehouse.exists(product_id):
+        return
+    _, _, snapshot_app = app_ids(slot)
+    table = lakehouse.table(product_id)
+    if table.transaction_version(snapshot_app) != SNAPSHOT_UNDER_WAY:
+        return
+    lsn = table.transaction_version(snapshot_app + "-lsn")
+    meta = {"lakemesh.cdc": "discarding an unfinished snapshot"}
+    lakehouse.delete(
+        product_id, f"op = 'r' AND source_commit_lsn = {int(lsn or 0)}", {snapshot_app: SNAPSHOT_RESET}, meta
+    )
 
 
 def _contract_columns(entry: ProductEntry) -> set[str]:
@@ -207,7 +231,7 @@ def reset(entry: ProductEntry, lakehouse: Lakehouse) -> None:
     if lakehouse.exists(entry.id):
         commit_app, seq_app, snapshot_app = app_ids(config.slot)
         empty = bronze_rows([], "reset", datetime.now(UTC))
-        marks = {commit_app: 0, seq_app: 0, snapshot_app: 0}
+        marks = {commit_app: 0, seq_app: 0, snapshot_app: SNAPSHOT_RESET}
         lakehouse.append(entry.id, empty, marks, {"lakemesh.cdc": "reset: the next run takes a new snapshot"})
 
 

@@ -218,6 +218,15 @@ class Lakehouse:
             updated=int(stats.get("num_target_rows_updated", 0)),
         )
 
+    def delete(
+        self, product_id: str, predicate: str, checkpoints: dict[str, int], metadata: dict[str, str]
+    ) -> dict[str, Any]:
+        """Delete the rows matching `predicate` (SQL) in one commit carrying `checkpoints`."""
+        try:
+            return dict(self.table(product_id).delete(predicate, commit_properties=_commit(checkpoints, metadata)))
+        except (DeltaError, ValueError) as exc:
+            raise LakehouseError(f"deleting from {product_id} failed, nothing was committed: {exc}") from exc
+
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return list(self.table(product_id).history(limit))
 
