@@ -329,3 +329,25 @@ def test_a_snapshot_that_dies_between_chunks_is_discarded_and_taken_again(
     mesh = open_mesh(root)
     assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE} WHERE op = 'r'").to_pylist() == [{"n": 100}]
     assert mesh.run([SILVER]).ok and silver_rows(root) == source_rows(source_db)
+
+
+def test_the_silver_gate_quarantines_bad_changes_and_keeps_the_row_as_it_was(tmp_path: Path, source_db: str) -> None:
+    root = write_workspace(tmp_path / "ws", source_db, deletes="hard")
+    contract = root / "domains/sales/products/orders/contract.yaml"
+    contract.write_text(
+        contract.read_text()
+        + "    quality:\n      - name: amount_sane\n        type: custom\n        engine: great-expectations\n"
+        "        implementation:\n          type: expect_column_values_to_be_between\n"
+        "          kwargs: {column: amount, max_value: 1000}\n"
+        "        severity: quarantine\n"
+    )
+    assert open_mesh(root).run().ok
+    sql(source_db, "UPDATE orders SET amount = 5000 WHERE id = 1", "UPDATE orders SET amount = 7 WHERE id = 2")
+    report = open_mesh(root).run()
+    silver = {r.product_id: r for r in report.runs}[SILVER]
+    assert report.ok and silver.quarantined == 1
+    mesh = open_mesh(root)
+    rows = {r["id"]: r["amount"] for r in mesh.query(f"SELECT id, amount FROM {SILVER} WHERE id <= 2").to_pylist()}
+    assert rows == {1: Decimal("1.25"), 2: Decimal("7.00")}
+    [held] = mesh.quarantine(SILVER, limit=None).to_pylist()
+    assert held["id"] == 1 and held["_quarantine_checks"] == "amount_sane" and "_row" not in held

@@ -8,6 +8,8 @@ the `deleted_at` column; snapshot reads upsert. A truncate replaces the table by
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -95,6 +97,17 @@ def fold(events: pa.Table, table: Table, deleted_at: str | None, source_table: s
         con.close()
 
 
+def _screened(folded: pa.Table, columns: list[str], screen: Callable[[pa.Table], pa.Table]) -> pa.Table:
+    """The folded rows minus the upserts the screen held back (deletes always pass)."""
+    numbered = folded.append_column("_row", pa.array(range(folded.num_rows), pa.int64()))
+    upserts = numbered.filter(pc.not_equal(numbered["_op"], "d"))
+    passed = screen(upserts.select([*columns, "_row"]))
+    if passed.num_rows == upserts.num_rows:
+        return folded
+    keep = pc.or_(pc.equal(numbered["_op"], "d"), pc.is_in(numbered["_row"], passed["_row"]))
+    return numbered.filter(keep).drop_columns(["_row"])
+
+
 def lit_list(values: list[int]) -> str:
     return "[" + ", ".join(str(int(v)) for v in values) + "]"
 
@@ -113,8 +126,13 @@ def apply_changes(
     deletes: str = "hard",
     deleted_at: str = "deleted_at",
     source_table: str | None = None,
+    screen: Callable[[pa.Table], pa.Table] | None = None,
 ) -> WriteResult:
-    """Fold the events and MERGE them into the product in one commit carrying `checkpoints`."""
+    """Fold the events and MERGE them into the product in one commit carrying `checkpoints`.
+
+    `screen` (the quality gate) gets the upserted rows with a `_row` column and returns those that may be
+    written; a row it holds back leaves its key as the table has it.
+    """
     soft = deletes == "soft"
     folded, truncated = fold(events, table, deleted_at if soft else None, source_table)
     keys = table.primary_key
@@ -122,6 +140,8 @@ def apply_changes(
     if null_keys:
         raise ApplyError(f"{product_id}: {null_keys} change events carry no value for the key {', '.join(keys)}")
     columns = [c.name for c in table.columns]
+    if screen is not None:
+        folded = _screened(folded, columns, screen)
     upserts_only = folded.filter(pc.not_equal(folded["_op"], "d"))
     if truncated and soft:
         raise ApplyError(f"{product_id}: a TRUNCATE with soft deletes is not supported", "use deletes: hard")

@@ -286,6 +286,11 @@ class PipelineRunner:
             events = pa.table({n: plain(changes[n]) for n in BRONZE_SCHEMA.names}).filter(kept)
         run.rows_read = events.num_rows
         refresh = entry.spec.build.refresh
+        exists = self.lakehouse.exists(entry.id)
+
+        def screen(rows: pa.Table) -> pa.Table:  # the quality gate, on the rows about to be upserted
+            return self._gated(entry, table, rows, run, checkpoints, partial=exists)
+
         result = apply_changes(
             self.lakehouse,
             entry.id,
@@ -296,6 +301,7 @@ class PipelineRunner:
             refresh.deletes,
             refresh.deleted_at,
             refresh.source_table,
+            screen,
         )
         self._written(run, result)
 
@@ -362,6 +368,8 @@ class PipelineRunner:
         """
         qid = quarantine_id(product_id)
         meta = {"lakemesh.run": run.run_id, "lakemesh.quarantine_of": product_id}
+        if "_row" in rows.column_names:  # a CDC batch's row numbers (`cdc.apply`): not data
+            rows = rows.drop_columns(["_row"])
         if checkpoints is not None:
             if self.lakehouse.exists(qid) and all(
                 self.lakehouse.checkpoint(qid, a) == v for a, v in checkpoints.items()
