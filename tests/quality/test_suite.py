@@ -15,8 +15,10 @@ import pytest
 import sqlglot
 
 from lakemesh.engines.duckdb_engine import DuckDBEngine
-from lakemesh.quality.compiler import Context, compile_expectation, one_query, type_family
+from lakemesh.quality.compiler import compile_expectation, one_query
+from lakemesh.quality.odcs_plans import type_family
 from lakemesh.quality.results import CheckStatus
+from lakemesh.quality.sql_terms import Context
 from lakemesh.quality.suite import quarantine_plans, relation_columns, run_suite, split_quarantine
 from lakemesh.spec.expectations import CheckSeverity, Expectation, Suite
 

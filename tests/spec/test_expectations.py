@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from lakemesh.spec.expectations import CheckSeverity, Scope, expectation_problems, expectations_of, load_gx_suite
+from lakemesh.spec.expectation_checks import expectation_problems
+from lakemesh.spec.expectations import CheckSeverity, Scope, expectations_of, load_gx_suite
 from lakemesh.spec.odcs import lint_document
 from lakemesh.spec.workspace import load_workspace
 from lakemesh.spec.yaml_io import read_yaml

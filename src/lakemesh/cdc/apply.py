@@ -13,11 +13,9 @@ from collections.abc import Callable
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake.exceptions import DeltaError
 
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import Lakehouse, LakehouseError, WriteResult
-from lakemesh.lakehouse.store import _commit
+from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type
@@ -149,10 +147,8 @@ def apply_changes(
         return lakehouse.append(product_id, upserts_only.select(columns), checkpoints, metadata)
     if truncated:  # the table is what follows the last truncate
         return lakehouse.replace(product_id, upserts_only.select(columns), None, checkpoints, metadata)
-    on = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
     value_cols = [c for c in columns if c not in keys and c != (deleted_at if soft else None)]
-    target = lakehouse.table(product_id)
-    present = set(target.schema().to_arrow().names)
+    present = set(lakehouse.table(product_id).schema().to_arrow().names)
     # a column no event of the batch carried keeps the table's value (a column new to the table has none)
     updates = {
         f'"{c}"': f'CASE WHEN s._keep LIKE \'%,{c},%\' THEN t."{c}" ELSE s."{c}" END' if c in present else f's."{c}"'
@@ -160,31 +156,16 @@ def apply_changes(
     }
     if soft:
         updates[f'"{deleted_at}"'] = "NULL"
-    inserts = {f'"{c}"': f's."{c}"' for c in columns}
-    evolve = any(c not in present for c in columns)  # a column the contract gained: the table evolves
-    try:
-        merger = target.merge(
-            folded.select([*columns, "_op", "_keep"]) if evolve else folded,
-            predicate=on,
-            source_alias="s",
-            target_alias="t",
-            merge_schema=evolve,
-            commit_properties=_commit(checkpoints, metadata),
-        )
-        if soft:
-            merger = merger.when_matched_update(
-                updates={f'"{deleted_at}"': f's."{deleted_at}"'}, predicate="s._op = 'd'"
-            )
-        else:
-            merger = merger.when_matched_delete(predicate="s._op = 'd'")
-        merger = merger.when_matched_update(updates=updates, predicate="s._op <> 'd'")
-        stats = merger.when_not_matched_insert(updates=inserts, predicate="s._op <> 'd'").execute()
-    except (DeltaError, ValueError, pa.ArrowException) as exc:
-        raise LakehouseError(f"applying changes to {product_id} failed, nothing was committed: {exc}") from exc
-    return WriteResult(
-        lakehouse.table(product_id).version(),
-        folded.num_rows,
-        inserted=int(stats.get("num_target_rows_inserted", 0)),
-        updated=int(stats.get("num_target_rows_updated", 0)),
-        deleted=int(stats.get("num_target_rows_deleted", 0)),
+    deleting = (
+        MergeClause("update", "s._op = 'd'", {f'"{deleted_at}"': f's."{deleted_at}"'})
+        if soft
+        else MergeClause("delete", "s._op = 'd'")
     )
+    clauses = [
+        deleting,
+        MergeClause("update", "s._op <> 'd'", updates),
+        MergeClause("insert", "s._op <> 'd'", {f'"{c}"': f's."{c}"' for c in columns}),
+    ]
+    evolve = any(c not in present for c in columns)  # a column the contract gained: the table evolves
+    source = folded.select([*columns, "_op", "_keep"]) if evolve else folded
+    return lakehouse.merge_with(product_id, source, keys, clauses, checkpoints, metadata, evolve)

@@ -1,5 +1,13 @@
 """Delta Lake tables of products (delta-rs in the embedded mode)."""
 
-from lakemesh.lakehouse.store import CDF_COLUMNS, Lakehouse, LakehouseError, ParquetScan, WriteResult, plain
+from lakemesh.lakehouse.store import (
+    CDF_COLUMNS,
+    Lakehouse,
+    LakehouseError,
+    MergeClause,
+    ParquetScan,
+    WriteResult,
+    plain,
+)
 
-__all__ = ["CDF_COLUMNS", "Lakehouse", "LakehouseError", "ParquetScan", "WriteResult", "plain"]
+__all__ = ["CDF_COLUMNS", "Lakehouse", "LakehouseError", "MergeClause", "ParquetScan", "WriteResult", "plain"]

@@ -16,14 +16,14 @@ from lakemesh.quality.contract_check import q
 from lakemesh.quality.gate import AT, RUN, gate, quarantine_id
 from lakemesh.quality.results import QualityReport
 from lakemesh.quality.suite import CHECKS, REASON, run_suite
-from lakemesh.spec.expectations import Suite, expectations_of, parse_duration, sql_tables
+from lakemesh.spec.expectation_checks import sql_tables
+from lakemesh.spec.expectations import Suite, expectations_of, parse_duration
 from lakemesh.spec.models import RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 QUARANTINE_COLUMNS = (REASON, CHECKS, RUN, AT)
 REPROCESS_APP = "lakemesh:quarantine"
 SLA_FRESHNESS = ("freshness", "latency", "frequency")
-_SLA_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hour": 3600, "d": 86400, "day": 86400}
 
 
 def product_suite(entry: ProductEntry) -> Suite:
@@ -90,17 +90,14 @@ def _sql_products(suite: Suite, workspace: Workspace) -> set[str]:
 
 
 def sla_seconds(entry: ProductEntry) -> float | None:
-    """The freshness the contract promises: its `freshness`, `latency` or `frequency` SLA property."""
-    if entry.contract is None:
-        return None
-    sla = entry.contract.sla
+    """The freshness promised: the contract's `freshness`, `latency` or `frequency` SLA property, else the
+    product's `sla.freshness`."""
+    sla = entry.contract.sla if entry.contract is not None else {}
     for name in SLA_FRESHNESS:
         if name in sla:
             value, unit = sla[name]
-            if isinstance(value, int | float):
-                return float(value) * _SLA_UNITS.get(str(unit or "s").lower(), 1)
-            return parse_duration(value)
-    return None
+            return parse_duration(f"{value}{unit or ''}".replace(" ", "") if unit else value)
+    return entry.spec.sla.freshness_seconds
 
 
 def freshness(entry: ProductEntry, table: Any, latest: bool = True) -> dict[str, float | None]:

@@ -18,8 +18,9 @@ from sqlglot import exp
 
 from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
-from lakemesh.quality.compiler import Context, Outcome, Plan, col, compile_expectation, one_query
+from lakemesh.quality.compiler import compile_expectation, one_query
 from lakemesh.quality.results import CheckStatus, ExpectationResult, QualityReport
+from lakemesh.quality.sql_terms import Context, Outcome, Plan, col
 from lakemesh.spec.expectations import CheckSeverity, Expectation, Scope, Suite
 
 REASON = "_quarantine_reason"

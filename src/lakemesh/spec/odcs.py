@@ -20,7 +20,7 @@ from jsonschema.exceptions import best_match
 from open_data_contract_standard.model import OpenDataContractStandard
 
 from lakemesh.errors import NotFoundError
-from lakemesh.spec.expectations import expectation_problems
+from lakemesh.spec.expectation_checks import expectation_problems
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, format_path, has_errors
 from lakemesh.spec.types import parse_type
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml

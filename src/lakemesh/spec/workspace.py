@@ -13,7 +13,8 @@ from typing import TypeVar
 from pydantic import BaseModel
 
 from lakemesh.errors import LakemeshError, NotFoundError
-from lakemesh.spec.expectations import expectations_of, sql_reference_problems
+from lakemesh.spec.expectation_checks import sql_reference_problems
+from lakemesh.spec.expectations import expectations_of
 from lakemesh.spec.models import DomainSpec, Layer, MeshSpec, ProductSpec, RefreshMode
 from lakemesh.spec.odcs import Contract, load_contract
 from lakemesh.spec.problems import Problem, Severity, did_you_mean, has_errors
