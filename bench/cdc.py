@@ -13,39 +13,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.processes import child_json, peak_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 BRONZE, SILVER = "sales.order_changes", "sales.orders"
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(*args: str) -> dict[str, float]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.cdc", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return {k: float(v) for k, v in child_json("bench.cdc", *args).items()}  # type: ignore[arg-type]
 
 
 def _sql(url: str, *statements: str) -> None:
-    import psycopg2
+    from tests.cdc.conftest import sql
 
-    conn = psycopg2.connect(url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        for s in statements:
-            cur.execute(s)
-    conn.close()
+    sql(url, *statements)
 
 
 def _scalar(url: str, query: str) -> object:
@@ -65,7 +51,7 @@ def step_bronze(work: Path) -> dict[str, float]:
     started = time.perf_counter()
     report = Mesh.open(work / "ws").cdc_capture(BRONZE)
     seconds = time.perf_counter() - started
-    return {"seconds": seconds, "events": report.events, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "events": report.events, "peak_mb": peak_mb()}
 
 
 def step_silver(work: Path) -> dict[str, float]:
@@ -76,7 +62,7 @@ def step_silver(work: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     run = report.runs[0]
     assert run.error is None, run.error
-    return {"seconds": seconds, "events": run.rows_read, "rows": run.rows_written, "peak_mb": _peak_mb()}
+    return {"seconds": seconds, "events": run.rows_read, "rows": run.rows_written, "peak_mb": peak_mb()}
 
 
 def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:

@@ -14,30 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench.processes import peak_mb, run_child
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(*args: str) -> str:
-    """This module in a fresh process: Linux carries a process's peak RSS into children started later."""
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.pipeline", *args], capture_output=True, text=True, cwd=ROOT, check=False
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:2])} failed:\n{out.stderr[-3000:]}")
-    return out.stdout
+    return run_child([sys.executable, "-m", "bench.pipeline", *args])
 
 
 def _best(step: str, work: Path, scale: int, repeat: int) -> dict[str, float]:
@@ -143,7 +133,7 @@ def step_merge_ours(work: Path) -> dict[str, float]:
     seconds = time.perf_counter() - started
     run = report.runs[0]
     assert run.error is None, run.error
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "inserted": run.inserted, "updated": run.updated}
+    return {"seconds": seconds, "peak_mb": peak_mb(), "inserted": run.inserted, "updated": run.updated}
 
 
 def step_merge_anchor(work: Path) -> dict[str, float]:
@@ -161,7 +151,7 @@ def step_merge_anchor(work: Path) -> dict[str, float]:
     )
     return {
         "seconds": time.perf_counter() - started,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
         "inserted": stats["num_target_rows_inserted"],
         "updated": stats["num_target_rows_updated"],
     }
@@ -183,7 +173,7 @@ def step_bronze_ours(work: Path) -> dict[str, float]:
     started = time.perf_counter()
     report = mesh.run(["orders.order_events"])
     assert report.ok, report.runs[0].error
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "rows": report.runs[0].rows_written}
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "rows": report.runs[0].rows_written}
 
 
 def step_bronze_anchor(work: Path) -> dict[str, float]:
@@ -193,7 +183,7 @@ def step_bronze_anchor(work: Path) -> dict[str, float]:
     started = time.perf_counter()
     data = pq.read_table(work / "shop/data/order_events/events.parquet")
     write_deltalake(str(work / "anchor_bronze"), data, mode="append")
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "rows": data.num_rows}
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "rows": data.num_rows}
 
 
 def setup_gold(work: Path, scale: int) -> None:
@@ -214,7 +204,7 @@ def step_gold_ours(work: Path) -> dict[str, float]:
     started = time.perf_counter()
     report = mesh.run(["orders.daily_sales_summary"])
     assert report.ok, report.runs[0].error
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
 
 
 def step_gold_anchor(work: Path) -> dict[str, float]:
@@ -227,7 +217,7 @@ def step_gold_anchor(work: Path) -> dict[str, float]:
     con.execute(f"CREATE VIEW silver AS SELECT * FROM read_parquet({files!r})")  # DuckDB's fastest reader
     sql = (work / "shop/domains/orders/products/daily_sales_summary/transform.sql").read_text()
     con.sql(sql.replace("orders.analytics_orders", "silver")).to_arrow_table()
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb()}
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb()}
 
 
 STEPS = {

@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench.processes import child_json, peak_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
@@ -92,16 +93,8 @@ SELECT count(*) FILTER (WHERE order_id IS NULL) AS "expect_column_values_to_not_
 FROM orders"""
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _child(*args: str, python: str = sys.executable, module: str = "bench.quality") -> dict[str, object]:
-    command = [python, "-m", module, *args] if module else [python, *args]
-    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(command[:4])} failed:\n{out.stderr[-3000:]}")
-    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+    return child_json(module, *args, python=python)
 
 
 def setup(work: Path, rows: int) -> None:
@@ -133,7 +126,7 @@ def step_ours(work: Path) -> dict[str, object]:
     mesh.close()
     seconds = time.perf_counter() - started
     counts = {f"{r.type}:{r.columns[0]}": r.unexpected_count for r in report.results}
-    return {"seconds": seconds, "peak_mb": _peak_mb(), "counts": counts}
+    return {"seconds": seconds, "peak_mb": peak_mb(), "counts": counts}
 
 
 def step_duckdb(work: Path) -> dict[str, object]:
@@ -148,7 +141,7 @@ def step_duckdb(work: Path) -> dict[str, object]:
     row = cursor.fetchone()
     assert row is not None and cursor.description is not None
     counts = dict(zip([d[0] for d in cursor.description], (int(v) for v in row), strict=True))
-    return {"seconds": time.perf_counter() - started, "peak_mb": _peak_mb(), "counts": counts}
+    return {"seconds": time.perf_counter() - started, "peak_mb": peak_mb(), "counts": counts}
 
 
 def ensure_gx() -> str:
@@ -201,7 +194,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, object]]:
             gx = ensure_gx()
             files = _files(work)
             anchor = str(ROOT / "bench" / "gx_anchor.py")
-            results["gx"] = _best([_child(anchor, *files, python=gx, module="") for _ in range(args.gx_repeat)])
+            results["gx"] = _best([_child(*files, python=gx, module=anchor) for _ in range(args.gx_repeat)])
     _report(results)
     return results
 

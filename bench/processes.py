@@ -1,0 +1,31 @@
+"""What the benchmarks share: each measured step runs in a fresh process, which reports its own peak memory."""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory. Linux carries a process's peak into the children it starts
+    later, so a measured step must run in a child started before anything big happened here."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_child(command: list[str]) -> str:
+    """A command from the project's root; its output, or exit with its error."""
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:5])} failed:\n{out.stderr[-3000:]}")
+    return out.stdout
+
+
+def child_json(module: str, *args: str, python: str = sys.executable) -> dict[str, object]:
+    """`python -m module args` (or `python script args` when `module` ends in .py); its last line as JSON."""
+    command = [python, module, *args] if module.endswith(".py") else [python, "-m", module, *args]
+    return dict(json.loads(run_child(command).strip().splitlines()[-1]))
