@@ -106,6 +106,7 @@ class Mesh:
     def validate(self) -> ValidationReport:
         """Spec problems of every file, plus contracts changed in a breaking way without a major bump."""
         report = ValidationReport(self.workspace, list(self.workspace.problems))
+        report.problems.extend(self._policy_problems())
         try:
             catalog = self._registered_catalog()
         except CatalogError as exc:
@@ -131,6 +132,32 @@ class Mesh:
             report.diffs[contract.id] = diff
             report.problems.extend(self._version_problems(contract, diff))
         return report
+
+    def _policy_problems(self) -> list[Problem]:
+        """Broken policy specs (errors) and every policy violation (warnings, with the policy's severity)."""
+        from lakemesh.governance.policies import effective_policies, evaluate
+
+        _, problems = effective_policies(self.workspace)
+        if has_errors(problems) or not self.workspace.products:
+            return problems
+        for v in evaluate(self.workspace):
+            entry = self.workspace.product(v.product_id)
+            msg = f"{v.severity.value} policy {v.policy} ({v.source}): {v.message}"
+            problems.append(Problem(entry.file, "", msg, Severity.WARNING))
+        return problems
+
+    def governance_check(self, products: list[str] | None = None, data: bool = False) -> list[Any]:
+        """Violations of the mesh's and domains' policies; with `data`, the SQL policies on the tables too."""
+        from lakemesh.governance.policies import check_data, effective_policies, evaluate
+
+        _, problems = effective_policies(self.workspace)
+        if has_errors(problems):
+            raise SpecError(problems, "fix the policies first")
+        ids = [self.workspace.product(p).id for p in products] if products else None
+        violations = evaluate(self.workspace, ids)
+        if data:
+            violations.extend(check_data(self.workspace, self.lakehouse, ids))
+        return violations
 
     def _version_problems(self, contract: Contract, diff: ContractDiff) -> list[Problem]:
         if diff.version_ok and (diff.old_version != diff.new_version or not diff.changes):
@@ -181,7 +208,15 @@ class Mesh:
         report = self.validate()
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
-        runner = PipelineRunner(self.workspace, self.lakehouse, record=self._record_run, progress=progress)
+        from lakemesh.governance.policies import evaluate
+
+        blocked: dict[str, list[str]] = {}
+        for v in evaluate(self.workspace):
+            if v.severity.value == "critical":
+                blocked.setdefault(v.product_id, []).append(f"{v.policy}: {v.message}")
+        runner = PipelineRunner(
+            self.workspace, self.lakehouse, record=self._record_run, progress=progress, blocked=blocked
+        )
         return runner.run(products)
 
     def _record_run(self, run: ProductRun, inputs: list[str]) -> None:

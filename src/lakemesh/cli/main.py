@@ -13,6 +13,7 @@ from lakemesh.cli import (
     command_cdc,
     command_contract,
     command_demo,
+    command_governance,
     command_init,
     command_quality,
     command_query,
@@ -43,6 +44,7 @@ app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")
 app.add_typer(command_cdc.app, name="cdc")
+app.add_typer(command_governance.app, name="governance")
 
 
 def _version(value: bool) -> None:

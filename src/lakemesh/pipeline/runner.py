@@ -62,8 +62,10 @@ class PipelineRunner:
         record: Recorder | None = None,
         progress: Progress | None = None,
         engine: str = "duckdb",
+        blocked: dict[str, list[str]] | None = None,
     ) -> None:
         self.ws = workspace
+        self.blocked = blocked or {}  # product id -> critical policy violations: not built
         self.lakehouse = lakehouse
         self.record = record
         self.progress = progress
@@ -82,6 +84,10 @@ class PipelineRunner:
             started = time.perf_counter()
             if blocked:
                 run.status, run.error = RunStatus.SKIPPED, f"upstream {', '.join(blocked)} failed"
+            elif pid in self.blocked:
+                run.status = RunStatus.FAILED
+                run.error = f"blocked by critical governance policies: {'; '.join(self.blocked[pid])}"
+                run.hint = f"see `lakemesh governance check {pid}`"
             else:
                 self._attempt(self.ws.product(pid), run)
             run.seconds = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -67,24 +68,30 @@ def load_sql(entry: ProductEntry, inputs: list[str], engine_dialect: str) -> str
     return statements[0].sql(dialect=engine_dialect)
 
 
-def load_python(entry: ProductEntry) -> Callable[[dict[str, pa.Table]], Any]:
-    """`python: file.py:function` from the product folder: a function taking inputs by product id."""
-    transform = entry.spec.build.transform
-    assert transform is not None and transform.python is not None
-    file, _, func = transform.python.partition(":")
-    path = entry.folder / file
+def import_function(base: Path, ref: str, module_name: str) -> Callable[..., Any] | None:
+    """The function `file.py:function` names, the file relative to `base`; None when either is missing."""
+    file, _, func = ref.partition(":")
+    path = base / file
     if not func or not path.is_file():
-        raise TransformError(
-            f"{entry.id}: python transform '{transform.python}' not found",
-            "write it as file.py:function, the file next to product.yaml",
-        )
-    spec = importlib.util.spec_from_file_location(f"lakemesh_transform_{entry.id.replace('.', '_')}", path)
+        return None
+    spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     function = getattr(module, func, None)
-    if not callable(function):
-        raise TransformError(f"{entry.id}: {file} has no function '{func}'")
+    return function if callable(function) else None
+
+
+def load_python(entry: ProductEntry) -> Callable[[dict[str, pa.Table]], Any]:
+    """`python: file.py:function` from the product folder: a function taking inputs by product id."""
+    transform = entry.spec.build.transform
+    assert transform is not None and transform.python is not None
+    function = import_function(entry.folder, transform.python, f"lakemesh_transform_{entry.id.replace('.', '_')}")
+    if function is None:
+        raise TransformError(
+            f"{entry.id}: python transform '{transform.python}' not found",
+            "write it as file.py:function, the file next to product.yaml",
+        )
     return function
 
 

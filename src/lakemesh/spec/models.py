@@ -201,6 +201,37 @@ class ProductSpec(StrictModel):
     custom_properties: list[CustomProperty] = []
 
 
+class PolicySeverity(str, Enum):
+    """How bad a violation is: critical ones block `lakemesh run` of the product."""
+
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ("medium", "high", "critical").index(self.value)
+
+
+class PolicySpec(StrictModel):
+    """A governance policy: a built-in kind, a Python function, or a SQL check on each product's data."""
+
+    name: str = Field(pattern=_IDENT)
+    kind: str
+    severity: PolicySeverity = PolicySeverity.HIGH
+    description: str | None = None
+    products: list[str] = []  # product ids or globs (`orders.*`) it applies to; all when empty
+    layers: list[Layer] = []  # layers it applies to; all when empty
+    function: str | None = None  # kind python: `file.py:function`, the file relative to the workspace root
+    query: str | None = None  # kind sql: one SELECT over ${table} returning the number of offending rows
+    max_rows: int = Field(0, ge=0)  # kind sql: violated when the query returns more than this
+    classifications: list[str] = ["confidential", "restricted"]  # kind pii_protection: allowed for pii
+
+
+class Governance(StrictModel):
+    policies: list[PolicySpec] = []
+
+
 class DomainSpec(StrictModel):
     name: str = Field(pattern=_IDENT)
     description: str | None = None
@@ -208,6 +239,7 @@ class DomainSpec(StrictModel):
     team: str | None = None
     tags: list[str] = []
     sla: SLA = SLA()
+    policies: list[PolicySpec] = []  # the domain's own, or global ones tightened (never loosened)
 
 
 class MeshSpec(StrictModel):
@@ -220,3 +252,4 @@ class MeshSpec(StrictModel):
     owner: str | None = None
     storage: str = "./lakehouse"
     catalog: str = "sqlite:///.lakemesh/catalog.db"
+    governance: Governance = Governance()

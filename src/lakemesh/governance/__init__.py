@@ -1,0 +1,1 @@
+"""Federated governance: policies as code over specs and data."""
