@@ -45,3 +45,38 @@ def check(
         console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + " violations")
     if any(RANK[v.severity.value] >= RANK[fail_on] for v in violations):
         raise typer.Exit(1)
+
+
+@app.command()
+def classify(
+    ctx: typer.Context,
+    product: str = typer.Argument(..., help="The product whose untagged columns to classify."),
+    sample: int = typer.Option(1000, "--sample", min=1, help="Rows sampled from the product's table."),
+    write: bool = typer.Option(False, "--write", help="Add the proposed tags and classifications to the contract."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Propose PII tags for untagged columns from their names and sampled values (nothing changes without --write)."""
+    from lakemesh.governance.classify import classify as run_classify
+    from lakemesh.governance.classify import write_proposals
+
+    mesh = open_mesh(ctx)
+    entry = mesh.workspace.product(product)
+    proposals = run_classify(entry, mesh.lakehouse, sample)
+    if as_json:
+        print_json([p.as_dict() for p in proposals])
+    elif not proposals:
+        console.print(f"{entry.id}: no PII found in untagged columns")
+    else:
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for name in ("column", "proposed tags", "classification", "confidence", "by", "examples"):
+            table.add_column(name, overflow="fold")
+        for p in proposals:
+            by = "name and values" if p.by_name and p.examples else "name" if p.by_name else "values"
+            table.add_row(
+                p.column, f"pii, {p.kind}", p.classification, f"{p.confidence:.0%}", by, ", ".join(p.examples)
+            )
+        console.print(table)
+    if write and proposals and entry.contract is not None:
+        path = mesh.root / entry.contract.file
+        write_proposals(path, proposals)
+        console.print(f"{path}: tags added to {len(proposals)} column(s); review and bump the contract's version")
