@@ -135,9 +135,11 @@ class Mesh:
 
     def _policy_problems(self) -> list[Problem]:
         """Broken policy specs (errors) and every policy violation (warnings, with the policy's severity)."""
+        from lakemesh.governance.access import access_problems
         from lakemesh.governance.policies import effective_policies, evaluate
 
         _, problems = effective_policies(self.workspace)
+        problems.extend(access_problems(self.workspace))
         if has_errors(problems) or not self.workspace.products:
             return problems
         for v in evaluate(self.workspace):
@@ -382,9 +384,25 @@ class Mesh:
         self.catalog.audit(self.actor, "quarantine.reprocess", pid, True, details)
         return result
 
-    def query(self, sql: str, as_of: str | None = None) -> pa.Table:
-        """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past."""
-        return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of))
+    def query(self, sql: str, as_of: str | None = None, principal: str | None = None) -> pa.Table:
+        """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past.
+
+        As a `principal`: only granted products, through its column masks and row filters; audited.
+        """
+        if principal is None:
+            return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of))
+        from lakemesh.governance.access import AccessDenied, governed_query
+
+        try:
+            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, parse_as_of(as_of))
+        except AccessDenied as exc:
+            products = exc.decision.products if exc.decision else []
+            details = {"sql": sql, "reason": exc.message, "products": products}
+            self.catalog.audit(principal, "query", ",".join(products) or None, False, details)
+            raise
+        details = {"sql": sql, "products": decision.products, "rows": result.num_rows}
+        self.catalog.audit(principal, "query", ",".join(decision.products), True, details)
+        return result
 
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)

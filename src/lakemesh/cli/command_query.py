@@ -20,9 +20,12 @@ def query(
     as_of: str | None = typer.Option(None, "--as-of", help="A table version or ISO timestamp: read the past."),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write .csv, .parquet or .json(l) instead."),
     limit: int = typer.Option(50, "--limit", help="Rows to print (files get every row)."),
+    principal: str | None = typer.Option(
+        None, "--as", help="Run as this principal: its grants, column masks and row filters apply; audited."
+    ),
 ) -> None:
     """Run read-only SQL over products (DuckDB over their Delta tables), optionally time-travelling."""
-    result = open_mesh(ctx).query(sql, as_of=as_of)
+    result = open_mesh(ctx).query(sql, as_of=as_of, principal=principal)
     if output is not None:
         write_result(result, output)
         console.print(f"wrote {result.num_rows:,} rows to {output}")

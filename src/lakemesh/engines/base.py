@@ -13,8 +13,16 @@ class Engine(Protocol):
     name: str
     dialect: str  # sqlglot dialect the engine speaks; transforms are transpiled to it
 
-    def register(self, product_id: str, data: Any, where: str | None = None, exclude: tuple[str, ...] = ()) -> None:
-        """Make Arrow data (table, dataset or reader) queryable as `domain.name`, optionally filtered."""
+    def register(
+        self,
+        product_id: str,
+        data: Any,
+        where: str | None = None,
+        exclude: tuple[str, ...] = (),
+        select: str | None = None,
+    ) -> None:
+        """Make Arrow data (table, dataset or reader) queryable as `domain.name`, optionally filtered, or
+        through `select` (a SELECT list over its columns: how governance masks them)."""
 
     def query(self, sql: str) -> pa.Table:
         """Run a query and return the result as Arrow."""

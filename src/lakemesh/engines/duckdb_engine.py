@@ -25,7 +25,14 @@ class DuckDBEngine:
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
 
-    def register(self, product_id: str, data: Any, where: str | None = None, exclude: tuple[str, ...] = ()) -> None:
+    def register(
+        self,
+        product_id: str,
+        data: Any,
+        where: str | None = None,
+        exclude: tuple[str, ...] = (),
+        select: str | None = None,
+    ) -> None:
         domain, name = product_id.split(".", 1)
         hidden = f"__lakemesh_{domain}__{name}"
         if isinstance(data, ParquetScan):
@@ -35,7 +42,7 @@ class DuckDBEngine:
         self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
         # a filter on the view is pushed down into the Arrow dataset scan
         condition = f" WHERE {where}" if where else ""
-        columns = f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*"
+        columns = select or (f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*")
         view = f"{q(domain)}.{q(name)}"
         self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
 

@@ -232,6 +232,51 @@ class Governance(StrictModel):
     policies: list[PolicySpec] = []
 
 
+class Principal(StrictModel):
+    """A user or service account: its roles and the attributes row filters read (`principal.region`)."""
+
+    name: str
+    kind: Literal["user", "service"] = "user"
+    roles: list[str] = []
+    attributes: dict[str, str | int | float | bool] = {}
+
+
+class GrantSpec(StrictModel):
+    """Roles that may read (write, administer) the products matching `products` (ids or globs)."""
+
+    products: list[str]
+    roles: list[str]
+    access: Literal["read", "write", "admin"] = "read"
+
+
+class ColumnMask(StrictModel):
+    """How a column reads for every principal without one of `unless_roles`."""
+
+    products: list[str]
+    column: str
+    method: Literal["redact", "hash", "partial", "null", "year", "month"]
+    keep: int = Field(4, ge=1)  # partial: the last characters left visible
+    unless_roles: list[str] = []
+
+
+class RowFilter(StrictModel):
+    """Rows a principal without one of `unless_roles` sees: SQL over the product's columns and `principal.*`."""
+
+    products: list[str]
+    filter: str
+    unless_roles: list[str] = []
+
+
+class Access(StrictModel):
+    """Deny by default: a principal reads a product only through a grant to one of its roles."""
+
+    roles: list[str] = []
+    principals: list[Principal] = []
+    grants: list[GrantSpec] = []
+    masks: list[ColumnMask] = []
+    row_filters: list[RowFilter] = []
+
+
 class DomainSpec(StrictModel):
     name: str = Field(pattern=_IDENT)
     description: str | None = None
@@ -253,3 +298,4 @@ class MeshSpec(StrictModel):
     storage: str = "./lakehouse"
     catalog: str = "sqlite:///.lakemesh/catalog.db"
     governance: Governance = Governance()
+    access: Access = Access()

@@ -1,0 +1,241 @@
+"""Access control at query time: grants (deny by default), column masks and row filters per principal.
+
+`lakemesh query --as PRINCIPAL` admits one read-only SELECT whose every table is a product (or a CTE
+of the query), granted to one of the principal's roles, and with no table function or function that
+reaches outside the data (`read_parquet`, `getenv`, ...). Each product is then registered as a view
+that already applies the principal's masks and row filter, and the query runs unchanged against those
+views: a masked value cannot come back through an alias, `*`, a CTE, a subquery, a join, a UNION, a
+window, an aggregate or `length()`/`md5()` in a WHERE, since the unmasked column is not there to read.
+Every governed query, admitted or denied, is written to the catalog's audit log.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from lakemesh.errors import LakemeshError
+from lakemesh.quality.contract_check import q
+from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
+from lakemesh.spec.problems import Problem, Severity, did_you_mean
+from lakemesh.spec.workspace import Workspace
+
+# functions that read or reveal something other than the granted data
+DENIED_FUNCTIONS = (
+    "read_",
+    "parquet_",
+    "delta_",
+    "iceberg_",
+    "glob",
+    "getenv",
+    "current_setting",
+    "duckdb_",
+    "pragma_",
+    "query",
+    "sqlite_",
+    "postgres_",
+    "mysql_",
+    "httpfs",
+    "sniff_csv",
+    "which_secret",
+)
+
+
+@dataclass(frozen=True)
+class Decision:
+    principal: str
+    products: list[str]
+    allowed: bool
+    reason: str
+
+
+class AccessDenied(LakemeshError):
+    """A governed query that may not run: the reason, and nothing of the data."""
+
+    decision: Decision | None = None
+
+
+def _matches(patterns: Iterable[str], product_id: str) -> bool:
+    return any(fnmatch.fnmatchcase(product_id, p) for p in patterns)
+
+
+def principal_of(access: Access, name: str) -> Principal:
+    for p in access.principals:
+        if p.name == name:
+            return p
+    names = [p.name for p in access.principals]
+    raise AccessDenied(f"unknown principal '{name}'{did_you_mean(name, names)}", "principals are declared in mesh.yaml")
+
+
+def granted(access: Access, principal: Principal, product_id: str, level: str = "read") -> bool:
+    order = ("read", "write", "admin")
+    return any(
+        set(g.roles) & set(principal.roles)
+        and _matches(g.products, product_id)
+        and order.index(g.access) >= order.index(level)
+        for g in access.grants
+    )
+
+
+def _exempt(unless: list[str], principal: Principal) -> bool:
+    return bool(set(unless) & set(principal.roles))
+
+
+def mask_sql(mask: ColumnMask, column: str, type_name: str) -> str:
+    c = q(column)
+    text = f"CAST({c} AS VARCHAR)"
+    method = mask.method
+    if method == "redact":
+        return f"'***' AS {c}" if "string" in type_name or "utf8" in type_name else f"NULL AS {c}"
+    if method == "hash":
+        return f"sha256({text}) AS {c}"
+    if method == "partial":
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {c}"
+    if method == "null":
+        return f"NULL AS {c}"
+    return f"date_trunc('{method}', {c}) AS {c}"  # year, month: generalised dates
+
+
+def filter_sql(rule: RowFilter, principal: Principal) -> str:
+    """The row filter with `principal.<attribute>` replaced by the principal's values, as SQL."""
+    tree = sqlglot.parse_one(rule.filter, read="duckdb")
+
+    def substitute(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and node.table == "principal":
+            if node.name not in principal.attributes:
+                raise AccessDenied(
+                    f"principal {principal.name} has no attribute '{node.name}', which a row filter needs",
+                    "add it under the principal's attributes in mesh.yaml",
+                )
+            return exp.convert(principal.attributes[node.name])
+        return node
+
+    return tree.transform(substitute).sql("duckdb")
+
+
+def view_select(access: Access, principal: Principal, product_id: str, schema: pa.Schema) -> tuple[str, str | None]:
+    """(SELECT list with the principal's masks, WHERE with its row filters) for one product."""
+    masks = {
+        m.column: m for m in access.masks if _matches(m.products, product_id) and not _exempt(m.unless_roles, principal)
+    }
+    columns = [mask_sql(masks[f.name], f.name, str(f.type)) if f.name in masks else q(f.name) for f in schema]
+    filters = [
+        f"({filter_sql(r, principal)})"
+        for r in access.row_filters
+        if _matches(r.products, product_id) and not _exempt(r.unless_roles, principal)
+    ]
+    return ", ".join(columns), " AND ".join(filters) or None
+
+
+def check_query(sql: str, products: list[str]) -> tuple[exp.Query, list[str]]:
+    """The parsed query and the products it reads; AccessDenied if it is anything but a plain read of products."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as exc:
+        raise AccessDenied(f"SQL syntax error: {exc.errors[0].get('description') if exc.errors else exc}") from exc
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise AccessDenied("only one read query (SELECT ...) is allowed", "no DDL, DML, SET, PRAGMA or ATTACH")
+    tree = statements[0]
+    for node in tree.walk():
+        if isinstance(node, exp.Func):
+            name = (node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.name)).lower()
+            if name.startswith(DENIED_FUNCTIONS) or isinstance(node, exp.ReadCSV | exp.ReadParquet):
+                raise AccessDenied(f"function {name}() is not allowed in a governed query", "query products by id")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    named: list[str] = []
+    for table in tree.find_all(exp.Table):
+        if not table.name or not isinstance(table.this, exp.Identifier):
+            raise AccessDenied(
+                "table functions and file paths are not allowed in a governed query", "query products by id"
+            )
+        if not table.db and table.name in ctes:
+            continue
+        full = f"{table.db}.{table.name}" if table.db else table.name
+        if full not in products:
+            hint = did_you_mean(full, products)
+            raise AccessDenied(
+                f"unknown product {full}{hint}", "products are queried by id, e.g. orders.analytics_orders"
+            )
+        named.append(full)
+    return tree, sorted(set(named))
+
+
+def access_problems(ws: Workspace) -> list[Problem]:
+    """Broken access specs: unknown roles, masks and filters naming columns a product lacks, bad filters."""
+    access = ws.mesh.access
+    out: list[Problem] = []
+    roles = set(access.roles)
+    for i, p in enumerate(access.principals):
+        for role in p.roles:
+            if role not in roles:
+                msg = f"principal {p.name} has unknown role '{role}'{did_you_mean(role, sorted(roles))}"
+                out.append(Problem("mesh.yaml", f"access.principals[{i}].roles", msg))
+    for i, g in enumerate(access.grants):
+        for role in g.roles:
+            if role not in roles:
+                msg = f"grant to unknown role '{role}'{did_you_mean(role, sorted(roles))}"
+                out.append(Problem("mesh.yaml", f"access.grants[{i}].roles", msg))
+    for i, m in enumerate(access.masks):
+        for pid, entry in ws.products.items():
+            if _matches(m.products, pid) and entry.contract and entry.contract.table().column(m.column) is None:
+                msg = f"mask on column '{m.column}', which {pid} does not have"
+                out.append(Problem("mesh.yaml", f"access.masks[{i}].column", msg))
+    for i, r in enumerate(access.row_filters):
+        try:
+            tree = sqlglot.parse_one(r.filter, read="duckdb")
+        except ParseError as exc:
+            out.append(Problem("mesh.yaml", f"access.row_filters[{i}].filter", f"the filter does not parse: {exc}"))
+            continue
+        columns = {c.name for c in tree.find_all(exp.Column) if c.table != "principal"}
+        for pid, entry in ws.products.items():
+            if _matches(r.products, pid) and entry.contract:
+                have = {c.name for c in entry.contract.table().columns}
+                for c in sorted(columns - have):
+                    msg = f"row filter reads column '{c}', which {pid} does not have"
+                    out.append(Problem("mesh.yaml", f"access.row_filters[{i}].filter", msg))
+    for section in ("grants", "masks", "row_filters"):
+        for i, item in enumerate(getattr(access, section)):
+            for pattern in item.products:
+                if not any(fnmatch.fnmatchcase(p, pattern) for p in ws.products):
+                    msg = f"'{pattern}' matches no product"
+                    out.append(Problem("mesh.yaml", f"access.{section}[{i}].products", msg, Severity.WARNING))
+    return out
+
+
+def governed_query(
+    sql: str, principal_name: str, ws: Workspace, lakehouse: Any, as_of: Any = None
+) -> tuple[pa.Table, Decision]:
+    """Run `sql` as the principal; AccessDenied (with the Decision on it) when it may not."""
+    from lakemesh.engines import make_engine
+
+    access = ws.mesh.access
+    principal = principal_of(access, principal_name)
+    try:
+        tree, products = check_query(sql, list(ws.products))
+    except AccessDenied as exc:
+        exc.decision = Decision(principal.name, [], False, exc.message)
+        raise
+    refused = [p for p in products if not granted(access, principal, p)]
+    if refused:
+        reason = f"{principal.name} is not granted read on {', '.join(refused)}"
+        denied = AccessDenied(reason, "grants are declared in mesh.yaml under access.grants")
+        denied.decision = Decision(principal.name, products, False, reason)
+        raise denied
+    engine = make_engine()
+    try:
+        for product in products:
+            data = lakehouse.scan(product, as_of=as_of)
+            schema = data.schema
+            select, where = view_select(access, principal, product, schema)
+            engine.register(product, data, where=where, select=select)
+        result = engine.query(tree.sql(dialect=engine.dialect))
+    finally:
+        engine.close()
+    return result, Decision(principal.name, products, True, "granted")
