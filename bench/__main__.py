@@ -1,10 +1,10 @@
-"""`make bench`: every benchmark, each against its anchor in the same run (about 19 minutes on 2 cores)."""
+"""`make bench`: every benchmark, each against its anchor in the same run (about 20 minutes on 2 cores)."""
 
 from __future__ import annotations
 
 import sys
 
-from bench import catalog_search, cdc, contract_check, pipeline, quality
+from bench import catalog_search, cdc, contract_check, governance, pipeline, quality
 
 
 def main() -> None:
@@ -12,6 +12,8 @@ def main() -> None:
     contract_check.main([])
     print()
     quality.main([])
+    print()
+    governance.main([])
     print()
     catalog_search.main(["--no-postgres"] if skip_pg else [])
     print()

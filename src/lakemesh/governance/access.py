@@ -12,8 +12,11 @@ Every governed query, admitted or denied, is written to the catalog's audit log.
 from __future__ import annotations
 
 import fnmatch
+import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,7 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from lakemesh.errors import LakemeshError
-from lakemesh.quality.contract_check import q
+from lakemesh.quality.contract_check import lit, q
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
 from lakemesh.spec.workspace import Workspace
@@ -88,14 +91,33 @@ def _exempt(unless: list[str], principal: Principal) -> bool:
     return bool(set(unless) & set(principal.roles))
 
 
+def mask_key() -> str:
+    """The secret keying `hash` masks: LAKEMESH_MASK_KEY, else a random key kept outside the workspace
+    (`~/.config/lakemesh/mask-key`, created on first use, readable by its owner only). Without it a hash
+    of a low-entropy value (a customer id) could be reversed by hashing every candidate."""
+    key = os.environ.get("LAKEMESH_MASK_KEY")
+    if key:
+        return key
+    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "lakemesh"
+    path = folder / "mask-key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
 def mask_sql(mask: ColumnMask, column: str, type_name: str) -> str:
     c = q(column)
     text = f"CAST({c} AS VARCHAR)"
     method = mask.method
     if method == "redact":
         return f"'***' AS {c}" if "string" in type_name or "utf8" in type_name else f"NULL AS {c}"
-    if method == "hash":
-        return f"sha256({text}) AS {c}"
+    if method == "hash":  # a keyed 64-bit pseudonym as text: equal values stay equal (joins, counts)
+        return (
+            f"CASE WHEN {c} IS NULL THEN NULL ELSE lpad(to_hex(hash({c}, {lit(mask_key())})), 16, '0') END AS {c}"
+        )
     if method == "partial":
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {c}"
     if method == "null":
