@@ -33,15 +33,20 @@ def parse_as_of(value: str | None) -> int | datetime | None:
         raise QueryError(f"--as-of '{value}' is neither a version number nor an ISO timestamp") from exc
 
 
-def run_query(sql: str, products: list[str], lakehouse: Lakehouse, as_of: int | datetime | None = None) -> pa.Table:
-    """Run one SELECT over the products it names (each at `as_of` when given)."""
+def parse_read_query(sql: str) -> exp.Query:
+    """The one read-only SELECT in `sql`; QueryError for a syntax error or anything else."""
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as exc:
         raise QueryError(f"SQL syntax error: {exc.errors[0].get('description') if exc.errors else exc}") from exc
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise QueryError("only one read query (SELECT ...) is allowed", "no DDL, DML, PRAGMA or SET")
-    tree = statements[0]
+        raise QueryError("only one read query (SELECT ...) is allowed", "no DDL, DML, PRAGMA, SET or ATTACH")
+    return statements[0]
+
+
+def run_query(sql: str, products: list[str], lakehouse: Lakehouse, as_of: int | datetime | None = None) -> pa.Table:
+    """Run one SELECT over the products it names (each at `as_of` when given)."""
+    tree = parse_read_query(sql)
     named = referenced_products(tree)
     unknown = sorted(n for n in named if n not in products)
     if unknown:

@@ -115,9 +115,7 @@ def mask_sql(mask: ColumnMask, column: str, type_name: str) -> str:
     if method == "redact":
         return f"'***' AS {c}" if "string" in type_name or "utf8" in type_name else f"NULL AS {c}"
     if method == "hash":  # a keyed 64-bit pseudonym as text: equal values stay equal (joins, counts)
-        return (
-            f"CASE WHEN {c} IS NULL THEN NULL ELSE lpad(to_hex(hash({c}, {lit(mask_key())})), 16, '0') END AS {c}"
-        )
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE lpad(to_hex(hash({c}, {lit(mask_key())})), 16, '0') END AS {c}"
     if method == "partial":
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {c}"
     if method == "null":
@@ -158,13 +156,12 @@ def view_select(access: Access, principal: Principal, product_id: str, schema: p
 
 def check_query(sql: str, products: list[str]) -> tuple[exp.Query, list[str]]:
     """The parsed query and the products it reads; AccessDenied if it is anything but a plain read of products."""
+    from lakemesh.querying import QueryError, parse_read_query
+
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
-    except ParseError as exc:
-        raise AccessDenied(f"SQL syntax error: {exc.errors[0].get('description') if exc.errors else exc}") from exc
-    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
-        raise AccessDenied("only one read query (SELECT ...) is allowed", "no DDL, DML, SET, PRAGMA or ATTACH")
-    tree = statements[0]
+        tree = parse_read_query(sql)
+    except QueryError as exc:
+        raise AccessDenied(exc.message, exc.hint) from exc
     for node in tree.walk():
         if isinstance(node, exp.Func):
             name = (node.sql_name() if not isinstance(node, exp.Anonymous) else str(node.name)).lower()
