@@ -357,6 +357,20 @@ class Mesh:
         reset(self.workspace.product(product_id), self.lakehouse)
         self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
 
+    def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[Any]:
+        """Rows past each product's retention SLA deleted and vacuumed (counted only, `dry_run`); audited."""
+        from lakemesh.governance.retention import apply_retention
+
+        ids = [self.workspace.product(p).id for p in products] if products else None
+        results = apply_retention(self.workspace, self.lakehouse, ids, dry_run)
+        if not dry_run:
+            for r in results:
+                if r.rows:
+                    details = {"rows": r.rows, "column": r.column, "cutoff": r.cutoff.isoformat() if r.cutoff else None,
+                               "files_removed": r.files_removed}  # fmt: skip
+                    self.catalog.audit(self.actor, "retention", r.product_id, True, details)
+        return results
+
     # quality ------------------------------------------------------------------------------------------
 
     def quality_check(self, product_id: str, as_of: str | None = None, record: bool = True) -> QualityReport:

@@ -80,3 +80,31 @@ def classify(
         path = mesh.root / entry.contract.file
         write_proposals(path, proposals)
         console.print(f"{path}: tags added to {len(proposals)} column(s); review and bump the contract's version")
+
+
+retention_app = typer.Typer(help="Retention: delete and vacuum rows past each product's retention SLA.",
+                            no_args_is_help=True)  # fmt: skip
+
+
+@retention_app.command("apply")
+def retention_apply(
+    ctx: typer.Context,
+    products: list[str] | None = typer.Argument(None, help="Products (default: all with a retention SLA)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count the rows past retention; change nothing."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Delete rows older than the contract's `retention` SLA (by its `element` column), then vacuum them away."""
+    results = open_mesh(ctx).retention_apply(products or None, dry_run)
+    if as_json:
+        print_json([r.__dict__ for r in results])
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("product", "column", "cutoff", "rows" if dry_run else "deleted", "files removed", "note"):
+        table.add_column(name, overflow="fold")
+    for r in results:
+        cutoff = f"{r.cutoff:%Y-%m-%d %H:%M}" if r.cutoff else ""
+        files = "" if dry_run or r.skipped else f"{r.files_removed:,}"
+        table.add_row(r.product_id, r.column or "", cutoff, "" if r.skipped else f"{r.rows:,}", files, r.skipped or "")
+    console.print(table)
+    if dry_run:
+        console.print("[dim]dry run: nothing was deleted[/]")

@@ -45,6 +45,7 @@ app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")
 app.add_typer(command_cdc.app, name="cdc")
 app.add_typer(command_governance.app, name="governance")
+app.add_typer(command_governance.retention_app, name="retention")
 
 
 def _version(value: bool) -> None:

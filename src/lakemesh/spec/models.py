@@ -12,14 +12,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)\s*$")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w|y)\s*$")
+_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
 _IDENT = r"^[a-z][a-z0-9_]*$"
 _PRODUCT_ID = r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$"
 
 
 def parse_duration(text: str) -> float:
-    """Seconds in a duration like `15m`, `1h`, `90s`, `2d`; ValueError otherwise."""
+    """Seconds in a duration like `15m`, `1h`, `90s`, `2d`, `1y` (365 days); ValueError otherwise."""
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"'{text}' is not a duration; write it like 30s, 15m, 1h or 2d")

@@ -1,0 +1,114 @@
+"""Retention: rows older than a product's ODCS `retention` SLA are deleted, then vacuumed away.
+
+The retention property names its time column with `element` (`table.column`), or the contract's
+`slaDefaultElement` does. Deleting is one Delta commit; vacuuming with no retention window then
+removes the files that held the rows, so time travel no longer reaches them either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from lakemesh.engines import make_engine
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.product import relation
+from lakemesh.spec.models import parse_duration
+from lakemesh.spec.workspace import ProductEntry, Workspace
+
+
+@dataclass
+class RetentionResult:
+    product_id: str
+    column: str | None = None
+    cutoff: datetime | None = None
+    rows: int = 0  # past retention: deleted, or (dry run) to delete
+    files_removed: int = 0
+    skipped: str | None = None  # why nothing was done
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def retention_of(entry: ProductEntry) -> tuple[float, str] | str:
+    """(seconds, time column) of the product's retention, or why it has none that can be applied."""
+    contract = entry.contract
+    if contract is None:
+        return "no contract"
+    prop = next(
+        (
+            p
+            for p in contract.raw.get("slaProperties") or []
+            if isinstance(p, dict) and p.get("property") == "retention"
+        ),
+        None,
+    )
+    if prop is None:
+        return "no retention SLA"
+    try:
+        seconds = parse_duration(f"{prop.get('value')}{prop.get('unit') or 'd'}")
+    except ValueError:
+        return f"retention {prop.get('value')} {prop.get('unit')} is not a duration"
+    element = prop.get("element") or contract.raw.get("slaDefaultElement")
+    if not element:
+        return "no time column: set `element` on the retention SLA property, or slaDefaultElement"
+    column = str(element).split(".")[-1]
+    if contract.table().column(column) is None:
+        return f"retention element {element} is not a column of the contract"
+    return seconds, column
+
+
+def apply_retention(
+    ws: Workspace,
+    lakehouse: Lakehouse,
+    product_ids: list[str] | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> list[RetentionResult]:
+    """Delete (or, `dry_run`, count) every row past retention, product by product, and vacuum."""
+    now = now or datetime.now(UTC)
+    out = []
+    for pid in product_ids or list(ws.products):
+        entry = ws.product(pid)
+        result = RetentionResult(entry.id)
+        out.append(result)
+        plan = retention_of(entry)
+        if isinstance(plan, str):
+            result.skipped = plan
+            continue
+        seconds, column = plan
+        if not lakehouse.exists(entry.id):
+            result.skipped = "no table yet"
+            continue
+        result.column, result.cutoff = column, now - timedelta(seconds=seconds)
+        cutoff, delta_cutoff = _literals(lakehouse, entry.id, column, result.cutoff)
+        engine = make_engine()
+        try:
+            engine.register(entry.id, lakehouse.scan(entry.id))
+            counted = engine.query(f"SELECT count(*) AS n FROM {relation(entry.id)} WHERE {q(column)} < {cutoff}")
+            result.rows = int(counted["n"][0].as_py())
+        finally:
+            engine.close()
+        if dry_run or result.rows == 0:
+            continue
+        meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
+        result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
+        result.files_removed = len(lakehouse.vacuum(entry.id, 0, dry_run=False))
+    return out
+
+
+def _literals(lakehouse: Lakehouse, product_id: str, column: str, cutoff: datetime) -> tuple[str, str]:
+    """The cutoff as SQL literals of the column's type: (for DuckDB, for delta-rs's DataFusion)."""
+    arrow_type = lakehouse.table(product_id).schema().to_arrow().field(column).type
+    text = str(arrow_type)
+    if text.startswith("date"):
+        day: date = cutoff.date()
+        return f"CAST({lit(day.isoformat())} AS DATE)", f"CAST({lit(day.isoformat())} AS DATE)"
+    aware = "tz=" in text
+    value = cutoff.astimezone(UTC)
+    naive = value.replace(tzinfo=None).isoformat(sep=" ")
+    duck = f"CAST({lit(value.isoformat())} AS TIMESTAMPTZ)" if aware else f"CAST({lit(naive)} AS TIMESTAMP)"
+    # DataFusion casts to nanoseconds, which delta-rs will not compare with a microsecond column
+    zone = 'Some("UTC")' if aware else "None"
+    delta = f"arrow_cast({lit(naive)}, {lit(f'Timestamp(Microsecond, {zone})')})"
+    return duck, delta
