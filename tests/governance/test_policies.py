@@ -88,7 +88,7 @@ def test_domains_tighten_but_never_loosen(shop: Path) -> None:
     _edit(
         shop,
         "domains/orders/products/daily_sales_summary/contract.yaml",
-        "  - property: retention\n    value: 10\n    unit: y\n",
+        "  - property: retention\n    element: daily_sales_summary.order_date\n    value: 10\n    unit: y\n",
         "",
     )
     [v] = _open(shop).governance_check()
