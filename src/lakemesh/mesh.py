@@ -5,11 +5,12 @@ from __future__ import annotations
 import getpass
 import subprocess
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -27,6 +28,11 @@ from lakemesh.spec.diff import ContractDiff, diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
 from lakemesh.spec.problems import Problem, Severity, has_errors
 from lakemesh.spec.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
+    from lakemesh.cdc.capture import CaptureReport
+    from lakemesh.governance.policies import Violation
+    from lakemesh.governance.retention import RetentionResult
 
 
 @dataclass
@@ -148,7 +154,7 @@ class Mesh:
             problems.append(Problem(entry.file, "", msg, Severity.WARNING))
         return problems
 
-    def governance_check(self, products: list[str] | None = None, data: bool = False) -> list[Any]:
+    def governance_check(self, products: list[str] | None = None, data: bool = False) -> list[Violation]:
         """Violations of the mesh's and domains' policies; with `data`, the SQL policies on the tables too."""
         from lakemesh.governance.policies import check_data, effective_policies, evaluate
 
@@ -263,7 +269,13 @@ class Mesh:
             and any(p.contract_id in contracts for p in e.spec.input_ports)
         ]
 
-    def cdc_capture(self, product_id: str, once: bool = True, stop: Any = None, progress: Any = None) -> Any:
+    def cdc_capture(
+        self,
+        product_id: str,
+        once: bool = True,
+        stop: Callable[[], bool] | None = None,
+        progress: Callable[[str, int], None] | None = None,
+    ) -> CaptureReport:
         """Drain (or stream) a CDC source into its bronze product; recorded as a run of kind `cdc`."""
         from lakemesh.cdc.capture import capture
 
@@ -279,7 +291,7 @@ class Mesh:
         self._record_cdc(entry.id, started, report, None)
         return report
 
-    def _record_cdc(self, product_id: str, started: datetime, report: Any, error: str | None) -> None:
+    def _record_cdc(self, product_id: str, started: datetime, report: CaptureReport | None, error: str | None) -> None:
         details = {}
         if report is not None:
             details = {
@@ -357,7 +369,7 @@ class Mesh:
         reset(self.workspace.product(product_id), self.lakehouse)
         self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
 
-    def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[Any]:
+    def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[RetentionResult]:
         """Rows past each product's retention SLA deleted and vacuumed (counted only, `dry_run`); audited."""
         from lakemesh.governance.retention import apply_retention
 
