@@ -71,6 +71,12 @@ def demo(
     if held.num_rows:
         console.rule(f"quarantine of {silver} (newest 3)")
         render_rows(held.select(["order_id", "status", "total_amount", "_quarantine_reason"]))
+    console.rule("governance check")
+    policies = mesh.workspace.mesh.governance.policies
+    violations = mesh.governance_check()
+    mark = "[green]✓[/]" if not violations else "[yellow]![/]"
+    names = ", ".join(p.name for p in policies)
+    console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
     mesh.close()
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
@@ -83,6 +89,8 @@ def demo(
         "quality check orders.analytics_orders",
         "quality quarantine orders.analytics_orders",
         "quality history orders.analytics_orders",
+        "governance check",
+        "governance classify customers.customer_profiles",
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
         f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):
