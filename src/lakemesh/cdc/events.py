@@ -69,10 +69,6 @@ class ChangeEvent:
     unchanged: tuple[str, ...] = ()  # columns `after` does not carry: keep the current value
     emitted_ms: int = field(default_factory=lambda: int(datetime.now(UTC).timestamp() * 1000))
 
-    @property
-    def position(self) -> tuple[int, int]:
-        return self.commit_lsn, self.seq
-
 
 def _plain(values: dict[str, Any] | None) -> dict[str, Any] | None:
     if values is None:

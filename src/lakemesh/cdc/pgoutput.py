@@ -1,26 +1,25 @@
-"""The pgoutput logical replication protocol (version 1), decoded into changes with typed values.
+"""The pgoutput logical replication protocol (version 1), decoded into change events as JSON text.
 
 Messages (all integers big-endian): Begin `B` (final LSN, commit time, xid), Commit `C`, Relation `R`
 (the columns of a table, sent before its first change and after every schema change), Type `Y`,
-Origin `O`, Insert `I`, Update `U`, Delete `D`, Truncate `T`. A tuple's column is `n` (NULL), `u`
-(an unchanged TOAST value: not sent, never a NULL) or `t` (the value as text, in the output format of
-the session: the reader pins DateStyle ISO, TimeZone UTC, bytea hex).
+Origin `O`, Message `M`, Insert `I`, Update `U`, Delete `D`, Truncate `T`. A tuple's column is `n`
+(NULL), `u` (an unchanged TOAST value: not sent, never a NULL) or `t` (the value as text, in the output
+format of the session: the reader pins DateStyle ISO, TimeZone UTC, bytea hex).
 
-Under REPLICA IDENTITY DEFAULT an update or delete carries only the key columns of the old row (`K`);
-the other columns are absent, which `Change.before` records by leaving them out, never as NULL.
+Tuples go straight to JSON text, the stream's hot path: numbers and booleans as JSON values; numeric,
+dates and times as their exact text, never a float; strings escaped by the C JSON encoder. Under
+REPLICA IDENTITY DEFAULT an update or delete carries only the key columns of the old row (`K`); the
+other columns are left out of `before`, never written as NULL.
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring
-from typing import Any
 
 PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-UNCHANGED = object()  # an unchanged TOAST value: the column keeps what it held
 
 
 class ProtocolError(ValueError):
@@ -71,14 +70,10 @@ class Message:
 
 
 @dataclass
-class Change:
-    """One row change: `op` c (insert), u (update), d (delete), t (truncate)."""
+class Truncate:
+    """A TRUNCATE of one or more tables."""
 
-    op: str
-    relation: Relation
-    after: dict[str, Any] | None = None
-    before: dict[str, Any] | None = None  # only the columns the old image carried
-    relations: list[Relation] = field(default_factory=list)  # truncate: every table it emptied
+    relations: list[Relation] = field(default_factory=list)
 
 
 def pg_time(micros: int) -> datetime:
@@ -90,8 +85,10 @@ class Decoder:
 
     def __init__(self) -> None:
         self.relations: dict[int, Relation] = {}
+        self.writers: dict[int, list[tuple[str, int]]] = {}
 
-    def decode(self, payload: bytes) -> Begin | Commit | Relation | Change | Message | None:
+    def decode(self, payload: bytes) -> Begin | Commit | Relation | Truncate | Message | None:
+        """Every message but a row change (`change_json` decodes those)."""
         kind = payload[:1]
         try:
             if kind == b"B":
@@ -102,8 +99,6 @@ class Decoder:
                 return Commit(commit_lsn, end_lsn, pg_time(ts))
             if kind == b"R":
                 return self._relation(payload)
-            if kind in (b"I", b"U", b"D"):
-                return self._change(kind, payload)
             if kind == b"T":
                 return self._truncate(payload)
             if kind == b"M":
@@ -134,30 +129,35 @@ class Decoder:
             columns.append(Column(col_name, type_oid, bool(flags & 1)))
         relation = Relation(oid, schema, name, identity, columns)
         self.relations[oid] = relation
+        self.writers.pop(oid, None)  # a schema change: rebuild the JSON writers
         return relation
 
-    def _change(self, kind: bytes, payload: bytes) -> Change:
+    def change_json(self, payload: bytes) -> tuple[str, Relation, str | None, str | None, list[str]]:
+        """(op, relation, before JSON, after JSON, unchanged columns) of an I/U/D message."""
+        kind = payload[:1]
         (oid,) = struct.unpack_from(">I", payload, 1)
         relation = self.relations[oid]
+        writers = self.writers.get(oid)
+        if writers is None:
+            writers = self.writers[oid] = _json_writers(relation)
         pos = 5
-        before: dict[str, Any] | None = None
-        after: dict[str, Any] | None = None
+        before = after = None
+        unchanged: list[str] = []
         marker = payload[pos : pos + 1]
         if marker in (b"K", b"O"):
-            values, pos = _tuple(payload, pos + 1, relation)
-            # K: a key-only image, whose other columns come as NULL markers that mean "not sent"
-            before = {k: values[k] for k in relation.key} if marker == b"K" else values
+            before, _, pos = tuple_json(payload, pos + 1, relation, writers, marker == b"K")
             marker = payload[pos : pos + 1]
         if marker == b"N":
-            after, pos = _tuple(payload, pos + 1, relation)
-        op = {b"I": "c", b"U": "u", b"D": "d"}[kind]
-        return Change(op, relation, after, before)
+            after, unchanged, pos = tuple_json(payload, pos + 1, relation, writers, False)
+        op = "c" if kind == b"I" else "u" if kind == b"U" else "d"
+        if op == "d" and before is None:
+            before = "{}"
+        return op, relation, before, after, unchanged
 
-    def _truncate(self, payload: bytes) -> Change:
+    def _truncate(self, payload: bytes) -> Truncate:
         (count,) = struct.unpack_from(">I", payload, 1)
         oids = struct.unpack_from(f">{count}I", payload, 6)
-        relations = [self.relations[o] for o in oids]
-        return Change("t", relations[0], relations=relations)
+        return Truncate([self.relations[o] for o in oids])
 
 
 def _string(payload: bytes, pos: int) -> tuple[str, int]:
@@ -165,60 +165,10 @@ def _string(payload: bytes, pos: int) -> tuple[str, int]:
     return payload[pos:end].decode(), end + 1
 
 
-def _tuple(payload: bytes, pos: int, relation: Relation) -> tuple[dict[str, Any], int]:
-    (ncols,) = struct.unpack_from(">H", payload, pos)
-    pos += 2
-    values: dict[str, Any] = {}
-    for i in range(ncols):
-        kind = payload[pos : pos + 1]
-        pos += 1
-        column = relation.columns[i]
-        if kind == b"n":
-            values[column.name] = None
-        elif kind == b"u":
-            values[column.name] = UNCHANGED
-        elif kind == b"t":
-            (length,) = struct.unpack_from(">I", payload, pos)
-            pos += 4
-            values[column.name] = parse_text(payload[pos : pos + length].decode(), column.type_oid)
-            pos += length
-        else:
-            raise ProtocolError(f"unknown tuple column kind {kind!r} in {relation.name}.{column.name}")
-    return values, pos
-
-
-# --- values: PostgreSQL's text output (DateStyle ISO, TimeZone UTC) to Python ----------------------------
+# --- row changes: tuples straight to JSON text ---------------------------------------------------------------
 
 BOOL, BYTEA, INT8, INT2, INT4, TEXT, FLOAT4, FLOAT8, NUMERIC = 16, 17, 20, 21, 23, 25, 700, 701, 1700
 DATE, TIMESTAMP, TIMESTAMPTZ = 1082, 1114, 1184
-
-
-def parse_text(text: str, type_oid: int) -> Any:
-    """A value in PostgreSQL's text output format as the Python value of its type; numeric as Decimal."""
-    if type_oid in (INT2, INT4, INT8, 26):
-        return int(text)
-    if type_oid == NUMERIC:
-        return Decimal(text)  # never a float: exact
-    if type_oid in (FLOAT4, FLOAT8):
-        return float(text)
-    if type_oid == BOOL:
-        return text == "t"
-    if type_oid == DATE:
-        return date.fromisoformat(text) if "BC" not in text and not text.startswith("infinity") else text
-    if type_oid == TIMESTAMP:
-        return _timestamp(text, aware=False)
-    if type_oid == TIMESTAMPTZ:
-        return _timestamp(text, aware=True)
-    if type_oid == BYTEA:
-        return bytes.fromhex(text[2:]) if text.startswith("\\x") else text.encode()
-    return text
-
-
-def _timestamp(text: str, aware: bool) -> datetime | str:
-    if text in ("infinity", "-infinity") or "BC" in text:
-        return text  # no Python datetime holds these: kept as PostgreSQL wrote them
-    parsed = datetime.fromisoformat(text)  # ISO with a space; offsets such as +00 (Python 3.11+)
-    return parsed.astimezone(UTC) if aware else parsed
 
 
 # --- the fast path: tuples straight to JSON text, no Python value in between ------------------------------
@@ -293,38 +243,3 @@ def tuple_json(
 
 def _escape(text: str) -> str:
     return str(encode_basestring(text))
-
-
-class FastDecoder(Decoder):
-    """Changes as JSON text for bronze: the hot path of the stream."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.writers: dict[int, list[tuple[str, int]]] = {}
-
-    def change_json(self, payload: bytes) -> tuple[str, Relation, str | None, str | None, list[str]]:
-        """(op, relation, before JSON, after JSON, unchanged columns) of an I/U/D message."""
-        kind = payload[:1]
-        (oid,) = struct.unpack_from(">I", payload, 1)
-        relation = self.relations[oid]
-        writers = self.writers.get(oid)
-        if writers is None:
-            writers = self.writers[oid] = _json_writers(relation)
-        pos = 5
-        before = after = None
-        unchanged: list[str] = []
-        marker = payload[pos : pos + 1]
-        if marker in (b"K", b"O"):
-            before, _, pos = tuple_json(payload, pos + 1, relation, writers, marker == b"K")
-            marker = payload[pos : pos + 1]
-        if marker == b"N":
-            after, unchanged, pos = tuple_json(payload, pos + 1, relation, writers, False)
-        op = "c" if kind == b"I" else "u" if kind == b"U" else "d"
-        if op == "d" and before is None:
-            before = "{}"
-        return op, relation, before, after, unchanged
-
-    def _relation(self, payload: bytes) -> Relation:
-        relation = super()._relation(payload)
-        self.writers.pop(relation.oid, None)  # a schema change: rebuild the writers
-        return relation

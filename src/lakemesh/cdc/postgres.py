@@ -19,7 +19,7 @@ import psycopg2.extensions
 import psycopg2.extras
 
 from lakemesh.cdc.events import ChangeEvent, EventColumns
-from lakemesh.cdc.pgoutput import Begin, Change, Commit, FastDecoder, Message, Relation
+from lakemesh.cdc.pgoutput import Begin, Commit, Decoder, Message, Relation, Truncate
 from lakemesh.errors import LakemeshError
 from lakemesh.spec.models import PostgresCdcSource
 
@@ -215,13 +215,14 @@ def snapshot_rows(
 
 @dataclass
 class Position:
-    """The last event durably in bronze, and the end of the last whole transaction there."""
+    """The last event durably in bronze: its transaction's commit LSN and its place in that transaction."""
 
     commit_lsn: int = 0
     seq: int = -1
 
-    def covers(self, event: ChangeEvent) -> bool:
-        return (event.commit_lsn, event.seq) <= (self.commit_lsn, self.seq)
+    def covers(self, commit_lsn: int, seq: int) -> bool:
+        """Whether the event at (commit_lsn, seq) is in bronze already (a transaction sent again)."""
+        return (commit_lsn, seq) <= (self.commit_lsn, self.seq)
 
 
 Flush = Callable[[EventColumns], None]
@@ -236,7 +237,7 @@ class Stream:
         self.config = config
         self.durable = durable
         self.check_relation = check_relation
-        self.decoder = FastDecoder()
+        self.decoder = Decoder()
         self.cursor = repl.cursor()
         self.buffer = EventColumns()
         self.txn: Begin | None = None
@@ -314,7 +315,7 @@ class Stream:
                 return
             seq = self.seq
             self.seq += 1
-            if (txn.final_lsn, seq) <= (self.durable.commit_lsn, self.durable.seq):
+            if self.durable.covers(txn.final_lsn, seq):
                 self.skipped += 1  # replayed after a restart inside this transaction: already in bronze
                 return
             op, relation, before, after, unchanged = self.decoder.change_json(payload)
@@ -344,11 +345,11 @@ class Stream:
         elif isinstance(message, Message):
             if message.prefix == MARKER_PREFIX and message.content.decode() == self.marker:
                 self.drained, self.marker_lsn = True, message.lsn
-        elif isinstance(message, Change) and self.txn is not None:  # a truncate
+        elif isinstance(message, Truncate) and self.txn is not None:
             for relation in message.relations:
                 seq = self.seq
                 self.seq += 1
-                if (self.txn.final_lsn, seq) <= (self.durable.commit_lsn, self.durable.seq):
+                if self.durable.covers(self.txn.final_lsn, seq):
                     self.skipped += 1
                     continue
                 self.buffer.add(
