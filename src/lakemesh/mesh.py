@@ -31,6 +31,7 @@ from lakemesh.spec.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
+    from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
 
@@ -223,9 +224,26 @@ class Mesh:
             if v.severity.value == "critical":
                 blocked.setdefault(v.product_id, []).append(f"{v.policy}: {v.message}")
         runner = PipelineRunner(
-            self.workspace, self.lakehouse, record=self._record_run, progress=progress, blocked=blocked
+            self.workspace,
+            self.lakehouse,
+            record=self._record_run,
+            progress=progress,
+            blocked=blocked,
+            suppress=self._suppressor(),
         )
         return runner.run(products)
+
+    def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
+        """Drops erased subjects' rows from bronze batches; None while no one was ever erased."""
+        erased: dict[str, set[str]] = {}
+        for entry in self.catalog.audit_entries("forget"):
+            for subject in entry["details"].get("subjects", []):
+                erased.setdefault(subject["column"], set()).add(subject["pseudonym"])
+        if not erased:
+            return None
+        from lakemesh.governance.erasure import suppress
+
+        return lambda product, data: suppress(product, data, erased)
 
     def _record_run(self, run: ProductRun, inputs: list[str]) -> None:
         now = datetime.now(UTC)
@@ -382,6 +400,25 @@ class Mesh:
                                "files_removed": r.files_removed}  # fmt: skip
                     self.catalog.audit(self.actor, "retention", r.product_id, True, details)
         return results
+
+    def forget(self, subjects: list[str], dry_run: bool = False, progress: Progress | None = None) -> ErasureReport:
+        """Erase data subjects (`customer_id=C123`) from every product holding them, downstream
+        recomputed and history purged (`governance.erasure`); audited with the subjects as pseudonyms.
+
+        The request is audited before anything is deleted, so the subjects are kept out of later
+        ingestion even if the erasure is interrupted; rerunning it finishes the job.
+        """
+        from lakemesh.governance.erasure import Subject, erase
+
+        parsed = [Subject.parse(s) for s in subjects]
+        if not dry_run:
+            details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
+            self.catalog.audit(self.actor, "forget", None, True, details)
+        report = erase(self.workspace, self.lakehouse, parsed, lambda ids: self.run(ids, progress), dry_run)
+        if not dry_run:
+            outcome = "forget.done" if report.ok else "forget.failed"
+            self.catalog.audit(self.actor, outcome, None, True, report.summary())
+        return report
 
     # quality ------------------------------------------------------------------------------------------
 

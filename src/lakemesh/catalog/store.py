@@ -215,6 +215,12 @@ class Catalog:
                 )
             )
 
+    def audit_entries(self, action: str, limit: int | None = None) -> list[dict[str, Any]]:
+        """Audit records of one action (`forget`, `query`, ...), newest first."""
+        q = select(t.audit_log).where(t.audit_log.c.action == action).order_by(t.audit_log.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
     def counts(self) -> dict[str, int]:
         """How many live domains, products, contracts and versions the catalog holds."""
         from sqlalchemy import func

@@ -13,6 +13,7 @@ from lakemesh.cli import (
     command_cdc,
     command_contract,
     command_demo,
+    command_forget,
     command_governance,
     command_init,
     command_quality,
@@ -40,6 +41,7 @@ app.command("restore")(command_table.restore)
 app.command("optimize")(command_table.optimize)
 app.command("vacuum")(command_table.vacuum)
 app.command("demo")(command_demo.demo)
+app.command("forget")(command_forget.forget)
 app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")

@@ -12,11 +12,8 @@ Every governed query, admitted or denied, is written to the catalog's audit log.
 from __future__ import annotations
 
 import fnmatch
-import os
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -25,6 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from lakemesh.errors import LakemeshError
+from lakemesh.governance.keys import secret
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
@@ -92,20 +90,9 @@ def _exempt(unless: list[str], principal: Principal) -> bool:
 
 
 def mask_key() -> str:
-    """The secret keying `hash` masks: LAKEMESH_MASK_KEY, else a random key kept outside the workspace
-    (`~/.config/lakemesh/mask-key`, created on first use, readable by its owner only). Without it a hash
-    of a low-entropy value (a customer id) could be reversed by hashing every candidate."""
-    key = os.environ.get("LAKEMESH_MASK_KEY")
-    if key:
-        return key
-    folder = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "lakemesh"
-    path = folder / "mask-key"
-    if not path.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    """The secret keying `hash` masks (`keys.secret`): without it a hash of a low-entropy value (a
+    customer id) could be reversed by hashing every candidate."""
+    return secret("mask-key")
 
 
 def mask_sql(mask: ColumnMask, column: str, type_name: str) -> str:

@@ -1,8 +1,9 @@
 """Retention: rows older than a product's ODCS `retention` SLA are deleted, then vacuumed away.
 
 The retention property names its time column with `element` (`table.column`), or the contract's
-`slaDefaultElement` does. Deleting is one Delta commit; vacuuming with no retention window then
-removes the files that held the rows, so time travel no longer reaches them either.
+`slaDefaultElement` does. Deleting is one Delta commit; purging the table's history then removes the
+files that held the rows, the change feed's copies and the log's statistics of them, so time travel no
+longer reaches them either (consumers behind the purge read the table in full once).
 """
 
 from __future__ import annotations
@@ -93,7 +94,10 @@ def apply_retention(
             continue
         meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
         result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
-        result.files_removed = len(lakehouse.vacuum(entry.id, 0, dry_run=False))
+        purged = lakehouse.purge_history(
+            entry.id, f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed"
+        )
+        result.files_removed = purged["files_removed"]
     return out
 
 

@@ -2,6 +2,7 @@
 
 from lakemesh.lakehouse.store import (
     CDF_COLUMNS,
+    HistoryPurgedError,
     Lakehouse,
     LakehouseError,
     MergeClause,
@@ -10,4 +11,13 @@ from lakemesh.lakehouse.store import (
     plain,
 )
 
-__all__ = ["CDF_COLUMNS", "Lakehouse", "LakehouseError", "MergeClause", "ParquetScan", "WriteResult", "plain"]
+__all__ = [
+    "CDF_COLUMNS",
+    "HistoryPurgedError",
+    "Lakehouse",
+    "LakehouseError",
+    "MergeClause",
+    "ParquetScan",
+    "WriteResult",
+    "plain",
+]

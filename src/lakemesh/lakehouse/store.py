@@ -29,6 +29,10 @@ class LakehouseError(LakemeshError):
     """A Delta table operation failed."""
 
 
+class HistoryPurgedError(LakehouseError):
+    """The versions asked for were purged (an erasure or retention removed the history before them)."""
+
+
 @dataclass(frozen=True)
 class WriteResult:
     version: int
@@ -59,11 +63,19 @@ class ParquetScan:
 
 
 _PLAIN_BLOCKERS = {"deletionVectors", "columnMapping"}
+_LOG_RETENTION = "delta.logRetentionDuration"
+_DEFAULT_LOG_RETENTION = "interval 30 days"
 
 
 def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
     txns = [Transaction(app_id, version) for app_id, version in checkpoints.items()]
     return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
+
+
+def _size(path: str) -> int:
+    """A local file's size; 0 for object stores, where listing sizes would cost a request per file."""
+    local = Path(path.removeprefix("file://"))
+    return local.stat().st_size if "://" not in path.removeprefix("file://") and local.exists() else 0
 
 
 def plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -100,6 +112,11 @@ class Lakehouse:
             try:
                 table.load_as_version(as_of)
             except (DeltaError, ValueError) as exc:
+                if "No files in log segment" in str(exc):
+                    raise HistoryPurgedError(
+                        f"{product_id}: version {as_of} was purged by an erasure or retention",
+                        "`lakemesh history` lists the versions left",
+                    ) from exc
                 raise LakehouseError(f"{product_id} has no version {as_of}: {exc}", "see `lakemesh history`") from exc
         return table
 
@@ -137,7 +154,14 @@ class Lakehouse:
         `columns` limits what is read (the feed's own columns come along); None reads every column.
         """
         wanted = None if columns is None else [*columns, *CDF_COLUMNS]
-        reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last, columns=wanted)
+        try:
+            reader = self.table(product_id).load_cdf(starting_version=first, ending_version=last, columns=wanted)
+        except DeltaError as exc:
+            if "Invalid table version" in str(exc):
+                raise HistoryPurgedError(
+                    f"{product_id}: the change feed from version {first} was purged", "read the table in full"
+                ) from exc
+            raise
         return pa.table(reader.read_all())
 
     def append(
@@ -151,6 +175,12 @@ class Lakehouse:
         """Append `data` in one commit (creating the table on first write)."""
         self._write(product_id, data, "append", None, checkpoints, metadata, evolve)
         return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
+
+    def advance(self, product_id: str, checkpoints: dict[str, int], metadata: dict[str, str]) -> int:
+        """Commit the checkpoints with no data (inputs read, nothing to change); returns the new version."""
+        empty = pa.schema(self.table(product_id).schema().to_arrow()).empty_table()
+        self._write(product_id, empty, "append", None, checkpoints, metadata, False)
+        return self.table(product_id).version()
 
     def replace(
         self,
@@ -218,6 +248,7 @@ class Lakehouse:
     ) -> WriteResult:
         """One MERGE on `keys` (source `s`, target `t`) applying `clauses` in order, in one commit."""
         on = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
+        before = self.table(product_id).version()
         try:
             merger = self.table(product_id).merge(
                 data,
@@ -242,8 +273,13 @@ class Lakehouse:
             stats: dict[str, Any] = merger.execute()
         except (DeltaError, ValueError, pa.ArrowException) as exc:
             raise LakehouseError(f"merging into {product_id} failed, nothing was committed: {exc}") from exc
+        version = self.table(product_id).version()
+        if version == before and checkpoints:
+            # delta-rs commits nothing for a merge that changes nothing; the checkpoint must still move on,
+            # or the next run reads the same changes again (and, after an erasure purge, cannot)
+            version = self.advance(product_id, checkpoints, metadata)
         return WriteResult(
-            self.table(product_id).version(),
+            version,
             data.num_rows,
             inserted=int(stats.get("num_target_rows_inserted", 0)),
             updated=int(stats.get("num_target_rows_updated", 0)),
@@ -283,6 +319,38 @@ class Lakehouse:
         if len(self.table(product_id).file_uris()) > AUTO_COMPACT_FILES:
             return self.optimize(product_id)
         return None
+
+    def files(self, product_id: str) -> dict[str, int]:
+        """The data files of the table's current version, with their sizes in bytes."""
+        actions = pa.table(self.table(product_id).get_add_actions(flatten=True))
+        return dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist(), strict=True))
+
+    def purge_history(self, product_id: str, reason: str) -> dict[str, int]:
+        """Remove every trace of versions before the current one from storage: what erasure needs.
+
+        A delete leaves the rows in the files older versions read, in the change data feed files and in
+        the log (column statistics, the delete's predicate). A full vacuum with no retention removes every
+        file the current version does not reference, change feed included; a checkpoint then lets the
+        log before it be cleaned up, which the table's log retention is set to allow only for that moment.
+        Time travel and the change feed start again at the purge.
+        """
+        table = self.table(product_id)
+        options: dict[str, Any] = {"retention_hours": 0, "enforce_retention_duration": False, "full": True}
+        stale = table.vacuum(dry_run=True, **options)
+        # full vacuum lists data files by absolute path, change feed files relative to the table
+        size = sum(_size(f if f.startswith("/") or "://" in f else f"{self.uri(product_id)}/{f}") for f in stale)
+        removed = table.vacuum(dry_run=False, **options)
+        log = Path(self.uri(product_id)) / "_delta_log"
+        before = {p.name for p in log.iterdir()} if log.is_dir() else set()
+        kept = (table.metadata().configuration or {}).get(_LOG_RETENTION, _DEFAULT_LOG_RETENTION)
+        commit = _commit({}, {"lakemesh.purge": reason})
+        table.alter.set_table_properties({_LOG_RETENTION: "interval 0 seconds"}, commit_properties=commit)
+        table = self.table(product_id)
+        table.create_checkpoint()
+        table.cleanup_metadata()
+        table.alter.set_table_properties({_LOG_RETENTION: kept}, commit_properties=commit)
+        after = {p.name for p in log.iterdir()} if log.is_dir() else set()
+        return {"files_removed": len(removed), "bytes_removed": size, "log_files_removed": len(before - after)}
 
     def vacuum(self, product_id: str, retain_hours: int | None, dry_run: bool) -> list[str]:
         table = self.table(product_id)

@@ -24,7 +24,7 @@ from deltalake.exceptions import DeltaError
 
 from lakemesh.engines import Engine, make_engine
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import CDF_COLUMNS, Lakehouse, WriteResult, plain
+from lakemesh.lakehouse import CDF_COLUMNS, HistoryPurgedError, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import evolution, shape_output
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
@@ -38,6 +38,8 @@ from lakemesh.spec.workspace import ProductEntry, Workspace
 
 Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
+# drops the rows of erased data subjects from a bronze batch: (kept rows, how many were dropped)
+Suppressor = Callable[[ProductEntry, pa.Table], tuple[pa.Table, int]]
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,10 @@ class PipelineRunner:
         progress: Progress | None = None,
         engine: str = "duckdb",
         blocked: dict[str, list[str]] | None = None,
+        suppress: Suppressor | None = None,
     ) -> None:
         self.ws = workspace
+        self.suppress = suppress
         self.blocked = blocked or {}  # product id -> critical policy violations: not built
         self.lakehouse = lakehouse
         self.record = record
@@ -141,7 +145,12 @@ class PipelineRunner:
             run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
             return
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        data = self._gated(entry, table, batch.data, run, None, partial=False)  # a batch of new records
+        data = batch.data
+        if self.suppress is not None:
+            data, dropped = self.suppress(entry, data)
+            if dropped:
+                run.details["erased_subject_rows_skipped"] = dropped
+        data = self._gated(entry, table, data, run, None, partial=False)  # a batch of new records
         evolve = self._evolves(entry.id, data, table)
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
         self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
@@ -199,8 +208,11 @@ class PipelineRunner:
         engine = make_engine(self.engine_name)
         try:
             plan = self._register_inputs(entry, engine, mode, current, last, run)
-            if plan.nothing_affected:
-                run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
+            if plan.nothing_affected:  # the inputs' changes touch no partition: only the checkpoint moves
+                run.status, run.output_version = (
+                    RunStatus.UP_TO_DATE,
+                    self.lakehouse.advance(entry.id, checkpoints, meta),
+                )
                 return
             out = self._compute(entry, table, engine, current)
         finally:
@@ -239,15 +251,15 @@ class PipelineRunner:
             and self.lakehouse.exists(entry.id)
             and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS, RefreshMode.APPEND)
         )
-        if not incremental or only is None:
+        changes = None
+        if incremental and only is not None:
+            changes = self._changes_since(entry, mode, only, last[only], current[only], engine)
+        if changes is None or only is None:
             for product, version in current.items():
                 engine.register(product, self.lakehouse.scan(product, as_of=version))
                 run.rows_read += self.lakehouse.table(product, version).count()
             return InputPlan()
-        first = int(last[only] or 0) + 1
         by = entry.spec.build.refresh.by
-        needed = [by] if mode is RefreshMode.PARTITIONS and by else self._columns_needed(entry, only, engine)
-        changes = self.lakehouse.changes(only, first, current[only], needed)
         if mode is not RefreshMode.PARTITIONS:
             # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
             kept = "_change_type IN ('insert', 'update_postimage')"
@@ -265,6 +277,23 @@ class PipelineRunner:
         engine.register(only, self.lakehouse.scan(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
         return InputPlan(predicate=f"{by} IN ({values})")
+
+    def _changes_since(
+        self, entry: ProductEntry, mode: RefreshMode, product: str, last: int | None, current: int, engine: Engine
+    ) -> pa.Table | None:
+        """The input's change feed after `last`; None when an erasure purged it, so the input is read in full
+        (a merge or a partition recompute converges on the same table; an append would duplicate rows)."""
+        by = entry.spec.build.refresh.by
+        needed = [by] if mode is RefreshMode.PARTITIONS and by else self._columns_needed(entry, product, engine)
+        try:
+            return self.lakehouse.changes(product, int(last or 0) + 1, current, needed)
+        except HistoryPurgedError as exc:
+            if mode is RefreshMode.APPEND:
+                raise LakemeshError(
+                    f"{entry.id}: {exc.message}; an append product cannot catch up without it",
+                    f"rebuild it: delete its table and `lakemesh run {entry.id}`",
+                ) from exc
+            return None
 
     def _apply_changes(
         self,
@@ -284,12 +313,16 @@ class PipelineRunner:
             raise LakemeshError(f"{entry.id}: refresh mode cdc applies the events of exactly one input")
         ((source, version),) = current.items()
         first = last[source]
-        if first is None or not self.lakehouse.exists(entry.id):
+        events = None
+        if first is not None and self.lakehouse.exists(entry.id):
+            try:
+                changes = self.lakehouse.changes(source, first + 1, version, BRONZE_SCHEMA.names)
+                kept = pc.equal(plain(changes["_change_type"]), "insert")
+                events = pa.table({n: plain(changes[n]) for n in BRONZE_SCHEMA.names}).filter(kept)
+            except HistoryPurgedError:
+                events = None  # every event again: folding them all converges on the same rows
+        if events is None:
             events = self.lakehouse.table(source, version).to_pyarrow_table(columns=BRONZE_SCHEMA.names)
-        else:
-            changes = self.lakehouse.changes(source, first + 1, version, BRONZE_SCHEMA.names)
-            kept = pc.equal(plain(changes["_change_type"]), "insert")
-            events = pa.table({n: plain(changes[n]) for n in BRONZE_SCHEMA.names}).filter(kept)
         run.rows_read = events.num_rows
         refresh = entry.spec.build.refresh
         exists = self.lakehouse.exists(entry.id)

@@ -1,0 +1,63 @@
+"""`lakemesh forget`: the right to be forgotten, across every layer and out of storage."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.cli.render import console, print_json
+from lakemesh.governance.erasure import ErasureReport
+
+
+def forget(
+    ctx: typer.Context,
+    subjects: list[str] = typer.Option(
+        ..., "--subject", "-s", help="The subject as KEY=VALUE, e.g. customer_id=C000042; repeat for several."
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be erased and count rows; change nothing."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Erase data subjects from every product holding them: products tagging the key `subject-key` and
+    everything built from them. Rows are deleted in every layer and quarantine, aggregates recomputed,
+    and each table's history purged so time travel cannot bring the values back. Audited, with the
+    subjects recorded only as keyed pseudonyms; later ingestion skips them."""
+    report = open_mesh(ctx).forget(subjects, dry_run)
+    if as_json:
+        print_json({**report.summary(), "dry_run": dry_run, "source_files": report.source_files})
+    else:
+        _render(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render(report: ErasureReport) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("product", "action", "rows", "rewritten", "removed", "why"):
+        table.add_column(name, overflow="fold")
+    for step in report.steps:
+        rows = ", ".join(
+            f"{n:,}" + (" (quarantine)" if t.endswith("__quarantine") else "") for t, n in step.rows.items()
+        )
+        action = {"review": "[yellow]review[/]"}.get(step.action, step.action)
+        if step.error:
+            action = f"[red]{step.action} failed[/]"
+        written = "" if report.dry_run else _size(step.bytes_rewritten)
+        removed = "" if report.dry_run else f"{step.files_removed} files, {_size(step.bytes_removed)}"
+        table.add_row(step.product_id, action, rows, written, removed, step.error or step.reason)
+    console.print(table)
+    verb = "would erase" if report.dry_run else "erased"
+    console.print(f"{verb} {report.rows:,} rows of {len(report.subjects)} subject(s) in {report.seconds:.1f}s")
+    for path in report.source_files:
+        console.print(f"[yellow]![/] source file {path} still holds the subject: lakemesh does not own it; "
+                      "delete or rewrite it (later runs skip the subject's rows meanwhile)")  # fmt: skip
+    if report.dry_run:
+        console.print("[dim]dry run: nothing was changed[/]")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB"):
+        if n < 1024:
+            return f"{n:,.0f} B" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GiB"

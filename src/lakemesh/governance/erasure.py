@@ -1,0 +1,334 @@
+"""The right to be forgotten: every row of a data subject erased from every layer, and from storage.
+
+Where a subject's data is: products whose contract tags a column `subject-key` (or names it in the
+`subject_key` custom property) under the key asked for, then everything downstream of them by lineage.
+A downstream product holding the same column has its rows deleted too; one without it (a gold aggregate)
+is recomputed from its erased inputs, which a partition or full refresh does; anything else is flagged
+for review rather than silently left as it is. Quarantine tables are erased with their products.
+
+The order matters. Rows are deleted first (one commit per table), then the products downstream run, so
+recomputed aggregates read inputs without the subject and every consumer has read its inputs' change
+feed past the erasure. Only then is each table's history purged (`Lakehouse.purge_history`): older
+versions, change-feed files and log entries would otherwise keep the values. A rerun after a crash at
+any point finishes the job: deleting finds nothing left, and the purge is idempotent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from lakemesh.engines import make_engine
+from lakemesh.errors import LakemeshError
+from lakemesh.governance.keys import pseudonym, pseudonym_sql
+from lakemesh.governance.policies import SUBJECT_KEY
+from lakemesh.lakehouse import Lakehouse
+from lakemesh.pipeline.bronze import source_files
+from lakemesh.pipeline.results import RunReport
+from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.gate import quarantine_id
+from lakemesh.quality.product import relation
+from lakemesh.spec.models import FileSource, Layer, RefreshMode
+from lakemesh.spec.workspace import ProductEntry, Workspace
+
+Runner = Callable[[list[str]], RunReport]
+
+
+class ErasureError(LakemeshError):
+    """An erasure request that cannot be carried out as asked."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A data subject named by a key column and its value: `customer_id=C123`."""
+
+    column: str
+    value: str
+
+    @classmethod
+    def parse(cls, text: str) -> Subject:
+        column, sep, value = text.partition("=")
+        if not sep or not column.strip() or not value:
+            raise ErasureError(f"subject {text!r} is not COLUMN=VALUE", "e.g. --subject customer_id=C000042")
+        return cls(column.strip(), value)
+
+    @property
+    def pseudonym(self) -> str:
+        """What records of the erasure keep instead of the value (`keys.pseudonym`)."""
+        return pseudonym(self.value)
+
+
+@dataclass
+class ErasureStep:
+    """What erasure does to one product: `delete` its subject rows, `recompute` it, or flag it for `review`."""
+
+    product_id: str
+    action: str
+    reason: str
+    columns: list[str] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)  # table (product or its quarantine) -> subject rows
+    bytes_rewritten: int = 0
+    bytes_removed: int = 0
+    files_removed: int = 0
+    log_files_removed: int = 0
+    error: str | None = None
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+
+@dataclass
+class ErasureReport:
+    subjects: list[Subject]
+    steps: list[ErasureStep]
+    dry_run: bool
+    seconds: float = 0.0
+    source_files: list[str] = field(default_factory=list)  # workspace files that still hold a value
+
+    @property
+    def rows(self) -> int:
+        return sum(s.total_rows for s in self.steps)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.error is None for s in self.steps)
+
+    def summary(self) -> dict[str, Any]:
+        """The audit record's details: counts and products, the subjects only as pseudonyms."""
+        return {
+            "subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in self.subjects],
+            "rows": self.rows,
+            "bytes_rewritten": sum(s.bytes_rewritten for s in self.steps),
+            "bytes_removed": sum(s.bytes_removed for s in self.steps),
+            "seconds": round(self.seconds, 3),
+            "steps": [
+                {"product": s.product_id, "action": s.action, "rows": s.rows, "error": s.error} for s in self.steps
+            ],
+        }
+
+
+def subject_columns(entry: ProductEntry) -> set[str]:
+    """The columns a product's contract names as its subject key (tag, or `subject_key` custom property)."""
+    contract = entry.contract
+    if contract is None:
+        return set()
+    table = contract.table()
+    tagged = {c.name for c in table.columns if SUBJECT_KEY in (c.tags or [])}
+    for prop in contract.raw.get("customProperties") or []:
+        if isinstance(prop, dict) and prop.get("property") == "subject_key" and table.column(str(prop.get("value"))):
+            tagged.add(str(prop.get("value")))
+    return tagged
+
+
+def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
+    """Which products hold the subjects' data and what erasing it takes, in build order."""
+    wanted = {s.column for s in subjects}
+    steps: dict[str, ErasureStep] = {}
+    for pid in ws.build_order():
+        entry = ws.product(pid)
+        keys = sorted(subject_columns(entry) & wanted)
+        feeding = [u for u in ws.upstream(pid) if u in steps]
+        if keys:
+            steps[pid] = ErasureStep(pid, "delete", f"subject key {', '.join(keys)}", keys)
+        elif feeding:
+            steps[pid] = _derived_step(entry, wanted, feeding)
+    if not steps:
+        raise ErasureError(
+            f"no product tags {', '.join(sorted(wanted))} as a subject key",
+            f"tag the column `{SUBJECT_KEY}` in the contracts holding it (the gdpr policy kind subject_key_required)",
+        )
+    return list(steps.values())
+
+
+def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str]) -> ErasureStep:
+    source = f"from {', '.join(feeding)}"
+    table = entry.contract.table() if entry.contract else None
+    held = sorted(c for c in wanted if table is not None and table.column(c) is not None)
+    if held:
+        return ErasureStep(entry.id, "delete", f"{source}, holds {', '.join(held)}", held)
+    mode = entry.spec.build.refresh_mode(entry.spec.layer)
+    if mode in (RefreshMode.PARTITIONS, RefreshMode.FULL):
+        return ErasureStep(entry.id, "recompute", f"{source}, {mode.value} refresh")
+    return ErasureStep(
+        entry.id,
+        "review",
+        f"{source}, holds no subject key and its {mode.value} refresh cannot recompute it: "
+        "rows derived from the subject may remain; add the key column or refresh by partitions",
+    )
+
+
+def erase(
+    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], run: Runner, dry_run: bool = False
+) -> ErasureReport:
+    """Erase the subjects (`dry_run`: only count): delete, recompute downstream, purge history."""
+    started = time.perf_counter()
+    steps = plan(ws, subjects)
+    report = ErasureReport(subjects, steps, dry_run)
+    deleting = [s for s in steps if s.action == "delete"]
+    for step in deleting:
+        _count(lakehouse, step, subjects)
+    report.source_files = _source_files_holding(ws, deleting, subjects)
+    if not dry_run:
+        for step in deleting:
+            _delete(lakehouse, step, subjects)
+        _rebuild(ws, lakehouse, steps, run)
+        for step in steps:
+            if step.error is None and step.action != "review":
+                _purge(lakehouse, step)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _tables(lakehouse: Lakehouse, product_id: str) -> list[str]:
+    return [t for t in (product_id, quarantine_id(product_id)) if lakehouse.exists(t)]
+
+
+def _predicate(lakehouse: Lakehouse, table: str, step: ErasureStep, subjects: list[Subject]) -> str | None:
+    """SQL selecting the subjects' rows, valid for both DuckDB and delta-rs; None if the table has no key."""
+    schema = lakehouse.dataset(table).schema
+    terms = []
+    for column in step.columns:
+        if column not in schema.names:
+            continue
+        values = [s.value for s in subjects if s.column == column]
+        if not values:
+            continue
+        kind = schema.field(column).type
+        if pa.types.is_integer(kind):
+            if not all(v.lstrip("-").isdigit() for v in values):
+                raise ErasureError(f"{table}.{column} holds integers: {', '.join(values)} cannot match it")
+            literals = ", ".join(str(int(v)) for v in values)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+            literals = ", ".join(lit(v) for v in values)
+        else:
+            raise ErasureError(f"{table}.{column} is {kind}: a subject key must be a text or integer column")
+        terms.append(f"{q(column)} IN ({literals})")
+    return " OR ".join(terms) or None
+
+
+def _count(lakehouse: Lakehouse, step: ErasureStep, subjects: list[Subject]) -> None:
+    for table in _tables(lakehouse, step.product_id):
+        predicate = _predicate(lakehouse, table, step, subjects)
+        if predicate is None:
+            continue
+        engine = make_engine()
+        try:
+            engine.register(table, lakehouse.scan(table))
+            found = engine.query(f"SELECT count(*) AS n FROM {relation(table)} WHERE {predicate}")
+            step.rows[table] = int(found["n"][0].as_py())
+        finally:
+            engine.close()
+
+
+def _delete(lakehouse: Lakehouse, step: ErasureStep, subjects: list[Subject]) -> None:
+    for table, rows in step.rows.items():
+        if rows == 0:
+            continue
+        predicate = _predicate(lakehouse, table, step, subjects)
+        assert predicate is not None
+        before = lakehouse.files(table)
+        lakehouse.delete(table, predicate, {}, {"lakemesh.erasure": "subject rows deleted"})
+        step.bytes_rewritten += sum(size for path, size in lakehouse.files(table).items() if path not in before)
+
+
+def _rebuild(ws: Workspace, lakehouse: Lakehouse, steps: list[ErasureStep], run: Runner) -> None:
+    """Run every erased product's downstream, so aggregates drop the subject and no consumer still needs
+    the change feed the purge removes (bronze is not re-ingested: that would read new files)."""
+    ids = [s.product_id for s in steps if ws.product(s.product_id).spec.layer is not Layer.BRONZE]
+    if not ids:
+        return
+    before = {s.product_id: lakehouse.files(s.product_id) for s in steps if lakehouse.exists(s.product_id)}
+    runs = {r.product_id: r for r in run(ids).runs}
+    for step in steps:
+        result = runs.get(step.product_id)
+        if result is not None and result.error:
+            step.error = f"rebuilding failed: {result.error}"
+        elif step.product_id in before:
+            files = lakehouse.files(step.product_id).items()
+            step.bytes_rewritten += sum(n for path, n in files if path not in before[step.product_id])
+
+
+def _purge(lakehouse: Lakehouse, step: ErasureStep) -> None:
+    for table in _tables(lakehouse, step.product_id):
+        purged = lakehouse.purge_history(table, "erasure: history before this version removed")
+        step.files_removed += purged["files_removed"]
+        step.bytes_removed += purged["bytes_removed"]
+        step.log_files_removed += purged["log_files_removed"]
+
+
+def _source_files_holding(ws: Workspace, steps: list[ErasureStep], subjects: list[Subject]) -> list[str]:
+    """Workspace source files of erased bronze products that still hold a subject's value: lakemesh does
+    not own them, so they are reported for their owners to delete (the suppression list keeps the rows
+    from being ingested again meanwhile)."""
+    found = []
+    for step in steps:
+        source = ws.product(step.product_id).spec.build.source
+        if not isinstance(source, FileSource):
+            continue
+        for path in source_files(ws.root, source):
+            if _file_holds(path, step.columns, subjects):
+                found.append(str(path.relative_to(ws.root)) if path.is_relative_to(ws.root) else str(path))
+    return found
+
+
+def _file_holds(path: Path, columns: list[str], subjects: list[Subject]) -> bool:
+    values = [s.value for s in subjects if s.column in columns]
+    if path.suffix != ".parquet":
+        # text formats: the value's bytes anywhere in the file (a raw record may hold it off its column)
+        return _bytes_hold(path, [v.encode() for v in values])
+    con = duckdb.connect()
+    try:
+        names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()}
+        terms = [f"CAST({q(c)} AS VARCHAR) IN ({', '.join(lit(v) for v in values)})" for c in columns if c in names]
+        if not terms:
+            return False
+        sql = f"SELECT count(*) FROM read_parquet({lit(str(path))}) WHERE {' OR '.join(terms)}"
+        row = con.execute(sql).fetchone()
+        return bool(row and row[0])
+    finally:
+        con.close()
+
+
+def _bytes_hold(path: Path, needles: list[bytes], chunk: int = 1 << 23) -> bool:
+    """Whether any needle occurs in the file, read in chunks that overlap by the longest needle."""
+    overlap = max((len(n) for n in needles), default=1) - 1
+    tail = b""
+    with path.open("rb") as handle:
+        while block := handle.read(chunk):
+            window = tail + block
+            if any(n in window for n in needles):
+                return True
+            tail = window[-overlap:] if overlap else b""
+    return False
+
+
+def suppress(entry: ProductEntry, data: pa.Table, erased: dict[str, set[str]]) -> tuple[pa.Table, int]:
+    """`data` without the rows of erased subjects (`erased`: subject column -> pseudonyms), and how many
+    went: a source file still holding an erased subject must not bring the subject back."""
+    columns = [c for c in sorted(subject_columns(entry)) if erased.get(c) and c in data.column_names]
+    if not columns:
+        return data, 0
+    con = duckdb.connect()
+    try:
+        con.register("batch", data.select(columns))
+        kept = pa.array([True] * data.num_rows)
+        for column in columns:
+            text = f"CAST({q(column)} AS VARCHAR)"
+            hashes = ", ".join(lit(h) for h in sorted(erased[column]))
+            sql = f"SELECT v FROM (SELECT DISTINCT {text} AS v FROM batch) WHERE {pseudonym_sql('v')} IN ({hashes})"
+            found = [r[0] for r in con.execute(sql).fetchall()]
+            if found:
+                hit = pc.is_in(pc.cast(data[column], pa.string()), pa.array(found, pa.string()))
+                kept = pc.and_(kept, pc.invert(pc.fill_null(hit, False)))
+    finally:
+        con.close()
+    out = data.filter(kept)
+    return out, data.num_rows - out.num_rows
