@@ -31,6 +31,7 @@ from lakemesh.spec.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
+    from lakemesh.governance.encryption import Encryptor
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
@@ -85,6 +86,8 @@ class Mesh:
     def close(self) -> None:
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if self.__dict__.get("encryptor") is not None:
+            self.encryptor.store.close()  # type: ignore[union-attr]
 
     @cached_property
     def actor(self) -> str:
@@ -212,6 +215,14 @@ class Mesh:
     def lakehouse(self) -> Lakehouse:
         return Lakehouse(self.settings.storage or self.workspace.storage_root)
 
+    @cached_property
+    def encryptor(self) -> Encryptor | None:
+        """Encrypts the PII columns the policies mark, on write; None when no policy encrypts anything."""
+        from lakemesh.governance.encryption import Encryptor, KeyStore, column_plans
+
+        plans = column_plans(self.workspace)
+        return Encryptor(plans, KeyStore(self.workspace.mesh.name)) if plans else None
+
     def run(self, products: list[str] | None = None, progress: Progress | None = None) -> RunReport:
         """Build products (all when None) in dependency order; every run is recorded in the catalog."""
         report = self.validate()
@@ -230,6 +241,7 @@ class Mesh:
             progress=progress,
             blocked=blocked,
             suppress=self._suppressor(),
+            protector=self.encryptor,
         )
         return runner.run(products)
 
@@ -401,7 +413,9 @@ class Mesh:
                     self.catalog.audit(self.actor, "retention", r.product_id, True, details)
         return results
 
-    def forget(self, subjects: list[str], dry_run: bool = False, progress: Progress | None = None) -> ErasureReport:
+    def forget(
+        self, subjects: list[str], dry_run: bool = False, progress: Progress | None = None, shred: bool = False
+    ) -> ErasureReport:
         """Erase data subjects (`customer_id=C123`) from every product holding them, downstream
         recomputed and history purged (`governance.erasure`); audited with the subjects as pseudonyms.
 
@@ -409,22 +423,50 @@ class Mesh:
         ingestion even if the erasure is interrupted; rerunning it finishes the job.
         """
         from lakemesh.governance.erasure import Subject, erase
+        from lakemesh.governance.erasure import shred as shred_keys
 
         parsed = [Subject.parse(s) for s in subjects]
         if not dry_run:
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
-        report = erase(self.workspace, self.lakehouse, parsed, lambda ids: self.run(ids, progress), dry_run)
+        if shred:
+            report = shred_keys(self.workspace, self.lakehouse, parsed, self.encryptor, dry_run)
+        else:
+            report = erase(self.workspace, self.lakehouse, parsed, lambda ids: self.run(ids, progress), dry_run)
         if not dry_run:
-            outcome = "forget.done" if report.ok else "forget.failed"
+            outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
+
+    def encrypt(self, products: list[str] | None = None, rotate: bool = False, retire: bool = False) -> dict[str, Any]:
+        """Bring stored tables in line with the encryption policies: with `rotate`, under a new mesh key
+        first; `retire` then destroys the older mesh keys, once no table needs them. Audited."""
+        from lakemesh.governance.encryption import EncryptionError, reencrypt
+        from lakemesh.quality.gate import quarantine_id
+
+        encryptor = self.encryptor
+        if encryptor is None:
+            raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
+        ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
+        if retire and products:
+            raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
+        old = [k["id"] for k in encryptor.store.mesh_keys()]
+        if rotate:
+            encryptor.store.add()
+        done = reencrypt(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))])
+        active = encryptor.store.active()
+        retired = [k for k in old if k != active] if retire else []
+        for key_id in retired:
+            encryptor.store.retire(key_id)
+        details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired}
+        self.catalog.audit(self.actor, "encryption", None, True, details)
+        return details
 
     # quality ------------------------------------------------------------------------------------------
 
     def quality_check(self, product_id: str, as_of: str | None = None, record: bool = True) -> QualityReport:
         """Every expectation of a product's contract over its table in one scan; recorded in the catalog."""
-        report = check_product(self.workspace, self.lakehouse, product_id, parse_as_of(as_of))
+        report = check_product(self.workspace, self.lakehouse, product_id, parse_as_of(as_of), protector=self.encryptor)
         if record:
             self.catalog.record_quality(quality_rows(report, None))
         return report
@@ -433,13 +475,13 @@ class Mesh:
         return self.catalog.quality_history(self.workspace.product(product_id).id, check, limit)
 
     def quarantine(self, product_id: str, limit: int | None = 20) -> pa.Table:
-        return quarantine_rows(self.lakehouse, self.workspace.product(product_id).id, limit)
+        return quarantine_rows(self.lakehouse, self.workspace.product(product_id).id, limit, self.encryptor)
 
     def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
         """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
         pid = self.workspace.product(product_id).id
         run_id = str(uuid.uuid4())
-        result = reprocess(self.workspace, self.lakehouse, pid, run_id)
+        result = reprocess(self.workspace, self.lakehouse, pid, run_id, protector=self.encryptor)
         if result.report is not None:
             result.report.table_version = result.product_version
             self.catalog.record_quality(quality_rows(result.report, None))
@@ -453,11 +495,13 @@ class Mesh:
         As a `principal`: only granted products, through its column masks and row filters; audited.
         """
         if principal is None:
-            return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of))
+            return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of), self.encryptor)
         from lakemesh.governance.access import AccessDenied, governed_query
 
+        encryptor = self.encryptor
+        clear = (lambda pid, who, engine: encryptor.clear_sources(pid, who.roles, engine)) if encryptor else None
         try:
-            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, parse_as_of(as_of))
+            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, parse_as_of(as_of), clear)
         except AccessDenied as exc:
             products = exc.decision.products if exc.decision else []
             details = {"sql": sql, "reason": exc.message, "products": products}

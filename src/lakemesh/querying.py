@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from lakemesh.engines import make_engine
+from lakemesh.engines import Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.transform import referenced_products
@@ -44,8 +44,14 @@ def parse_read_query(sql: str) -> exp.Query:
     return statements[0]
 
 
-def run_query(sql: str, products: list[str], lakehouse: Lakehouse, as_of: int | datetime | None = None) -> pa.Table:
-    """Run one SELECT over the products it names (each at `as_of` when given)."""
+def run_query(
+    sql: str,
+    products: list[str],
+    lakehouse: Lakehouse,
+    as_of: int | datetime | None = None,
+    protector: Protector | None = None,
+) -> pa.Table:
+    """Run one SELECT over the products it names (each at `as_of` when given), encrypted columns in clear."""
     tree = parse_read_query(sql)
     named = referenced_products(tree)
     unknown = sorted(n for n in named if n not in products)
@@ -57,7 +63,7 @@ def run_query(sql: str, products: list[str], lakehouse: Lakehouse, as_of: int | 
     engine = make_engine()
     try:
         for product in sorted(named):
-            engine.register(product, lakehouse.scan(product, as_of=as_of))
+            register_revealed(engine, product, lakehouse.scan(product, as_of=as_of), protector)
         return engine.query(tree.sql(dialect=engine.dialect))
     finally:
         engine.close()

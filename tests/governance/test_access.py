@@ -12,11 +12,11 @@ from lakemesh.settings import Settings
 from lakemesh.synthetic import write_customers, write_order_events
 
 ACCESS = """access:
-  roles: [analyst, support, admin]
+  roles: [analyst, support, admin, dpo]
   principals:
     - {name: ana@company.com, roles: [analyst], attributes: {region: EMEA}}
     - {name: sam@company.com, roles: [support], attributes: {region: AMER}}
-    - {name: root@company.com, roles: [admin]}
+    - {name: root@company.com, roles: [admin, dpo]}
     - {name: nobody@company.com, roles: []}
   grants:
     - {products: ["customers.*"], roles: [analyst, support, admin]}

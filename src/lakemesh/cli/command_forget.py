@@ -16,13 +16,19 @@ def forget(
         ..., "--subject", "-s", help="The subject as KEY=VALUE, e.g. customer_id=C000042; repeat for several."
     ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be erased and count rows; change nothing."),
+    shred: bool = typer.Option(
+        False, "--shred", help="Crypto-shred: destroy the subjects' encryption keys instead of rewriting tables."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Erase data subjects from every product holding them: products tagging the key `subject-key` and
     everything built from them. Rows are deleted in every layer and quarantine, aggregates recomputed,
     and each table's history purged so time travel cannot bring the values back. Audited, with the
-    subjects recorded only as keyed pseudonyms; later ingestion skips them."""
-    report = open_mesh(ctx).forget(subjects, dry_run)
+    subjects recorded only as keyed pseudonyms; later ingestion skips them.
+
+    With --shred (products encrypting PII with keyPer: subject), the subjects' keys are destroyed
+    instead: their encrypted values become unreadable everywhere at once; what rows hold in clear stays."""
+    report = open_mesh(ctx).forget(subjects, dry_run, shred=shred)
     if as_json:
         print_json({**report.summary(), "dry_run": dry_run, "source_files": report.source_files})
     else:
@@ -32,22 +38,33 @@ def forget(
 
 
 def _render(report: ErasureReport) -> None:
+    shredding = any(s.action == "shred" for s in report.steps)
+    sizes = not (report.dry_run or shredding)
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("product", "action", "rows", "rewritten", "removed", "why"):
+    table.add_column("product", no_wrap=True)
+    for name in ("action", "rows", *(("rewritten", "removed") if sizes else ()), "why"):
         table.add_column(name, overflow="fold")
     for step in report.steps:
         rows = ", ".join(
             f"{n:,}" + (" (quarantine)" if t.endswith("__quarantine") else "") for t, n in step.rows.items()
         )
-        action = {"review": "[yellow]review[/]"}.get(step.action, step.action)
-        if step.error:
-            action = f"[red]{step.action} failed[/]"
-        written = "" if report.dry_run else _size(step.bytes_rewritten)
-        removed = "" if report.dry_run else f"{step.files_removed} files, {_size(step.bytes_removed)}"
-        table.add_row(step.product_id, action, rows, written, removed, step.error or step.reason)
+        action = (
+            f"[red]{step.action} failed[/]"
+            if step.error
+            else {"review": "[yellow]review[/]"}.get(step.action, step.action)
+        )
+        moved = (
+            (_size(step.bytes_rewritten), f"{step.files_removed} files, {_size(step.bytes_removed)}") if sizes else ()
+        )
+        table.add_row(step.product_id, action, rows, *moved, step.error or step.reason)
     console.print(table)
-    verb = "would erase" if report.dry_run else "erased"
-    console.print(f"{verb} {report.rows:,} rows of {len(report.subjects)} subject(s) in {report.seconds:.1f}s")
+    if shredding:
+        shredded = sum(s.total_rows for s in report.steps if s.action == "shred")
+        done = "would shred" if report.dry_run else f"destroyed {report.keys_destroyed} key(s): shredded"
+        console.print(f"{done} the encrypted values of {shredded:,} rows in {report.seconds:.1f}s")
+    else:
+        done = "would erase" if report.dry_run else "erased"
+        console.print(f"{done} {report.rows:,} rows of {len(report.subjects)} subject(s) in {report.seconds:.1f}s")
     for path in report.source_files:
         console.print(f"[yellow]![/] source file {path} still holds the subject: lakemesh does not own it; "
                       "delete or rewrite it (later runs skip the subject's rows meanwhile)")  # fmt: skip

@@ -108,3 +108,37 @@ def retention_apply(
     console.print(table)
     if dry_run:
         console.print("[dim]dry run: nothing was deleted[/]")
+
+
+@app.command()
+def encrypt(
+    ctx: typer.Context,
+    products: list[str] | None = typer.Argument(None, help="Products to rewrite (default: every encrypting one)."),
+    rotate: bool = typer.Option(False, "--rotate", help="Make a new mesh key first and re-encrypt with it."),
+    retire_old: bool = typer.Option(False, "--retire-old", help="Then destroy the older mesh keys."),
+) -> None:
+    """Rewrite stored tables so their PII columns are encrypted as the policies say (after turning
+    encryption on, or with --rotate under a new key), then purge the history that held the old bytes."""
+    details = open_mesh(ctx).encrypt(products or None, rotate, retire_old)
+    for table_id, rows in details["tables"].items():
+        console.print(f"{table_id}: {rows:,} rows re-encrypted")
+    console.print(f"active mesh key {details['key']}" + (f"; destroyed {', '.join(details['retired'])}"
+                  if details["retired"] else ""))  # fmt: skip
+
+
+@app.command()
+def keys(ctx: typer.Context) -> None:
+    """The mesh's encryption keys in the key store (ids and ages only; key material is never shown)."""
+    mesh = open_mesh(ctx)
+    encryptor = mesh.encryptor
+    if encryptor is None:
+        console.print("no pii_protection policy encrypts any column: no keys in use")
+        return
+    active = encryptor.store.active()
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("key", "created", "status"):
+        table.add_column(name)
+    for key in encryptor.store.mesh_keys():
+        table.add_row(key["id"], key["created"][:19], "active" if key["id"] == active else "readable")
+    console.print(table)
+    console.print(f"key store: {encryptor.store.path}")

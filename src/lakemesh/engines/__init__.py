@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from lakemesh.engines.base import Engine
+from lakemesh.engines.base import Engine, Protector, register_revealed
 from lakemesh.errors import LakemeshError
 
 ENGINES = {"duckdb": "lakemesh.engines.duckdb_engine:DuckDBEngine"}
@@ -20,4 +20,4 @@ def make_engine(name: str = "duckdb") -> Engine:
     return engine
 
 
-__all__ = ["ENGINES", "Engine", "make_engine"]
+__all__ = ["ENGINES", "Engine", "Protector", "make_engine", "register_revealed"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -24,6 +25,9 @@ class Engine(Protocol):
         """Make Arrow data (table, dataset or reader) queryable as `domain.name`, optionally filtered, or
         through `select` (a SELECT list over its columns: how governance masks them)."""
 
+    def function(self, name: str, fn: Callable[..., pa.Array], arity: int) -> None:
+        """Make a vectorised scalar function (Arrow text arrays in, a text array out) callable in SQL."""
+
     def query(self, sql: str) -> pa.Table:
         """Run a query and return the result as Arrow."""
 
@@ -31,3 +35,38 @@ class Engine(Protocol):
         """The output column names of a query, found by planning it, not running it."""
 
     def close(self) -> None: ...
+
+
+FunctionRegistrar = Callable[[str, Callable[..., pa.Array], int], None]
+
+
+class Protector(Protocol):
+    """Column encryption at rest (`governance.encryption.Encryptor`): what is written is sealed, what
+    engines read is revealed through a SELECT list that decrypts."""
+
+    def encrypt(self, table_id: str, data: pa.Table) -> pa.Table:
+        """`data` with the table's protected columns encrypted, ready to be written."""
+
+    def reveal(self, table_id: str, names: list[str], register: FunctionRegistrar) -> str | None:
+        """`REPLACE (...)` decrypting the table's protected columns among `names`, or None."""
+
+
+def register_revealed(
+    engine: Engine,
+    table_id: str,
+    data: Any,
+    protector: Protector | None,
+    where: str | None = None,
+    exclude: tuple[str, ...] = (),
+) -> None:
+    """Register a table with the engine, its protected columns read in clear when there is a protector."""
+    reveal = protector.reveal(table_id, list(data.schema.names), engine.function) if protector else None
+    select = None
+    if reveal:
+        dropped = f"EXCLUDE ({', '.join(_quoted(c) for c in exclude)}) " if exclude else ""
+        select = f"* {dropped}{reveal}"
+    engine.register(table_id, data, where=where, exclude=exclude, select=select)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'

@@ -5,6 +5,7 @@ Registering a `pyarrow.dataset` keeps DuckDB's filter and projection pushdown in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
@@ -21,6 +22,7 @@ class DuckDBEngine:
 
     def __init__(self, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect()
+        self._functions: set[str] = set()
         self.con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress
         if memory_limit:
             self.con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -60,6 +62,14 @@ class DuckDBEngine:
                 typed = self.con.from_arrow(pa.table({f.name: pa.array([], f.type)})).types[0]
                 columns.append(f"CAST(NULL AS {typed}) AS {q(f.name)}")
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW {q(hidden)} AS SELECT {', '.join(columns)} FROM {source}")
+
+    def function(self, name: str, fn: Callable[..., pa.Array], arity: int) -> None:
+        if name in self._functions:
+            return
+        text = duckdb.sqltype("VARCHAR")
+        options: dict[str, Any] = {"type": "arrow", "null_handling": "special", "side_effects": False}
+        self.con.create_function(name, fn, [text] * arity, text, **options)
+        self._functions.add(name)
 
     def query(self, sql: str) -> pa.Table:
         try:

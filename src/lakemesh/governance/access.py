@@ -12,7 +12,7 @@ Every governed query, admitted or denied, is written to the catalog's audit log.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
+from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import secret
 from lakemesh.quality.contract_check import lit, q
@@ -30,6 +31,7 @@ from lakemesh.spec.workspace import Workspace
 
 # functions that read or reveal something other than the granted data
 DENIED_FUNCTIONS = (
+    "lakemesh_",  # lakemesh_decrypt: decryption is the view's to grant, never the query's
     "read_",
     "parquet_",
     "delta_",
@@ -95,26 +97,32 @@ def mask_key() -> str:
     return secret("mask-key")
 
 
-def mask_sql(mask: ColumnMask, column: str, type_name: str) -> str:
-    c = q(column)
+def mask_sql(mask: ColumnMask, column: str, type_name: str, source: str | None = None) -> str:
+    """The masked column as a SELECT item; `source` is the SQL giving its clear value (a decryption)."""
+    c, alias = source or q(column), q(column)
     text = f"CAST({c} AS VARCHAR)"
     method = mask.method
     if method == "redact":
-        return f"'***' AS {c}" if "string" in type_name or "utf8" in type_name else f"NULL AS {c}"
+        return f"'***' AS {alias}" if "string" in type_name or "utf8" in type_name else f"NULL AS {alias}"
     if method == "hash":  # a keyed 64-bit pseudonym as text: equal values stay equal (joins, counts)
-        return f"CASE WHEN {c} IS NULL THEN NULL ELSE lpad(to_hex(hash({c}, {lit(mask_key())})), 16, '0') END AS {c}"
+        key = lit(mask_key())
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE lpad(to_hex(hash({c}, {key})), 16, '0') END AS {alias}"
     if method == "partial":
-        return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {c}"
+        return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {alias}"
     if method == "null":
-        return f"NULL AS {c}"
-    return f"date_trunc('{method}', {c}) AS {c}"  # year, month: generalised dates
+        return f"NULL AS {alias}"
+    return f"date_trunc('{method}', {c}) AS {alias}"  # year, month: generalised dates
 
 
-def filter_sql(rule: RowFilter, principal: Principal) -> str:
-    """The row filter with `principal.<attribute>` replaced by the principal's values, as SQL."""
+def filter_sql(rule: RowFilter, principal: Principal, sources: dict[str, str] | None = None) -> str:
+    """The row filter with `principal.<attribute>` replaced by the principal's values, as SQL; columns
+    with a `sources` entry read through it (an encrypted column, decrypted)."""
     tree = sqlglot.parse_one(rule.filter, read="duckdb")
+    sources = sources or {}
 
     def substitute(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column) and not node.table and node.name in sources:
+            return sqlglot.parse_one(sources[node.name], read="duckdb")
         if isinstance(node, exp.Column) and node.table == "principal":
             if node.name not in principal.attributes:
                 raise AccessDenied(
@@ -127,14 +135,29 @@ def filter_sql(rule: RowFilter, principal: Principal) -> str:
     return tree.transform(substitute).sql("duckdb")
 
 
-def view_select(access: Access, principal: Principal, product_id: str, schema: pa.Schema) -> tuple[str, str | None]:
-    """(SELECT list with the principal's masks, WHERE with its row filters) for one product."""
+def view_select(
+    access: Access,
+    principal: Principal,
+    product_id: str,
+    schema: pa.Schema,
+    sources: dict[str, str] | None = None,
+    in_clear: bool = False,
+) -> tuple[str, str | None]:
+    """(SELECT list with the principal's masks, WHERE with its row filters) for one product. `sources`
+    maps encrypted columns to the SQL decrypting them: masks and row filters read through it, and the
+    column itself shows decrypted only `in_clear` (the principal holds a decrypt role)."""
     masks = {
         m.column: m for m in access.masks if _matches(m.products, product_id) and not _exempt(m.unless_roles, principal)
     }
-    columns = [mask_sql(masks[f.name], f.name, str(f.type)) if f.name in masks else q(f.name) for f in schema]
+    sources = sources or {}
+    columns = []
+    for f in schema:
+        if f.name in masks:
+            columns.append(mask_sql(masks[f.name], f.name, str(f.type), sources.get(f.name)))
+        else:
+            columns.append(f"{sources[f.name]} AS {q(f.name)}" if f.name in sources and in_clear else q(f.name))
     filters = [
-        f"({filter_sql(r, principal)})"
+        f"({filter_sql(r, principal, sources)})"
         for r in access.row_filters
         if _matches(r.products, product_id) and not _exempt(r.unless_roles, principal)
     ]
@@ -216,7 +239,12 @@ def access_problems(ws: Workspace) -> list[Problem]:
 
 
 def governed_query(
-    sql: str, principal_name: str, ws: Workspace, lakehouse: Any, as_of: Any = None
+    sql: str,
+    principal_name: str,
+    ws: Workspace,
+    lakehouse: Any,
+    as_of: Any = None,
+    clear: Callable[[str, Principal, Engine], tuple[dict[str, str], bool]] | None = None,
 ) -> tuple[pa.Table, Decision]:
     """Run `sql` as the principal; AccessDenied (with the Decision on it) when it may not."""
     from lakemesh.engines import make_engine
@@ -239,7 +267,8 @@ def governed_query(
         for product in products:
             data = lakehouse.scan(product, as_of=as_of)
             schema = data.schema
-            select, where = view_select(access, principal, product, schema)
+            sources, in_clear = clear(product, principal, engine) if clear else ({}, False)
+            select, where = view_select(access, principal, product, schema, sources, in_clear)
             engine.register(product, data, where=where, select=select)
         result = engine.query(tree.sql(dialect=engine.dialect))
     finally:

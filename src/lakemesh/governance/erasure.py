@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
@@ -39,6 +39,9 @@ from lakemesh.spec.models import FileSource, Layer, RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 Runner = Callable[[list[str]], RunReport]
+
+if TYPE_CHECKING:
+    from lakemesh.governance.encryption import Encryptor
 
 
 class ErasureError(LakemeshError):
@@ -91,6 +94,7 @@ class ErasureReport:
     steps: list[ErasureStep]
     dry_run: bool
     seconds: float = 0.0
+    keys_destroyed: int = 0  # crypto-shredding: subject keys destroyed
     source_files: list[str] = field(default_factory=list)  # workspace files that still hold a value
 
     @property
@@ -109,6 +113,7 @@ class ErasureReport:
             "bytes_rewritten": sum(s.bytes_rewritten for s in self.steps),
             "bytes_removed": sum(s.bytes_removed for s in self.steps),
             "seconds": round(self.seconds, 3),
+            "keys_destroyed": self.keys_destroyed,
             "steps": [
                 {"product": s.product_id, "action": s.action, "rows": s.rows, "error": s.error} for s in self.steps
             ],
@@ -183,6 +188,35 @@ def erase(
         for step in steps:
             if step.error is None and step.action != "review":
                 _purge(lakehouse, step)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def shred(
+    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], encryptor: Encryptor | None, dry_run: bool = False
+) -> ErasureReport:
+    """Crypto-shredding, the fast path: destroy the subjects' own keys, so their encrypted values in every
+    table, version and copy become unreadable at once, with nothing rewritten. What their rows hold in
+    clear (the subject key itself, unencrypted columns, products without encryption) stays: each such
+    product is listed for `review`, and a full `forget` removes it."""
+    started = time.perf_counter()
+    steps = [s for s in plan(ws, subjects) if s.action == "delete"]
+    for step in steps:
+        _count(lakehouse, step, subjects)
+        column_plan = encryptor.plan_of(step.product_id) if encryptor else None
+        if column_plan is not None and column_plan.subject_column in step.columns:
+            encrypted = ", ".join(c for c in column_plan.columns if c != "_raw")
+            step.action, step.reason = "shred", f"{encrypted} unreadable; the rest of each row stays"
+        else:
+            step.action, step.reason = "review", "holds the subject in clear: not shredded, erase it without --shred"
+    if not any(s.action == "shred" for s in steps):
+        raise ErasureError(
+            "no product encrypts these subjects' data with a key per subject: there is nothing to shred",
+            "set keyPer: subject on a pii_protection policy with encrypt, or erase without --shred",
+        )
+    report = ErasureReport(subjects, steps, dry_run)
+    if not dry_run and encryptor is not None:
+        report.keys_destroyed = encryptor.store.shred([s.value for s in subjects])
     report.seconds = time.perf_counter() - started
     return report
 
@@ -314,12 +348,12 @@ def suppress(entry: ProductEntry, data: pa.Table, erased: dict[str, set[str]]) -
     """`data` without the rows of erased subjects (`erased`: subject column -> pseudonyms), and how many
     went: a source file still holding an erased subject must not bring the subject back."""
     columns = [c for c in sorted(subject_columns(entry)) if erased.get(c) and c in data.column_names]
-    if not columns:
+    if not columns or data.num_rows == 0:
         return data, 0
     con = duckdb.connect()
     try:
         con.register("batch", data.select(columns))
-        kept = pa.array([True] * data.num_rows)
+        kept = pa.array([True] * data.num_rows, pa.bool_())
         for column in columns:
             text = f"CAST({q(column)} AS VARCHAR)"
             hashes = ", ".join(lit(h) for h in sorted(erased[column]))

@@ -176,6 +176,21 @@ class Lakehouse:
         self._write(product_id, data, "append", None, checkpoints, metadata, evolve)
         return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
 
+    def rewrite(self, product_id: str, data: pa.Table, metadata: dict[str, str]) -> WriteResult:
+        """Replace the whole table, its schema included (a column now stored encrypted), in one commit;
+        the checkpoints committed before stay."""
+        try:
+            write_deltalake(
+                self.uri(product_id),
+                data,
+                mode="overwrite",
+                schema_mode="overwrite",
+                commit_properties=_commit({}, metadata),
+            )
+        except (DeltaError, ValueError, pa.ArrowException) as exc:
+            raise LakehouseError(f"rewriting {product_id} failed, nothing was committed: {exc}") from exc
+        return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
+
     def advance(self, product_id: str, checkpoints: dict[str, int], metadata: dict[str, str]) -> int:
         """Commit the checkpoints with no data (inputs read, nothing to change); returns the new version."""
         empty = pa.schema(self.table(product_id).schema().to_arrow()).empty_table()

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake.exceptions import DeltaError
 
-from lakemesh.engines import Engine, make_engine
+from lakemesh.engines import Engine, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import CDF_COLUMNS, HistoryPurgedError, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
@@ -66,9 +66,11 @@ class PipelineRunner:
         engine: str = "duckdb",
         blocked: dict[str, list[str]] | None = None,
         suppress: Suppressor | None = None,
+        protector: Protector | None = None,
     ) -> None:
         self.ws = workspace
         self.suppress = suppress
+        self.protector = protector  # encrypts protected columns on write, decrypts them for transforms
         self.blocked = blocked or {}  # product id -> critical policy violations: not built
         self.lakehouse = lakehouse
         self.record = record
@@ -145,12 +147,8 @@ class PipelineRunner:
             run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
             return
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        data = batch.data
-        if self.suppress is not None:
-            data, dropped = self.suppress(entry, data)
-            if dropped:
-                run.details["erased_subject_rows_skipped"] = dropped
-        data = self._gated(entry, table, data, run, None, partial=False)  # a batch of new records
+        data = self._gated(entry, table, self._unforgotten(entry, batch.data, run), run, None, partial=False)
+        data = self._sealed(entry.id, data)
         evolve = self._evolves(entry.id, data, table)
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
         self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
@@ -217,14 +215,16 @@ class PipelineRunner:
             out = self._compute(entry, table, engine, current)
         finally:
             engine.close()
+        keys = table.primary_key
+        if mode is RefreshMode.MERGE and not keys:
+            raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
         partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
-        out = self._gated(entry, table, out, run, checkpoints, partial)
+        out = self._gated(entry, table, self._unforgotten(entry, out, run), run, checkpoints, partial)
+        if mode is RefreshMode.MERGE:
+            _check_unique(out, keys, entry.id)
+        out = self._sealed(entry.id, out)
         evolve = self._evolves(entry.id, out, table)
         if mode is RefreshMode.MERGE:
-            keys = table.primary_key
-            if not keys:
-                raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
-            _check_unique(out, keys, entry.id)
             result = self.lakehouse.merge(
                 entry.id, out, keys, checkpoints, meta, entry.spec.build.refresh.sequence_by, evolve
             )
@@ -256,14 +256,14 @@ class PipelineRunner:
             changes = self._changes_since(entry, mode, only, last[only], current[only], engine)
         if changes is None or only is None:
             for product, version in current.items():
-                engine.register(product, self.lakehouse.scan(product, as_of=version))
+                register_revealed(engine, product, self.lakehouse.scan(product, as_of=version), self.protector)
                 run.rows_read += self.lakehouse.table(product, version).count()
             return InputPlan()
         by = entry.spec.build.refresh.by
         if mode is not RefreshMode.PARTITIONS:
             # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
             kept = "_change_type IN ('insert', 'update_postimage')"
-            engine.register(only, changes, where=kept, exclude=CDF_COLUMNS)
+            register_revealed(engine, only, changes, self.protector, where=kept, exclude=CDF_COLUMNS)
             run.rows_read = int(engine.query(f"SELECT count(*) AS n FROM {only}")["n"][0].as_py())
             return InputPlan()
         assert by is not None
@@ -274,7 +274,8 @@ class PipelineRunner:
         if len(affected) == 0:
             return InputPlan(nothing_affected=True)
         values = ", ".join(lit(str(v)) for v in affected.to_pylist())
-        engine.register(only, self.lakehouse.scan(only, as_of=current[only]), where=f"{q(by)} IN ({values})")
+        scan = self.lakehouse.scan(only, as_of=current[only])
+        register_revealed(engine, only, scan, self.protector, where=f"{q(by)} IN ({values})")
         run.rows_read = changes.num_rows
         return InputPlan(predicate=f"{by} IN ({values})")
 
@@ -328,7 +329,7 @@ class PipelineRunner:
         exists = self.lakehouse.exists(entry.id)
 
         def screen(rows: pa.Table) -> pa.Table:  # the quality gate, on the rows about to be upserted
-            return self._gated(entry, table, rows, run, checkpoints, partial=exists)
+            return self._sealed(entry.id, self._gated(entry, table, rows, run, checkpoints, partial=exists))
 
         result = apply_changes(
             self.lakehouse,
@@ -421,10 +422,24 @@ class PipelineRunner:
                 rows = rows.filter(pc.invert(pc.is_in(files, pa.array(sorted(done)))))
         if rows.num_rows == 0:
             return 0
-        self.lakehouse.append(qid, rows, checkpoints or {}, meta, self.lakehouse.exists(qid))
+        self.lakehouse.append(qid, self._sealed(qid, rows), checkpoints or {}, meta, self.lakehouse.exists(qid))
         return rows.num_rows
 
     # shared ---------------------------------------------------------------------------------------
+
+    def _unforgotten(self, entry: ProductEntry, data: pa.Table, run: ProductRun) -> pa.Table:
+        """The rows without those of erased data subjects: a replayed source or a rebuild from an input
+        whose subject keys were shredded must not bring them back."""
+        if self.suppress is None:
+            return data
+        data, dropped = self.suppress(entry, data)
+        if dropped:
+            run.details["erased_subject_rows_skipped"] = dropped
+        return data
+
+    def _sealed(self, table_id: str, data: pa.Table) -> pa.Table:
+        """The rows as they are stored: protected columns encrypted."""
+        return self.protector.encrypt(table_id, data) if self.protector else data
 
     def _evolves(self, product_id: str, data: pa.Table, table: Table) -> bool:
         if not self.lakehouse.exists(product_id):

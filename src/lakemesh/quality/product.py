@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemesh.engines import make_engine
+from lakemesh.engines import Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.quality.contract_check import q
@@ -44,16 +44,18 @@ def check_product(
     as_of: int | datetime | None = None,
     examples: int = 3,
     engine_name: str = "duckdb",
+    protector: Protector | None = None,
 ) -> QualityReport:
-    """Every expectation of the product's contract over its table (at `as_of`), in one scan."""
+    """Every expectation of the product's contract over its table (at `as_of`), in one scan; encrypted
+    columns are judged on their clear values."""
     entry = workspace.product(product_id)
     suite = product_suite(entry)
     table = lakehouse.table(entry.id, as_of)
     engine = make_engine(engine_name)
     try:
-        engine.register(entry.id, lakehouse.scan(entry.id, as_of))
+        register_revealed(engine, entry.id, lakehouse.scan(entry.id, as_of), protector)
         for other in _sql_products(suite, workspace) - {entry.id}:
-            engine.register(other, lakehouse.scan(other))
+            register_revealed(engine, other, lakehouse.scan(other), protector)
         report = run_suite(engine, relation(entry.id), suite, entry.id, examples, null_counts=delta_null_counts(table))
     finally:
         engine.close()
@@ -119,14 +121,16 @@ def freshness(entry: ProductEntry, table: Any, latest: bool = True) -> dict[str,
 # --- quarantine -----------------------------------------------------------------------------------------------
 
 
-def quarantine_rows(lakehouse: Lakehouse, product_id: str, limit: int | None = None) -> pa.Table:
-    """The rows in a product's quarantine, newest first."""
+def quarantine_rows(
+    lakehouse: Lakehouse, product_id: str, limit: int | None = None, protector: Protector | None = None
+) -> pa.Table:
+    """The rows in a product's quarantine, newest first, encrypted columns in clear."""
     qid = quarantine_id(product_id)
     if not lakehouse.exists(qid):
         return pa.table({})
     engine = make_engine()
     try:
-        engine.register(qid, lakehouse.scan(qid))
+        register_revealed(engine, qid, lakehouse.scan(qid), protector)
         cap = f" LIMIT {int(limit)}" if limit else ""
         return engine.query(f"SELECT * FROM {relation(qid)} ORDER BY {q(AT)} DESC{cap}")
     finally:
@@ -142,7 +146,12 @@ class ReprocessResult:
 
 
 def reprocess(
-    workspace: Workspace, lakehouse: Lakehouse, product_id: str, run_id: str, engine_name: str = "duckdb"
+    workspace: Workspace,
+    lakehouse: Lakehouse,
+    product_id: str,
+    run_id: str,
+    engine_name: str = "duckdb",
+    protector: Protector | None = None,
 ) -> ReprocessResult:
     """Re-check quarantined rows against the contract as it is now; release those that pass into the product.
 
@@ -154,6 +163,10 @@ def reprocess(
     entry = workspace.product(product_id)
     qid = quarantine_id(entry.id)
     mode = entry.spec.build.refresh_mode(entry.spec.layer)
+
+    def seal(table_id: str, data: pa.Table) -> pa.Table:
+        return protector.encrypt(table_id, data) if protector else data
+
     if mode not in (RefreshMode.MERGE, RefreshMode.APPEND):
         raise LakemeshError(
             f"{entry.id} is rebuilt by {mode.value} refresh: quarantined rows cannot be merged back one by one",
@@ -163,7 +176,7 @@ def reprocess(
         return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
     q_version = lakehouse.version(qid)
     assert q_version is not None
-    rows = lakehouse.table(qid).to_pyarrow_table()
+    rows = quarantine_rows(lakehouse, entry.id, None, protector)  # judged on clear values
     if rows.num_rows == 0:
         return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
     data = rows.drop_columns([c for c in QUARANTINE_COLUMNS if c in rows.column_names])
@@ -179,10 +192,11 @@ def reprocess(
         if mode is RefreshMode.MERGE:
             table = entry.contract.table() if entry.contract else None
             keys = table.primary_key if table else []
-            result = lakehouse.merge(entry.id, released, keys, checkpoint, meta, entry.spec.build.refresh.sequence_by)
+            sealed = seal(entry.id, released)
+            result = lakehouse.merge(entry.id, sealed, keys, checkpoint, meta, entry.spec.build.refresh.sequence_by)
         else:
-            result = lakehouse.append(entry.id, released, checkpoint, meta)
+            result = lakehouse.append(entry.id, seal(entry.id, released), checkpoint, meta)
         version = result.version
     kept = still if still is not None else rows.slice(0, 0)
-    lakehouse.replace(qid, kept, None, {"lakemesh:reprocess": q_version}, meta, evolve=False)
+    lakehouse.replace(qid, seal(qid, kept), None, {"lakemesh:reprocess": q_version}, meta, evolve=False)
     return ReprocessResult(released.num_rows, kept.num_rows, version, outcome.report)

@@ -226,6 +226,9 @@ class PolicySpec(StrictModel):
     query: str | None = None  # kind sql: one SELECT over ${table} returning the number of offending rows
     max_rows: int = Field(0, ge=0)  # kind sql: violated when the query returns more than this
     classifications: list[str] = ["confidential", "restricted"]  # kind pii_protection: allowed for pii
+    encrypt: list[str] = []  # kind pii_protection: pii columns of these classifications are stored encrypted
+    key_per: Literal["mesh", "subject"] = "mesh"  # one encryption key for the mesh, or one per data subject
+    decrypt_roles: list[str] = []  # roles that `query --as` shows encrypted columns to in clear
 
 
 class Governance(StrictModel):
