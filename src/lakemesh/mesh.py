@@ -432,7 +432,8 @@ class Mesh:
         if shred:
             report = shred_keys(self.workspace, self.lakehouse, parsed, self.encryptor, dry_run)
         else:
-            report = erase(self.workspace, self.lakehouse, parsed, lambda ids: self.run(ids, progress), dry_run)
+            rebuild = lambda ids: self.run(ids, progress)  # noqa: E731
+            report = erase(self.workspace, self.lakehouse, parsed, rebuild, dry_run, self.encryptor)
         if not dry_run:
             outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
             self.catalog.audit(self.actor, outcome, None, True, report.summary())

@@ -32,6 +32,11 @@ ACCESS = """access:
 CUSTOMERS = "customers.customer_profiles"
 
 
+def with_access(mesh_yaml: str, block: str) -> str:
+    """The mesh file with its `access:` section (the last one in the example) replaced by `block`."""
+    return mesh_yaml[: mesh_yaml.index("\naccess:") + 1] + block if "\naccess:" in mesh_yaml else mesh_yaml + block
+
+
 @pytest.fixture(scope="module")
 def governed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import shutil
@@ -40,7 +45,7 @@ def governed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("gov") / "shop"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
-    (root / "mesh.yaml").write_text((root / "mesh.yaml").read_text() + ACCESS)
+    (root / "mesh.yaml").write_text(with_access((root / "mesh.yaml").read_text(), ACCESS))
     write_customers(root / "data/customers/c.csv", 400)
     write_order_events(root / "data/order_events/e.jsonl", 2000)
     assert _open(root).run().ok

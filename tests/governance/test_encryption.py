@@ -16,6 +16,7 @@ from lakemesh.mesh import Mesh
 from lakemesh.settings import Settings
 from lakemesh.synthetic import write_customers, write_order_events
 from tests.conftest import EXAMPLE
+from tests.governance.test_access import with_access
 from tests.governance.test_erasure import files_holding
 
 PROFILES, RECORDS = "customers.customer_profiles", "customers.customer_records"
@@ -43,7 +44,7 @@ def _shop(tmp_path: Path, key_per: str = "subject") -> Path:
     root = tmp_path / "shop"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
     mesh_yaml = root / "mesh.yaml"
-    mesh_yaml.write_text(mesh_yaml.read_text().replace("keyPer: subject", f"keyPer: {key_per}") + ACCESS)
+    mesh_yaml.write_text(with_access(mesh_yaml.read_text().replace("keyPer: subject", f"keyPer: {key_per}"), ACCESS))
     write_customers(root / "data/customers/c.csv", 300)
     write_order_events(root / "data/order_events/e.jsonl", 1000)
     assert _open(root).run().ok
@@ -141,3 +142,23 @@ def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: P
     assert _open(root).run().ok and _profile(root, "C000002") in ({}, row)
     with pytest.raises(MissingKeyError):
         KeyStore("other").mesh_cipher("nope")
+
+
+def test_forget_finds_a_subject_whose_key_column_is_encrypted(tmp_path: Path, keys: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
+    mesh_yaml = root / "mesh.yaml"
+    text = mesh_yaml.read_text().replace("keyPer: subject", "keyPer: mesh")
+    mesh_yaml.write_text(text.replace("encrypt: [restricted]", "encrypt: [confidential, restricted]"))
+    write_customers(root / "data/customers/c.csv", 300)
+    write_order_events(root / "data/order_events/e.jsonl", 1000)
+    assert _open(root).run().ok
+    stored = _open(root).lakehouse.table(PROFILES).to_pyarrow_table(columns=["customer_id"])
+    assert all(v.startswith(PREFIX) for v in stored["customer_id"].to_pylist())  # the key itself is sealed
+    sealed = _open(root).query(f"SELECT customer_id FROM {PROFILES} WHERE customer_id = 'C000002'")
+    assert sealed.num_rows == 1  # read in clear
+    report = _open(root).forget(["customer_id=C000002"])
+    assert report.ok and {s.product_id: s.rows.get(s.product_id) for s in report.steps}[PROFILES] == 1
+    assert _open(root).query(f"SELECT count(*) AS n FROM {PROFILES} WHERE customer_id = 'C000002'").to_pylist() == [
+        {"n": 0}
+    ]

@@ -29,8 +29,11 @@ def _edit(root: Path, file: str, old: str, new: str) -> None:
 
 
 def _add_policies(root: Path, file: str, text: str) -> None:
+    """Append policies to the file's policy list (in mesh.yaml, the governance section before access)."""
     path = root / file
-    path.write_text(path.read_text() + text)
+    content = path.read_text()
+    at = content.find("\n# Who reads what")
+    path.write_text(content + text if at < 0 else content[: at + 1] + text + content[at + 1 :])
 
 
 def test_the_example_mesh_meets_its_policies(shop: Path) -> None:
@@ -79,11 +82,15 @@ def test_domains_tighten_but_never_loosen(shop: Path) -> None:
     problems = [p.render() for p in _open(shop).validate().errors]
     assert problems == [
         "domains/customers/domain.yaml policies[0].severity: policy 'pii_encryption' is critical in mesh.yaml: "
-        "domains may tighten global policies but not loosen them (here medium)"
+        "domains may tighten global policies but not loosen them (here medium)",
+        "domains/customers/domain.yaml policies[0]: policy 'pii_encryption': domains may tighten global policies "
+        "but not loosen them (it stops encrypting restricted)",
     ]
     with pytest.raises(SpecError, match="not loosen"):
         _open(shop).governance_check()
-    _edit(shop, "domains/customers/domain.yaml", "severity: medium", "severity: critical")
+    # tightening is allowed: a higher severity, more classifications encrypted, fewer roles decrypting
+    tighter = "severity: critical, encrypt: [confidential, restricted], keyPer: subject, decryptRoles: [dpo]"
+    _edit(shop, "domains/customers/domain.yaml", "severity: medium", tighter)
     # the tightened retention policy applies in orders only
     _edit(
         shop,
@@ -107,13 +114,16 @@ def test_broken_policies_are_spec_errors(shop: Path) -> None:
         "    - {name: odd, kind: owner_requird}\n"
         "    - {name: custom, kind: python, function: policies/checks.py:nope}\n"
         "    - {name: writes, kind: sql, query: 'DELETE FROM ${table}'}\n"
-        "    - {name: nowhere, kind: owner_required, products: [billing.*]}\n",
+        "    - {name: nowhere, kind: owner_required, products: [billing.*]}\n"
+        "    - {name: sealed, kind: pii_protection, encrypt: [restrictd], decryptRoles: [ghost]}\n",
     )
     problems = {p.path: p for p in _open(shop).validate().problems}
     assert "did you mean 'owner_required'" in problems["governance.policies[6].kind"].message
     assert "function 'policies/checks.py:nope' not found" in problems["governance.policies[7].function"].message
     assert "only a read-only SELECT" in problems["governance.policies[8].query"].message
     assert not problems["governance.policies[9].products"].is_error  # a scope matching nothing only warns
+    assert "did you mean 'restricted'" in problems["governance.policies[10].encrypt[0]"].message
+    assert "role 'ghost' is not declared" in problems["governance.policies[10].decryptRoles[0]"].message
 
 
 def test_python_and_sql_policies(shop: Path) -> None:

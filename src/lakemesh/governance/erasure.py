@@ -171,19 +171,25 @@ def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str]) -> 
 
 
 def erase(
-    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], run: Runner, dry_run: bool = False
+    ws: Workspace,
+    lakehouse: Lakehouse,
+    subjects: list[Subject],
+    run: Runner,
+    dry_run: bool = False,
+    encryptor: Encryptor | None = None,
 ) -> ErasureReport:
     """Erase the subjects (`dry_run`: only count): delete, recompute downstream, purge history."""
     started = time.perf_counter()
     steps = plan(ws, subjects)
     report = ErasureReport(subjects, steps, dry_run)
     deleting = [s for s in steps if s.action == "delete"]
+    stored = {s.product_id: _as_stored(s, subjects, encryptor) for s in deleting}
     for step in deleting:
-        _count(lakehouse, step, subjects)
+        _count(lakehouse, step, stored[step.product_id])
     report.source_files = _source_files_holding(ws, deleting, subjects)
     if not dry_run:
         for step in deleting:
-            _delete(lakehouse, step, subjects)
+            _delete(lakehouse, step, stored[step.product_id])
         _rebuild(ws, lakehouse, steps, run)
         for step in steps:
             if step.error is None and step.action != "review":
@@ -219,6 +225,21 @@ def shred(
         report.keys_destroyed = encryptor.store.shred([s.value for s in subjects])
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _as_stored(step: ErasureStep, subjects: list[Subject], encryptor: Encryptor | None) -> list[Subject]:
+    """The subjects as the product stores them: where its key column is encrypted with a mesh key, also
+    each key's (deterministic) ciphertext of the value, so the rows are found without decrypting."""
+    from lakemesh.governance.encryption import equal_ciphertexts
+
+    plan = encryptor.plan_of(step.product_id) if encryptor else None
+    if plan is None or encryptor is None:
+        return subjects
+    sealed = [
+        Subject(s.column, c) for s in subjects if s.column in plan.columns
+        for c in equal_ciphertexts(encryptor.store, plan, s.value)
+    ]  # fmt: skip
+    return subjects + sealed
 
 
 def _tables(lakehouse: Lakehouse, product_id: str) -> list[str]:

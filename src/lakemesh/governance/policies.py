@@ -197,16 +197,53 @@ def effective_policies(ws: Workspace) -> tuple[dict[str, list[Policy]], list[Pro
                     msg = f"policy '{policy.name}' is a {base.spec.kind} policy in mesh.yaml; a domain keeps its kind"
                     problems.append(Problem(domain.file, f"{where}.kind", msg))
                     continue
+                found = len(problems)
                 if policy.severity.rank < base.severity.rank:
                     msg = (
                         f"policy '{policy.name}' is {base.severity.value} in mesh.yaml: domains may tighten "
                         f"global policies but not loosen them (here {policy.severity.value})"
                     )
                     problems.append(Problem(domain.file, f"{where}.severity", msg))
+                looser = _loosened(base.spec, policy.spec)
+                if looser:
+                    msg = f"policy '{policy.name}': domains may tighten global policies but not loosen them ({looser})"
+                    problems.append(Problem(domain.file, where, msg))
+                if len(problems) > found:
                     continue
             merged[policy.name] = policy
         out[name] = list(merged.values())
     return out, problems
+
+
+CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+
+
+def _loosened(base: PolicySpec, own: PolicySpec) -> str | None:
+    """How a domain's version of a global policy loosens it, if it does."""
+    dropped = {c.lower() for c in base.encrypt} - {c.lower() for c in own.encrypt}
+    if dropped:
+        return f"it stops encrypting {', '.join(sorted(dropped))}"
+    if base.key_per == "subject" and own.key_per != "subject":
+        return "keyPer subject cannot become mesh"
+    added = set(own.decrypt_roles) - set(base.decrypt_roles)
+    if added:
+        return f"decryptRoles adds {', '.join(sorted(added))}"
+    return None
+
+
+def _encryption_problems(policy: Policy, where: str, ws: Workspace) -> list[Problem]:
+    out = []
+    for i, c in enumerate(policy.spec.encrypt):
+        if c.lower() not in CLASSIFICATIONS:
+            msg = f"policy '{policy.name}': unknown classification '{c}'{did_you_mean(c, list(CLASSIFICATIONS))}"
+            out.append(Problem(policy.file, f"{where}.encrypt[{i}]", msg))
+    roles = set(ws.mesh.access.roles)
+    for i, role in enumerate(policy.spec.decrypt_roles):
+        if role not in roles:
+            hint = did_you_mean(role, sorted(roles))
+            msg = f"policy '{policy.name}': role '{role}' is not declared under access.roles{hint}"
+            out.append(Problem(policy.file, f"{where}.decryptRoles[{i}]", msg, Severity.WARNING))
+    return out
 
 
 def _spec_problems(policies: Iterable[Policy], ws: Workspace) -> list[Problem]:
@@ -225,6 +262,8 @@ def _spec_problems(policies: Iterable[Policy], ws: Workspace) -> list[Problem]:
                 out.append(Problem(policy.file, f"{where}.function", msg))
         elif kind == "sql":
             out.extend(sql_problems(policy.spec.query, policy.file, f"{where}.query", f"policy '{policy.name}'", None))
+        elif kind == "pii_protection":
+            out.extend(_encryption_problems(policy, where, ws))
         for pattern in policy.spec.products:
             if not any(fnmatch.fnmatchcase(p, pattern) for p in ws.products):
                 msg = (
