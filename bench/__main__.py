@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import catalog_search, cdc, contract_check, governance, pipeline, quality
+from bench import catalog_search, cdc, contract_check, erasure, governance, pipeline, quality
 
 
 def main() -> None:
@@ -14,6 +14,8 @@ def main() -> None:
     quality.main([])
     print()
     governance.main([])
+    print()
+    erasure.main([])
     print()
     catalog_search.main(["--no-postgres"] if skip_pg else [])
     print()

@@ -41,7 +41,9 @@ def setup(work: Path, rows: int) -> None:
 
     quality.setup(work, rows)
     mesh_yaml = work / "shop/mesh.yaml"
-    mesh_yaml.write_text(mesh_yaml.read_text() + ACCESS)
+    text = mesh_yaml.read_text()
+    at = text.find("\naccess:")  # the example's own access section is replaced
+    mesh_yaml.write_text((text[: at + 1] if at >= 0 else text) + ACCESS)
 
 
 def step_governed(work: Path) -> dict[str, float]:

@@ -11,8 +11,9 @@ import yaml
 from lakemesh.spec.problems import Problem
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 core scalars, so values read back exactly as written.
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """SafeLoader (libyaml's parser when there is one: five times faster) with YAML 1.2 core scalars, so
+    values read back exactly as written.
 
     PyYAML follows YAML 1.1: `2024-01-01T00:00:00Z` becomes a datetime, `1:30` the integer 90, `no` false
     and `010` the integer 8. Exporting such a document would change it: here the first three stay strings
