@@ -9,6 +9,7 @@ import typer
 
 from lakemesh import demo as demo_lib
 from lakemesh.cli.command_catalog import render_sync
+from lakemesh.cli.command_forget import render_erasure
 from lakemesh.cli.command_quality import quality_table
 from lakemesh.cli.command_run import render_report
 from lakemesh.cli.render import check_table, console, metrics_line, render_rows
@@ -77,6 +78,7 @@ def demo(
     mark = "[green]✓[/]" if not violations else "[yellow]![/]"
     names = ", ".join(p.name for p in policies)
     console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
+    _governed(mesh)
     mesh.close()
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
@@ -91,7 +93,24 @@ def demo(
         "quality history orders.analytics_orders",
         "governance check",
         "governance classify customers.customer_profiles",
+        "query --as carl@company.com 'SELECT * FROM customers.customer_profiles LIMIT 5'",
+        "forget --subject customer_id=C000042 --dry-run",
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
         f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):
         console.print(f"  lakemesh -w {target} {cmd}")
+
+
+def _governed(mesh: Mesh) -> None:
+    """Encryption at rest, a governed query and an erasure plan, on the customer profiles."""
+    profiles = "customers.customer_profiles"
+    stored = mesh.lakehouse.table(profiles).to_pyarrow_table(columns=["customer_id", "email"]).slice(0, 1)
+    console.rule(f"encryption at rest: {profiles} as stored, and as ana@company.com (analyst, EMEA) sees it")
+    render_rows(stored)
+    seen = mesh.query(
+        f"SELECT customer_id, full_name, email, phone, date_of_birth, region FROM {profiles} LIMIT 3",
+        principal="ana@company.com",
+    )
+    render_rows(seen)
+    console.rule("lakemesh forget --subject customer_id=C000042 --dry-run")
+    render_erasure(mesh.forget(["customer_id=C000042"], dry_run=True))

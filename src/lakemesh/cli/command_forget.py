@@ -32,12 +32,12 @@ def forget(
     if as_json:
         print_json({**report.summary(), "dry_run": dry_run, "source_files": report.source_files})
     else:
-        _render(report)
+        render_erasure(report)
     if not report.ok:
         raise typer.Exit(1)
 
 
-def _render(report: ErasureReport) -> None:
+def render_erasure(report: ErasureReport) -> None:
     shredding = any(s.action == "shred" for s in report.steps)
     sizes = not (report.dry_run or shredding)
     table = Table(box=None, header_style="bold", pad_edge=False)

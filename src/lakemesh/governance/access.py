@@ -115,7 +115,9 @@ def mask_sql(mask: ColumnMask, column: str, type_name: str, source: str | None =
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {alias}"
     if method == "null":
         return f"NULL AS {alias}"
-    return f"date_trunc('{method}', {c}) AS {alias}"  # year, month: generalised dates
+    # year, month: generalised dates; DuckDB's date_trunc gives a timestamp, a date stays a date
+    truncated = f"date_trunc('{method}', {c})"
+    return f"{truncated if 'timestamp' in type_name else f'CAST({truncated} AS DATE)'} AS {alias}"
 
 
 def filter_sql(rule: RowFilter, principal: Principal, sources: dict[str, str] | None = None) -> str:

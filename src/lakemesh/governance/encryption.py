@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
-from lakemesh.governance.keys import key_dir, pseudonym
+from lakemesh.governance.keys import key_dir, pseudonym, pseudonyms
 from lakemesh.governance.policies import PII, effective_policies
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.spec.models import Layer
@@ -43,6 +43,7 @@ from lakemesh.spec.workspace import Workspace
 PREFIX = "lmenc1:"
 KEY_BYTES = 64  # AES-SIV with two 256-bit keys
 ENV_KEY = "LAKEMESH_ENCRYPTION_KEY"
+SUBJECT_CACHE = 500_000  # subject ciphers kept in memory (about 100 MiB)
 
 
 class EncryptionError(LakemeshError):
@@ -73,6 +74,7 @@ class KeyStore:
         self.path = path or key_dir() / "keys.db"
         self._con: sqlite3.Connection | None = None
         self._cache: dict[str, AESSIV] = {}
+        self._subjects: dict[str, AESSIV | None] = {}  # by clear subject value, this process's working set
         self._lock = threading.RLock()
 
     @property
@@ -163,28 +165,52 @@ class KeyStore:
             return self._subject_ciphers(subjects, create)
 
     def _subject_ciphers(self, subjects: Iterable[str], create: bool) -> dict[str, AESSIV | None]:
-        wanted = {s: pseudonym(s) for s in subjects}
-        found: dict[str, bytes | None] = {}  # a shredded subject keeps its row, without a key
-        names = list(wanted.values())
+        out: dict[str, AESSIV | None] = {}
+        wanted: dict[str, str] = {}
+        for subject in subjects:
+            if subject in self._subjects:
+                out[subject] = self._subjects[subject]
+            else:
+                wanted[subject] = ""
+        if not wanted:
+            return out
+        for subject, name in zip(wanted, pseudonyms(list(wanted)), strict=True):
+            wanted[subject] = name
+        found = self._stored_keys(list(wanted.values()))
+        if create:
+            missing = [(self.scope, p, os.urandom(KEY_BYTES), datetime.now(UTC).isoformat())
+                       for p in wanted.values() if p not in found]  # fmt: skip
+            if missing:
+                with self.con:  # one transaction: a commit per key would cost a disk sync each
+                    self.con.execute("BEGIN")
+                    self.con.executemany("INSERT OR IGNORE INTO subject_keys VALUES (?, ?, ?, ?, NULL)", missing)
+                found = self._stored_keys(list(wanted.values()))
+        if len(self._subjects) > SUBJECT_CACHE:
+            self._subjects.clear()
+        for subject, name in wanted.items():
+            key = found.get(name)
+            out[subject] = self._subjects[subject] = AESSIV(key) if key else None
+        return out
+
+    def _stored_keys(self, names: list[str]) -> dict[str, bytes | None]:
+        """Key by pseudonym; a shredded subject keeps its row, without a key."""
+        found: dict[str, bytes | None] = {}
         for i in range(0, len(names), 500):
             chunk = names[i : i + 500]
             marks = ", ".join("?" * len(chunk))
             sql = f"SELECT subject, key FROM subject_keys WHERE scope = ? AND subject IN ({marks})"
             found.update({r[0]: r[1] and bytes(r[1]) for r in self.con.execute(sql, (self.scope, *chunk))})
-        if create:
-            missing = [(self.scope, p, os.urandom(KEY_BYTES), datetime.now(UTC).isoformat())
-                       for p in names if p not in found]  # fmt: skip
-            if missing:
-                self.con.executemany("INSERT OR IGNORE INTO subject_keys VALUES (?, ?, ?, ?, NULL)", missing)
-                return self._subject_ciphers(subjects, create=False)
-        return {s: AESSIV(key) if (key := found.get(p)) else None for s, p in wanted.items()}
+        return found
 
     def shred(self, subjects: Iterable[str]) -> int:
         """Destroy the subjects' keys; returns how many existed. Their values are unreadable from now on,
         and new values of theirs are not stored (a tombstone keeps a new key from being made)."""
         now = datetime.now(UTC).isoformat()
         gone = 0
+        subjects = list(subjects)
         with self._lock:
+            for subject in subjects:
+                self._subjects.pop(subject, None)
             for name in (pseudonym(s) for s in subjects):
                 sql = "UPDATE subject_keys SET key = NULL, shredded = ? WHERE scope = ? AND subject = ?"
                 gone += self.con.execute(sql + " AND key IS NOT NULL", (now, self.scope, name)).rowcount

@@ -7,6 +7,7 @@ readable by its owner only. Never from the workspace, which lives in git, nor fr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import secrets
@@ -24,10 +25,13 @@ def key_dir() -> Path:
 def secret(name: str) -> str:
     """The secret `name` (e.g. `mask-key`): LAKEMESH_MASK_KEY, else the key folder's file, made if missing."""
     env = os.environ.get("LAKEMESH_" + name.upper().replace("-", "_"))
-    if env:
-        return env
-    folder = key_dir()
-    path = folder / name
+    return env or _secret_file(key_dir() / name)
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_file(path: Path) -> str:
+    """The secret in a key file, read once per process (pseudonyms ask for it per value)."""
+    folder = path.parent
     if not path.exists():
         folder.mkdir(parents=True, exist_ok=True)
         try:
@@ -43,6 +47,12 @@ def pseudonym(value: str) -> str:
     """A keyed SHA-256 of a value, for records that must recognise it without holding it (an erased
     subject); `pseudonym_sql` computes the same in DuckDB."""
     return hashlib.sha256(f"{secret('mask-key')}\x1f{value}".encode()).hexdigest()
+
+
+def pseudonyms(values: list[str]) -> list[str]:
+    """`pseudonym` of many values, the key read once."""
+    prefix = f"{secret('mask-key')}\x1f"
+    return [hashlib.sha256(f"{prefix}{v}".encode()).hexdigest() for v in values]
 
 
 def pseudonym_sql(expression: str) -> str:
