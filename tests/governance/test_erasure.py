@@ -156,6 +156,11 @@ def test_plan_follows_lineage_and_flags_what_it_cannot_recompute(shop: Path) -> 
     steps = {s.product_id: s for s in plan(_open(shop).workspace, [Subject.parse("customer_id=C1")])}
     assert steps[SILVER].action == "delete" and steps[BRONZE].action == "delete"
     assert steps[GOLD].action == "review" and "may remain" in steps[GOLD].reason
+    # a source that does not mark its key is not silently skipped
+    events = shop / "domains/orders/products/order_events/contract.yaml"
+    events.write_text(events.read_text().replace("tags: [pii, subject-key]", "tags: [pii]"))
+    steps = {s.product_id: s for s in plan(_open(shop).workspace, [Subject.parse("customer_id=C1")])}
+    assert steps[BRONZE].action == "review" and f"feeds {SILVER}" in steps[BRONZE].reason
     with pytest.raises(ErasureError, match="no product tags email"):
         plan(_open(shop).workspace, [Subject.parse("email=a@b.c")])
     with pytest.raises(ErasureError, match="COLUMN=VALUE"):

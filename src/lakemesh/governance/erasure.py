@@ -145,12 +145,22 @@ def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
             steps[pid] = ErasureStep(pid, "delete", f"subject key {', '.join(keys)}", keys)
         elif feeding:
             steps[pid] = _derived_step(entry, wanted, feeding)
+    for pid in list(steps):  # sources feeding the subject's products, which nothing marks: e.g. CDC events
+        for source in ws.upstream(pid):
+            if source not in steps and ws.product(source).spec.layer is Layer.BRONZE:
+                steps[source] = ErasureStep(
+                    source,
+                    "review",
+                    f"feeds {pid} but tags no subject key, so its rows of the subject cannot be found: "
+                    "tag the key column, or rebuild it from a cleaned source",
+                )
     if not steps:
         raise ErasureError(
             f"no product tags {', '.join(sorted(wanted))} as a subject key",
             f"tag the column `{SUBJECT_KEY}` in the contracts holding it (the gdpr policy kind subject_key_required)",
         )
-    return list(steps.values())
+    order = {pid: i for i, pid in enumerate(ws.build_order())}
+    return sorted(steps.values(), key=lambda step: order[step.product_id])
 
 
 def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str]) -> ErasureStep:
