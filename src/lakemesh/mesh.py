@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -442,12 +443,18 @@ class Mesh:
     def encrypt(self, products: list[str] | None = None, rotate: bool = False, retire: bool = False) -> dict[str, Any]:
         """Bring stored tables in line with the encryption policies: with `rotate`, under a new mesh key
         first; `retire` then destroys the older mesh keys, once no table needs them. Audited."""
-        from lakemesh.governance.encryption import EncryptionError, reencrypt
+        from lakemesh.governance.encryption import ENV_KEY, EncryptionError, reencrypt
         from lakemesh.quality.gate import quarantine_id
 
         encryptor = self.encryptor
         if encryptor is None:
             raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
+        if rotate and os.environ.get(ENV_KEY):
+            raise EncryptionError(
+                f"the mesh key comes from {ENV_KEY}, which lakemesh cannot rotate: values sealed with it are "
+                "tagged `env`, and a new value there would leave them unreadable",
+                "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
+            )
         ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
         if retire and products:
             raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")

@@ -162,3 +162,16 @@ def test_forget_finds_a_subject_whose_key_column_is_encrypted(tmp_path: Path, ke
     assert _open(root).query(f"SELECT count(*) AS n FROM {PROFILES} WHERE customer_id = 'C000002'").to_pylist() == [
         {"n": 0}
     ]
+
+
+def test_the_mesh_key_may_come_from_the_environment(keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEMESH_ENCRYPTION_KEY", "ab" * 64)
+    store = KeyStore("t")
+    enc = Encryptor({"d.p": ColumnPlan(("email",))}, store)
+    sealed = enc.encrypt("d.p", pa.table({"email": ["x@y.z"]}))["email"].to_pylist()
+    assert store.active() == "env" and sealed[0].startswith(f"{PREFIX}menv:")
+    assert enc.decryptor()(pa.array(sealed), pa.array([None], pa.string())).to_pylist() == ["x@y.z"]
+    assert not (keys / "keys.db").exists() or store.mesh_keys() == []  # nothing written to the store
+    monkeypatch.setenv("LAKEMESH_ENCRYPTION_KEY", "not-hex")
+    with pytest.raises(MissingKeyError, match="128 hex digits"):
+        KeyStore("t").mesh_cipher("env")

@@ -23,7 +23,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -258,7 +258,7 @@ def column_plans(ws: Workspace) -> dict[str, ColumnPlan]:
             and (key_per == "mesh" or c.name != subject[0])  # a subject's key cannot be encrypted with itself
         ]  # fmt: skip
         if chosen:
-            types = tuple((c.name, _sql(c.logical_type, c.physical_type)) for c in chosen)
+            types = tuple((c.name, sql_type(c.logical_type, c.physical_type).sql("duckdb")) for c in chosen)
             roles = set.intersection(*(set(p.spec.decrypt_roles) for p in policies))
             raw = ("_raw",) if entry.spec.layer is Layer.BRONZE else ()  # the record as received holds them too
             out[pid] = ColumnPlan(
@@ -266,13 +266,12 @@ def column_plans(ws: Workspace) -> dict[str, ColumnPlan]:
                 key_per,
                 subject[0] if key_per == "subject" else None,
                 frozenset(roles),
-                tuple((n, t) for n, t in types if t != "VARCHAR"),
+                tuple((n, t) for n, t in types if t.split("(")[0].upper() not in _TEXT),
             )
     return out
 
 
-def _sql(logical: str | None, physical: str | None) -> str:
-    return sql_type(logical, physical).sql("duckdb").split("(")[0].upper() if physical or logical else "VARCHAR"
+_TEXT = {"VARCHAR", "TEXT", "STRING", "CHAR", "BPCHAR"}
 
 
 # encrypting and decrypting ------------------------------------------------------------------------
@@ -284,7 +283,6 @@ class Encryptor:
 
     plans: dict[str, ColumnPlan]
     store: KeyStore
-    counts: dict[str, int] = field(default_factory=dict)
 
     def plan_of(self, table_id: str) -> ColumnPlan | None:
         """The plan of a product or of its quarantine table (`<id>__quarantine` holds the same columns)."""
@@ -338,7 +336,10 @@ class Encryptor:
         try:
             return cipher.decrypt(base64.urlsafe_b64decode(text.rsplit(":", 1)[1]), None).decode()
         except (InvalidTag, ValueError) as exc:
-            raise LakemeshError(f"a value encrypted with key {ref} does not decrypt: {text[:40]}…") from exc
+            raise EncryptionError(
+                f"a value sealed with key {ref} does not decrypt (altered, or another key's): {text[:40]}…",
+                "restore the table version or the key store it was written with",
+            ) from exc
 
     def reveal(self, table_id: str, names: list[str], register: Registrar) -> str | None:
         """`REPLACE (...)` for a SELECT list showing a table's encrypted columns in clear, the function it
@@ -386,8 +387,8 @@ def _encrypt(value: str | None, cipher: tuple[str, AESSIV | None]) -> str | None
     ref, siv = cipher
     if siv is None:
         return None  # the subject's key was shredded: their values are not stored again
-    if value is None or value.startswith(PREFIX):
-        return value
+    if value is None:
+        return None
     sealed = base64.urlsafe_b64encode(siv.encrypt(value.encode(), None)).decode()
     return f"{PREFIX}{ref}:{sealed}"
 
