@@ -59,7 +59,12 @@ def test_quarantine_and_warnings(shop_data: Path) -> None:
     assert bronze.quarantined == 0 and bronze.quality is not None  # type: ignore[attr-defined]
     warned = {r.name for r in bronze.quality.results if r.status.value == "warning"}  # type: ignore[attr-defined]
     assert {"status_in_known_set", "not_null(order_id)"} <= warned
+    # repeated keys are what bronze keeps: not judged per batch, but `quality check` still finds them
+    assert not any("unique" in r.name for r in bronze.quality.results)  # type: ignore[attr-defined]
+    assert "primary key uniqueness" in bronze.details["not_gated"]  # type: ignore[attr-defined]
     mesh = open_mesh(shop_data)
+    bronze_check = {r.type: r for r in mesh.quality_check("orders.order_events").results}
+    assert bronze_check["expect_column_values_to_be_unique"].unexpected_count
     held = mesh.quarantine(SILVER, limit=None)
     assert held.num_rows == silver.quarantined  # type: ignore[attr-defined]
     reasons = set(held.column("_quarantine_checks").to_pylist())
