@@ -436,6 +436,7 @@ class Mesh:
             rebuild = lambda ids: self.run(ids, progress)  # noqa: E731
             report = erase(self.workspace, self.lakehouse, parsed, rebuild, dry_run, self.encryptor)
         if not dry_run:
+            report.catalog_records_scrubbed = self.catalog.scrub([s.value for s in parsed])
             outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report

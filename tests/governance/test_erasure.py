@@ -109,7 +109,12 @@ def test_forget_erases_every_layer_and_every_file(shop: Path) -> None:
 def test_later_runs_do_not_bring_the_subject_back(shop: Path) -> None:
     mesh = _built(shop)
     buyer = _busiest_customer(mesh)
-    assert _open(shop).forget([f"customer_id={buyer}"]).ok
+    sql = f"SELECT count(*) AS n FROM {SILVER} WHERE customer_id = '{buyer}' LIMIT 12"
+    mesh.query(sql, principal="ana@company.com")  # audited, with the subject's id in its text
+    report = _open(shop).forget([f"customer_id={buyer}"])
+    assert report.ok and report.catalog_records_scrubbed >= 1
+    audited = [a["details"]["sql"] for a in _open(shop).catalog.audit_entries("query")]
+    assert audited == [f"SELECT count(*) AS n FROM {SILVER} WHERE customer_id = '[erased]' LIMIT 12"]
     # a new file carries the subject's events again (a replayed export), among others
     write_order_events(shop / "data/order_events/f.jsonl", 4000, start=4000)
     extra = shop / "data/order_events/f.jsonl"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Text, cast, insert, or_, select, true, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from lakemesh.catalog import tables as t
@@ -221,6 +222,26 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
+    def scrub(self, values: list[str]) -> int:
+        """Replace the values, as whole words, wherever the catalog recorded them inside text (the SQL of
+        audited queries, observed values of checks) with `[erased]`; returns how many records changed.
+        Erasure records themselves are left alone: they hold pseudonyms, which later runs rely on."""
+        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(v)}(?![\w-])" for v in values))
+        changed = 0
+        with self.engine.begin() as conn:
+            audited = t.audit_log.c.action.not_like("forget%")
+            for table, column, scope in (
+                (t.audit_log, t.audit_log.c.details, audited),
+                (t.quality_results, t.quality_results.c.observed, true()),
+            ):
+                hit = or_(*(cast(column, Text).contains(v, autoescape=True) for v in values))
+                for key, document in conn.execute(select(table.c.id, column).where(hit, scope)).all():
+                    cleaned = _replace_in_strings(document, pattern)
+                    if cleaned != document:
+                        conn.execute(update(table).where(table.c.id == key).values({column.name: cleaned}))
+                        changed += 1
+        return changed
+
     def counts(self) -> dict[str, int]:
         """How many live domains, products, contracts and versions the catalog holds."""
         from sqlalchemy import func
@@ -233,3 +254,14 @@ class Catalog:
                 ).scalar_one()
             out["versions"] = conn.execute(select(func.count()).select_from(t.spec_versions)).scalar_one()
         return out
+
+
+def _replace_in_strings(value: Any, pattern: re.Pattern[str]) -> Any:
+    """`value` (decoded JSON) with every match of `pattern` inside its strings replaced by `[erased]`."""
+    if isinstance(value, str):
+        return pattern.sub("[erased]", value)
+    if isinstance(value, list):
+        return [_replace_in_strings(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {k: _replace_in_strings(v, pattern) for k, v in value.items()}
+    return value

@@ -95,6 +95,7 @@ class ErasureReport:
     dry_run: bool
     seconds: float = 0.0
     keys_destroyed: int = 0  # crypto-shredding: subject keys destroyed
+    catalog_records_scrubbed: int = 0  # audited query texts and check values that named a subject
     source_files: list[str] = field(default_factory=list)  # workspace files that still hold a value
 
     @property
@@ -114,6 +115,7 @@ class ErasureReport:
             "bytes_removed": sum(s.bytes_removed for s in self.steps),
             "seconds": round(self.seconds, 3),
             "keys_destroyed": self.keys_destroyed,
+            "catalog_records_scrubbed": self.catalog_records_scrubbed,
             "steps": [
                 {"product": s.product_id, "action": s.action, "rows": s.rows, "error": s.error} for s in self.steps
             ],
