@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
+from deltalake import ColumnProperties, CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from lakemesh.errors import LakemeshError, NotFoundError
@@ -70,6 +70,19 @@ _DEFAULT_LOG_RETENTION = "interval 30 days"
 def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
     txns = [Transaction(app_id, version) for app_id, version in checkpoints.items()]
     return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
+
+
+# row numbers (bronze's `_record`): delta-encoded they take almost no space, where plain encoding of
+# 10M distinct integers cost 80 MB and 7% of a bronze write
+SEQUENCE_COLUMNS = ("_record",)
+
+
+def _writer_properties(schema: pa.Schema) -> WriterProperties | None:
+    sequences = [c for c in SEQUENCE_COLUMNS if c in schema.names and pa.types.is_integer(schema.field(c).type)]
+    if not sequences:
+        return None
+    packed = ColumnProperties(dictionary_enabled=False, encoding="DELTA_BINARY_PACKED")
+    return WriterProperties(column_properties=dict.fromkeys(sequences, packed))
 
 
 def _size(path: str) -> int:
@@ -225,6 +238,7 @@ class Lakehouse:
             "schema_mode": "merge" if evolve and not creating else None,
             "configuration": TABLE_PROPERTIES if creating else None,
             "commit_properties": _commit(checkpoints, metadata),
+            "writer_properties": _writer_properties(data.schema),
         }
         try:
             if mode == "append" or creating:
