@@ -30,15 +30,18 @@ def _child(*args: str) -> str:
     return run_child([sys.executable, "-m", "bench.pipeline", *args])
 
 
-def _best(step: str, work: Path, scale: int, repeat: int) -> dict[str, float]:
-    """The fastest of `repeat` runs, each on a fresh copy of the prepared state (merge timings vary +-15%)."""
-    runs = []
+def _best(name: str, work: Path, scale: int, repeat: int) -> tuple[dict[str, float], dict[str, float]]:
+    """The fastest of `repeat` runs of ours and of the anchor, alternating so that drift in the machine's
+    speed (single timings here vary by 15-30%) touches both sides alike; each on a fresh copy."""
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "anchor": []}
     for i in range(repeat):
-        copy = work / f"{step}-{i}"
-        shutil.copytree(work / "prepared", copy, symlinks=True)
-        runs.append(_measure(step, copy, scale))
-        shutil.rmtree(copy)
-    return min(runs, key=lambda r: r["seconds"])
+        for side in runs:
+            copy = work / f"{name}-{side}-{i}"
+            shutil.copytree(work / "prepared", copy, symlinks=True)
+            runs[side].append(_measure(f"{name}_{side}", copy, scale))
+            shutil.rmtree(copy)
+    best = {side: min(r, key=lambda x: x["seconds"]) for side, r in runs.items()}
+    return best["ours"], best["anchor"]
 
 
 def _measure(step: str, work: Path, scale: int) -> dict[str, float]:
@@ -238,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
     parser.add_argument("--setup")
     parser.add_argument("--work")
     parser.add_argument("--only", choices=list(SETUPS), action="append")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each side on fresh copies; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=4, help="runs of each side on fresh copies; the fastest counts")
     args = parser.parse_args(argv)
     if args.step:  # inside a child process
         print(json.dumps(STEPS[args.step](Path(args.work))))
@@ -252,8 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             _child("--setup", name, "--work", str(work / "prepared"), "--scale", str(args.scale))
-            ours = _best(f"{name}_ours", work, args.scale, args.repeat)
-            anchor = _best(f"{name}_anchor", work, args.scale, args.repeat)
+            ours, anchor = _best(name, work, args.scale, args.repeat)
         ratio = ours["seconds"] / anchor["seconds"]
         results[name] = {
             "ours": ours["seconds"],
