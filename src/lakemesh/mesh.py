@@ -224,11 +224,26 @@ class Mesh:
         plans = column_plans(self.workspace)
         return Encryptor(plans, KeyStore(self.workspace.mesh.name)) if plans else None
 
+    def authorize(self, product_ids: list[str], level: str, action: str) -> None:
+        """Where the mesh enforces grants on changes, the acting user must hold `level` on the products;
+        a refusal is audited and raised (AccessDenied)."""
+        access = self.workspace.mesh.access
+        if not access.enforce_writes:
+            return
+        from lakemesh.governance.access import AccessDenied, authorize
+
+        try:
+            authorize(access, self.actor, product_ids, level)
+        except AccessDenied as exc:
+            self.catalog.audit(self.actor, action, ",".join(product_ids) or None, False, {"reason": exc.message})
+            raise
+
     def run(self, products: list[str] | None = None, progress: Progress | None = None) -> RunReport:
         """Build products (all when None) in dependency order; every run is recorded in the catalog."""
         report = self.validate()
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
+        self.authorize([self.workspace.product(p).id for p in products or self.workspace.products], "write", "run")
         from lakemesh.governance.policies import evaluate
 
         blocked: dict[str, list[str]] = {}
@@ -310,6 +325,7 @@ class Mesh:
         """Drain (or stream) a CDC source into its bronze product; recorded as a run of kind `cdc`."""
         from lakemesh.cdc.capture import capture
 
+        self.authorize([self.workspace.product(product_id).id], "write", "cdc.run")
         entry = self.workspace.product(product_id)
         started = datetime.now(UTC)
         error: str | None = None
@@ -397,6 +413,7 @@ class Mesh:
     def cdc_reset(self, product_id: str) -> None:
         from lakemesh.cdc.capture import reset
 
+        self.authorize([self.workspace.product(product_id).id], "admin", "cdc.reset")
         reset(self.workspace.product(product_id), self.lakehouse)
         self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
 
@@ -405,6 +422,8 @@ class Mesh:
         from lakemesh.governance.retention import apply_retention
 
         ids = [self.workspace.product(p).id for p in products] if products else None
+        if not dry_run:
+            self.authorize(ids or list(self.workspace.products), "admin", "retention")
         results = apply_retention(self.workspace, self.lakehouse, ids, dry_run)
         if not dry_run:
             for r in results:
@@ -428,6 +447,9 @@ class Mesh:
 
         parsed = [Subject.parse(s) for s in subjects]
         if not dry_run:
+            from lakemesh.governance.erasure import plan
+
+            self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
         if shred:
@@ -457,6 +479,7 @@ class Mesh:
                 "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
             )
         ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
+        self.authorize(ids, "admin", "encryption")
         if retire and products:
             raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
         old = [k["id"] for k in encryptor.store.mesh_keys()]
@@ -489,6 +512,7 @@ class Mesh:
     def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
         """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
         pid = self.workspace.product(product_id).id
+        self.authorize([pid], "write", "quarantine.reprocess")
         run_id = str(uuid.uuid4())
         result = reprocess(self.workspace, self.lakehouse, pid, run_id, protector=self.encryptor)
         if result.report is not None:
@@ -526,14 +550,18 @@ class Mesh:
     def restore(self, product_id: str, version: str) -> dict[str, Any]:
         target = parse_as_of(version)
         assert target is not None
+        self.authorize([self.workspace.product(product_id).id], "admin", "restore")
         result = self.lakehouse.restore(self.workspace.product(product_id).id, target)
         self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
         return result
 
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+        self.authorize([self.workspace.product(product_id).id], "admin", "optimize")
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
     def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
+        if not dry_run:
+            self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")
         files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run)
         if not dry_run:
             self.catalog.audit(self.actor, "vacuum", product_id, True, {"files": len(files), "retain": retain_hours})

@@ -160,3 +160,31 @@ def test_broken_access_specs_are_validation_errors(shop: Path) -> None:
     problems = [p.render() for p in _open(shop).validate().errors]
     assert any("unknown role 'analystt' (did you mean 'analyst'?)" in p for p in problems)
     assert any("mask on column 'fullname', which customers.customer_profiles does not have" in p for p in problems)
+
+
+def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
+    grants = (
+        '    - {products: ["orders.*"], roles: [support], access: write}\n'
+        '    - {products: ["*"], roles: [admin], access: admin}\n'
+    )
+    enforced = ACCESS.replace("access:\n", "access:\n  enforceWrites: true\n").replace(
+        "  masks:", grants + "  masks:", 1
+    )
+    (shop / "mesh.yaml").write_text(with_access((shop / "mesh.yaml").read_text(), enforced))
+    write_order_events(shop / "data/order_events/e.jsonl", 500)
+    write_customers(shop / "data/customers/c.csv", 50)
+
+    def as_user(name: str) -> Mesh:
+        return Mesh.open(shop, Settings(user=name))
+
+    with pytest.raises(AccessDenied, match="ana@company.com is not granted write on"):
+        as_user("ana@company.com").run()  # a reader may not build
+    with pytest.raises(AccessDenied, match="not a declared principal"):
+        as_user("stranger@company.com").run(["orders.order_events"])
+    assert as_user("sam@company.com").run(["orders.order_events", "orders.analytics_orders"]).ok
+    with pytest.raises(AccessDenied, match="not granted admin"):
+        as_user("sam@company.com").forget(["customer_id=C000001"])  # erasure is an admin's
+    assert as_user("sam@company.com").forget(["customer_id=C000001"], dry_run=True).steps  # a plan changes nothing
+    assert as_user("root@company.com").run().ok and as_user("root@company.com").forget(["customer_id=C000001"]).ok
+    denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a["allowed"]]
+    assert [a["actor"] for a in denied] == ["stranger@company.com", "ana@company.com"]

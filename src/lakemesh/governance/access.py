@@ -87,6 +87,23 @@ def granted(access: Access, principal: Principal, product_id: str, level: str = 
     )
 
 
+def authorize(access: Access, actor: str, product_ids: Iterable[str], level: str) -> None:
+    """AccessDenied unless `actor`, a declared principal, holds `level` on every product."""
+    try:
+        principal = principal_of(access, actor)
+    except AccessDenied as exc:
+        raise AccessDenied(
+            f"{actor} is not a declared principal, and this mesh enforces grants on changes ({exc.message})",
+            "act as a principal (LAKEMESH_USER=...) that holds a grant, or declare one under access.principals",
+        ) from exc
+    refused = sorted(p for p in product_ids if not granted(access, principal, p, level))
+    if refused:
+        raise AccessDenied(
+            f"{actor} is not granted {level} on {', '.join(refused)}",
+            f"grants are declared in mesh.yaml under access.grants (access: {level})",
+        )
+
+
 def _exempt(unless: list[str], principal: Principal) -> bool:
     return bool(set(unless) & set(principal.roles))
 

@@ -278,6 +278,9 @@ class Access(StrictModel):
     grants: list[GrantSpec] = []
     masks: list[ColumnMask] = []
     row_filters: list[RowFilter] = []
+    # changes need grants too: building a product `write`, erasure, retention, encryption, restore,
+    # vacuum and optimize `admin`, for the acting user (LAKEMESH_USER, else git's user.email) as a principal
+    enforce_writes: bool = False
 
 
 class DomainSpec(StrictModel):
