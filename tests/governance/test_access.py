@@ -177,7 +177,7 @@ def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
     def as_user(name: str) -> Mesh:
         return Mesh.open(shop, Settings(user=name))
 
-    with pytest.raises(AccessDenied, match="ana@company.com is not granted write on"):
+    with pytest.raises(AccessDenied, match=r"ana@company\.com is not granted write on"):
         as_user("ana@company.com").run()  # a reader may not build
     with pytest.raises(AccessDenied, match="not a declared principal"):
         as_user("stranger@company.com").run(["orders.order_events"])
