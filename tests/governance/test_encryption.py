@@ -114,12 +114,17 @@ def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys:
 def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")
     before = _profile(root, "C000002")
+    held = _open(root).quarantine(PROFILES, limit=None).num_rows
     old = KeyStore("shop").active()
     details = _open(root).encrypt(rotate=True, retire=True)
     assert details["retired"] == [old] and details["key"] != old and details["tables"][PROFILES] > 0
     assert _profile(root, "C000002") == before
     assert files_holding(root / "lakehouse", [f"{PREFIX}m{old}:"]) == []  # no byte under the old key is left
-    assert _open(root).run().ok  # consumers behind the purged history catch up by reading in full
+    # consumers behind the purged history catch up by reading in full; what that full read rejects
+    # replaces the quarantine rather than adding the same rows again
+    report = _open(root).run()
+    assert report.ok and {r.product_id: r for r in report.runs}[PROFILES].rows_read > 0
+    assert held > 0 and _open(root).quarantine(PROFILES, limit=None).num_rows == held
     # the key store lost: encrypted columns cannot be read, with the reason and the fix; others still can
     (keys / "keys.db").unlink()
     assert _open(root).query(f"SELECT count(*) AS n, max(country) AS c FROM {PROFILES}").to_pylist()[0]["n"] > 0

@@ -49,6 +49,7 @@ class InputPlan:
 
     predicate: str | None = None
     nothing_affected: bool = False
+    complete: bool = False  # every input read in full: the output, and what it rejects, is all of it
 
 
 def app_id(input_product: str) -> str:
@@ -220,7 +221,8 @@ class PipelineRunner:
         if mode is RefreshMode.MERGE and not keys:
             raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
         partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
-        out = self._gated(entry, table, self._unforgotten(entry, out, run), run, checkpoints, partial)
+        out = self._unforgotten(entry, out, run)
+        out = self._gated(entry, table, out, run, checkpoints, partial, whole=plan.complete)
         if mode is RefreshMode.MERGE and not _gate_proved_unique(run, keys):
             _check_unique(out, keys, entry.id)
         out = self._sealed(entry.id, out)
@@ -259,7 +261,7 @@ class PipelineRunner:
             for product, version in current.items():
                 register_revealed(engine, product, self.lakehouse.scan(product, as_of=version), self.protector)
                 run.rows_read += self.lakehouse.table(product, version).count()
-            return InputPlan()
+            return InputPlan(complete=True)
         by = entry.spec.build.refresh.by
         if mode is not RefreshMode.PARTITIONS:
             # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
@@ -381,11 +383,14 @@ class PipelineRunner:
         run: ProductRun,
         checkpoints: dict[str, int] | None,
         partial: bool,
+        whole: bool = False,
     ) -> pa.Table:
         """The rows that may be committed: raises on a blocking failure, moves quarantined rows aside first.
 
         `partial`: the rows update a larger table (an incremental merge or partition replace), so
-        statistics of the whole table are not judged on them.
+        statistics of the whole table are not judged on them. `whole`: the rows are everything the inputs
+        give (a full recompute), so what they reject replaces the quarantine instead of adding to it: rows
+        rejected by an earlier run are rejected again here, not kept twice.
         """
         suite = expectations_of(table.raw, entry.spec.layer.value)
         if entry.spec.layer is Layer.BRONZE:
@@ -403,12 +408,23 @@ class PipelineRunner:
             run.quality = exc.report
             raise
         run.quality = outcome.report
-        if outcome.quarantined is not None:
-            run.quarantined = self._quarantine(entry.id, outcome.quarantined, checkpoints, run)
+        rejected = outcome.quarantined
+        if rejected is None and whole and self.lakehouse.exists(quarantine_id(entry.id)):
+            rejected = pa.schema(self.lakehouse.table(quarantine_id(entry.id)).schema().to_arrow()).empty_table()
+        if rejected is not None:
+            run.quarantined = self._quarantine(entry.id, rejected, checkpoints, run, replace=whole)
         return outcome.passing
 
-    def _quarantine(self, product_id: str, rows: pa.Table, checkpoints: dict[str, int] | None, run: ProductRun) -> int:
-        """Append rejected rows to the quarantine table, before the product's commit and exactly once.
+    def _quarantine(
+        self,
+        product_id: str,
+        rows: pa.Table,
+        checkpoints: dict[str, int] | None,
+        run: ProductRun,
+        replace: bool = False,
+    ) -> int:
+        """Append rejected rows to the quarantine table (`replace`: they become its content), before the
+        product's commit and exactly once.
 
         Transforms: the quarantine commit carries the same input checkpoints as the product's will, so a
         rerun after a crash between the two commits finds them there and does not write the rows again.
@@ -428,9 +444,13 @@ class PipelineRunner:
             if done:
                 files = plain(rows["_source_file"].cast(pa.string()))
                 rows = rows.filter(pc.invert(pc.is_in(files, pa.array(sorted(done)))))
+        exists = self.lakehouse.exists(qid)
+        if replace and exists:
+            self.lakehouse.replace(qid, self._sealed(qid, rows), None, checkpoints or {}, meta, evolve=True)
+            return rows.num_rows
         if rows.num_rows == 0:
             return 0
-        self.lakehouse.append(qid, self._sealed(qid, rows), checkpoints or {}, meta, self.lakehouse.exists(qid))
+        self.lakehouse.append(qid, self._sealed(qid, rows), checkpoints or {}, meta, exists)
         return rows.num_rows
 
     # shared ---------------------------------------------------------------------------------------
