@@ -7,6 +7,8 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from lakemesh.quality.contract_check import q
+
 
 class Engine(Protocol):
     """A SQL engine that reads Arrow data registered under product ids (`domain.name`)."""
@@ -63,10 +65,6 @@ def register_revealed(
     reveal = protector.reveal(table_id, list(data.schema.names), engine.function) if protector else None
     select = None
     if reveal:
-        dropped = f"EXCLUDE ({', '.join(_quoted(c) for c in exclude)}) " if exclude else ""
+        dropped = f"EXCLUDE ({', '.join(q(c) for c in exclude)}) " if exclude else ""
         select = f"* {dropped}{reveal}"
     engine.register(table_id, data, where=where, exclude=exclude, select=select)
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'

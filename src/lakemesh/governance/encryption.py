@@ -36,6 +36,7 @@ from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import key_dir, pseudonym, pseudonyms
 from lakemesh.governance.policies import PII, effective_policies
 from lakemesh.lakehouse import Lakehouse
+from lakemesh.quality.contract_check import q
 from lakemesh.spec.models import Layer
 from lakemesh.spec.types import sql_type
 from lakemesh.spec.workspace import Workspace
@@ -349,7 +350,7 @@ class Encryptor:
         if plan is None or not present:
             return None
         register("lakemesh_decrypt", self.decryptor(), 2)
-        return "REPLACE (" + ", ".join(f"{decrypt_sql(plan, c)} AS {_q(c)}" for c in present) + ")"
+        return "REPLACE (" + ", ".join(f"{decrypt_sql(plan, c)} AS {q(c)}" for c in present) + ")"
 
     def clear_sources(self, table_id: str, roles: Iterable[str], engine: Engine) -> tuple[dict[str, str], bool]:
         """For a governed query: the decrypting SQL of each encrypted column, and whether `roles` may read
@@ -369,9 +370,9 @@ def decrypt_sql(plan: ColumnPlan, column: str) -> str:
     """The SQL expression decrypting a column in place (the engine's `lakemesh_decrypt` function), read
     back as the contract's type."""
     if plan.subject_column:
-        clear = f"lakemesh_decrypt({_q(column)}, CAST({_q(plan.subject_column)} AS VARCHAR))"
+        clear = f"lakemesh_decrypt({q(column)}, CAST({q(plan.subject_column)} AS VARCHAR))"
     else:
-        clear = f"lakemesh_decrypt({_q(column)}, CAST(NULL AS VARCHAR))"
+        clear = f"lakemesh_decrypt({q(column)}, CAST(NULL AS VARCHAR))"
     kind = dict(plan.types).get(column)
     return f"CAST({clear} AS {kind})" if kind else clear
 
@@ -399,10 +400,6 @@ def _ref(text: str | None) -> str | None:
     return text[len(PREFIX) :].split(":", 1)[0]
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 # rotation -----------------------------------------------------------------------------------------
 
 
@@ -418,6 +415,7 @@ def reencrypt(lakehouse: Lakehouse, encryptor: Encryptor, table_ids: Iterable[st
     """Rewrite each table with its protected columns under the active key (or encrypted for the first
     time), then purge its history: older versions held the old ciphertexts, or the clear values."""
     from lakemesh.engines import make_engine, register_revealed
+    from lakemesh.quality.product import relation
 
     out = []
     key = encryptor.store.active()
@@ -427,8 +425,7 @@ def reencrypt(lakehouse: Lakehouse, encryptor: Encryptor, table_ids: Iterable[st
         engine = make_engine()
         try:
             register_revealed(engine, table_id, lakehouse.scan(table_id), encryptor)
-            domain, name = table_id.split(".", 1)
-            clear = engine.query(f"SELECT * FROM {_q(domain)}.{_q(name)}")
+            clear = engine.query(f"SELECT * FROM {relation(table_id)}")
         finally:
             engine.close()
         lakehouse.rewrite(table_id, encryptor.encrypt(table_id, clear), {"lakemesh.encryption": f"key {key}"})
