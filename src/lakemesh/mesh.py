@@ -490,7 +490,8 @@ class Mesh:
         retired = [k for k in old if k != active] if retire else []
         for key_id in retired:
             encryptor.store.retire(key_id)
-        details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired}
+        details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
+                   "files_removed": sum(d.files_removed for d in done)}  # fmt: skip
         self.catalog.audit(self.actor, "encryption", None, True, details)
         return details
 

@@ -90,7 +90,7 @@ class KeyStore:
             self._con.executescript(
                 """
                 CREATE TABLE IF NOT EXISTS mesh_keys (scope TEXT, id TEXT, key BLOB NOT NULL, created TEXT,
-                    retired TEXT, PRIMARY KEY (scope, id));
+                    PRIMARY KEY (scope, id));
                 CREATE TABLE IF NOT EXISTS subject_keys (scope TEXT, subject TEXT, key BLOB, created TEXT,
                     shredded TEXT, PRIMARY KEY (scope, subject));
                 """
@@ -109,7 +109,7 @@ class KeyStore:
         if os.environ.get(ENV_KEY):
             return "env"
         row = self.con.execute(
-            "SELECT id FROM mesh_keys WHERE scope = ? AND retired IS NULL ORDER BY created DESC, id DESC LIMIT 1",
+            "SELECT id FROM mesh_keys WHERE scope = ? ORDER BY created DESC, id DESC LIMIT 1",
             (self.scope,),
         ).fetchone()
         return str(row[0]) if row else self.add()
@@ -119,7 +119,8 @@ class KeyStore:
         key_id = os.urandom(4).hex()
         now = datetime.now(UTC).isoformat()
         self.con.execute(
-            "INSERT INTO mesh_keys VALUES (?, ?, ?, ?, NULL)", (self.scope, key_id, os.urandom(KEY_BYTES), now)
+            "INSERT INTO mesh_keys (scope, id, key, created) VALUES (?, ?, ?, ?)",
+            (self.scope, key_id, os.urandom(KEY_BYTES), now),
         )
         return key_id
 
@@ -407,7 +408,6 @@ def _ref(text: str | None) -> str | None:
 class Reencrypted:
     table_id: str
     rows: int
-    key: str  # the mesh key the table's mesh-keyed values are under now
     files_removed: int = 0
 
 
@@ -430,5 +430,5 @@ def reencrypt(lakehouse: Lakehouse, encryptor: Encryptor, table_ids: Iterable[st
             engine.close()
         lakehouse.rewrite(table_id, encryptor.encrypt(table_id, clear), {"lakemesh.encryption": f"key {key}"})
         purged = lakehouse.purge_history(table_id, f"encryption: re-encrypted with key {key}")
-        out.append(Reencrypted(table_id, clear.num_rows, key, purged["files_removed"]))
+        out.append(Reencrypted(table_id, clear.num_rows, purged["files_removed"]))
     return out
