@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.processes import ROOT, child_json, peak_mb
+from bench.processes import ROOT, child_json, interleaved_best, peak_mb
 
 EXAMPLE = ROOT / "examples" / "shop"
 TABLES = ("orders/order_events", "orders/analytics_orders", "customers/customer_records", "customers/customer_profiles")
@@ -109,16 +109,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             print(json.dumps((step_ours if args.step == "ours" else step_anchor)(work)))
         return {}
     print(f"erasure: lakemesh forget of one customer from a mesh built from {args.rows:,} order events", flush=True)
-    runs: dict[str, list[dict[str, float]]] = {"ours": [], "anchor": []}
     with tempfile.TemporaryDirectory(prefix="lakemesh-bench-forget-") as tmp:
         started = time.perf_counter()
         child_json("bench.erasure", "--step", "setup", "--work", tmp, "--rows", str(args.rows))
         print(f"  (building the mesh took {time.perf_counter() - started:.0f} s)", flush=True)
-        for _ in range(args.repeat):
-            for side in runs:
-                out = child_json("bench.erasure", "--step", side, "--work", tmp)
-                runs[side].append({k: float(v) for k, v in out.items()})  # type: ignore[arg-type]
-    best = {side: min(r, key=lambda x: x["seconds"]) for side, r in runs.items()}
+        best = interleaved_best("bench.erasure", ["ours", "anchor"], tmp, args.repeat)
     o, a = best["ours"], best["anchor"]
     mib = 1024 * 1024
     print(f"  lakemesh forget      {o['seconds']:.2f} s  {o['rows']:,.0f} rows  peak {o['peak_mb']:,.0f} MiB")

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.processes import child_json, peak_mb
+from bench.processes import child_json, interleaved_best, peak_mb
 
 PRODUCT = "orders.analytics_orders"
 QUERY = (
@@ -85,14 +85,9 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
             print(json.dumps(step(Path(args.work))))
         return {}
     print(f"governance: a governed query (2 masks, a row filter) over {args.rows:,} rows vs plain DuckDB", flush=True)
-    runs: dict[str, list[dict[str, float]]] = {"governed": [], "plain": []}
     with tempfile.TemporaryDirectory(prefix="lakemesh-bench-gov-") as tmp:
         child_json("bench.governance", "--step", "setup", "--work", tmp, "--rows", str(args.rows))
-        for _ in range(args.repeat):
-            for side in runs:
-                out = child_json("bench.governance", "--step", side, "--work", tmp)
-                runs[side].append({k: float(v) for k, v in out.items()})  # type: ignore[arg-type]
-    best = {side: min(r, key=lambda x: x["seconds"]) for side, r in runs.items()}
+        best = interleaved_best("bench.governance", ["governed", "plain"], tmp, args.repeat)
     g, p = best["governed"], best["plain"]
     print(f"  governed query as ana@company.com  {g['seconds']:.2f} s  peak {g['peak_mb']:,.0f} MiB")
     print(f"  the same SQL in plain DuckDB       {p['seconds']:.2f} s  peak {p['peak_mb']:,.0f} MiB")

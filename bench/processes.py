@@ -29,3 +29,14 @@ def child_json(module: str, *args: str, python: str = sys.executable) -> dict[st
     """`python -m module args` (or `python script args` when `module` ends in .py); its last line as JSON."""
     command = [python, module, *args] if module.endswith(".py") else [python, "-m", module, *args]
     return dict(json.loads(run_child(command).strip().splitlines()[-1]))
+
+
+def interleaved_best(module: str, sides: list[str], work: str, repeat: int) -> dict[str, dict[str, float]]:
+    """Each side's fastest of `repeat` runs of `python -m module --step SIDE --work WORK`, the sides
+    alternating so that drift in the machine's speed touches them alike."""
+    runs: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+    for _ in range(repeat):
+        for side in sides:
+            out = child_json(module, "--step", side, "--work", work)
+            runs[side].append({k: float(v) for k, v in out.items()})  # type: ignore[arg-type]
+    return {side: min(r, key=lambda x: x["seconds"]) for side, r in runs.items()}
