@@ -7,6 +7,7 @@ neither loses nor duplicates rows.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from deltalake import ColumnProperties, CommitProperties, DeltaTable, Transactio
 from deltalake.exceptions import DeltaError, TableNotFoundError
 
 from lakemesh.errors import LakemeshError, NotFoundError
+from lakemesh.lakehouse import parallel_writer
 
 TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
@@ -240,12 +242,17 @@ class Lakehouse:
             "commit_properties": _commit(checkpoints, metadata),
             "writer_properties": _writer_properties(data.schema),
         }
+        uri = self.uri(product_id)
         try:
             if mode == "append" or creating:
-                write_deltalake(self.uri(product_id), data, mode="append", **options)
+                table = None if creating else self.table(product_id)
+                if not evolve and parallel_writer.eligible(uri, table, data):
+                    parallel_writer.append(uri, table, data, TABLE_PROPERTIES, checkpoints, metadata, SEQUENCE_COLUMNS)
+                    return
+                write_deltalake(uri, data, mode="append", **options)
             else:
-                write_deltalake(self.uri(product_id), data, mode="overwrite", predicate=predicate, **options)
-        except (DeltaError, ValueError, pa.ArrowException) as exc:
+                write_deltalake(uri, data, mode="overwrite", predicate=predicate, **options)
+        except (DeltaError, ValueError, pa.ArrowException, OSError) as exc:
             raise LakehouseError(f"writing {product_id} failed, nothing was committed: {exc}") from exc
 
     def merge(
@@ -325,7 +332,12 @@ class Lakehouse:
             raise LakehouseError(f"deleting from {product_id} failed, nothing was committed: {exc}") from exc
 
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
-        return list(self.table(product_id).history(limit))
+        """The table's commits, newest first; a parallel write's metrics shown as delta-rs's own."""
+        entries = list(self.table(product_id).history(limit))
+        for entry in entries:
+            if parallel_writer.METRICS in entry and not entry.get("operationMetrics"):
+                entry["operationMetrics"] = json.loads(entry.pop(parallel_writer.METRICS))
+        return entries
 
     def restore(self, product_id: str, version: int | str | datetime) -> dict[str, Any]:
         table = self.table(product_id)
