@@ -144,6 +144,13 @@ class Lakehouse:
     def scan(self, product_id: str, as_of: int | str | datetime | None = None) -> ParquetScan | ds.Dataset:
         """What an engine reads for a table version: its Parquet files when they are the table, else a dataset."""
         table = self.table(product_id, as_of)
+        files = self._plain_files(table)
+        if not files:
+            return table.to_pyarrow_dataset()
+        return ParquetScan(files, pa.schema(table.schema().to_arrow()))
+
+    def _plain_files(self, table: DeltaTable) -> tuple[str, ...] | None:
+        """The version's Parquet files when they hold its rows exactly, else None."""
         features = set(table.protocol().reader_features or ())
         config = table.metadata().configuration or {}
         plain_files = (
@@ -152,10 +159,27 @@ class Lakehouse:
             and config.get("delta.columnMapping.mode", "none") == "none"
             and "://" not in self.root
         )
-        files = tuple(table.file_uris()) if plain_files else ()
-        if not files:
-            return table.to_pyarrow_dataset()
-        return ParquetScan(files, pa.schema(table.schema().to_arrow()))
+        return tuple(table.file_uris()) if plain_files else None
+
+    def appended(self, product_id: str, after: int, upto: int) -> ParquetScan | None:
+        """The rows versions after+1..upto added, as the Parquet files holding exactly them, when those
+        versions only added rows (appends, or compactions of what they appended); None otherwise.
+
+        It is what the change feed's inserts would be, without decoding the feed: a consumer reads the
+        files with its own reader, only the columns it needs.
+        """
+        try:
+            before, now = self.table(product_id, after), self.table(product_id, upto)
+        except LakehouseError:
+            return None  # purged history: the caller's change-feed read says so
+        old, new = self._plain_files(before), self._plain_files(now)
+        if old is None or new is None or before.schema() != now.schema():
+            return None
+        kept = set(old)
+        added = tuple(f for f in new if f not in kept)
+        if not kept <= set(new) or not added:
+            return None  # rows were removed or rewritten: only the change feed tells what changed
+        return ParquetScan(added, pa.schema(now.schema().to_arrow()))
 
     def checkpoint(self, product_id: str, app_id: str) -> int | None:
         """The checkpoint `app_id` last committed with this table's data, or None."""

@@ -254,6 +254,13 @@ class PipelineRunner:
             and self.lakehouse.exists(entry.id)
             and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS, RefreshMode.APPEND)
         )
+        by = entry.spec.build.refresh.by
+        if incremental and only is not None and mode is not RefreshMode.PARTITIONS:
+            added = self.lakehouse.appended(only, int(last[only] or 0), current[only])
+            if added is not None:  # the input only appended: its new files are the changes
+                register_revealed(engine, only, added, self.protector)
+                run.rows_read = int(engine.query(f"SELECT count(*) AS n FROM {only}")["n"][0].as_py())
+                return InputPlan()
         changes = None
         if incremental and only is not None:
             changes = self._changes_since(entry, mode, only, last[only], current[only], engine)
@@ -262,7 +269,6 @@ class PipelineRunner:
                 register_revealed(engine, product, self.lakehouse.scan(product, as_of=version), self.protector)
                 run.rows_read += self.lakehouse.table(product, version).count()
             return InputPlan(complete=True)
-        by = entry.spec.build.refresh.by
         if mode is not RefreshMode.PARTITIONS:
             # filtered in the engine: Arrow's own kernels do not all take the feed's string_view columns
             kept = "_change_type IN ('insert', 'update_postimage')"
