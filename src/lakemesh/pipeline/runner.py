@@ -215,14 +215,14 @@ class PipelineRunner:
                 )
                 return
             out = self._compute(entry, table, engine, current)
+            keys = table.primary_key
+            if mode is RefreshMode.MERGE and not keys:
+                raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
+            partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
+            out = self._unforgotten(entry, out, run)
+            out = self._gated(entry, table, out, run, checkpoints, partial, whole=plan.complete, engine=engine)
         finally:
             engine.close()
-        keys = table.primary_key
-        if mode is RefreshMode.MERGE and not keys:
-            raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
-        partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
-        out = self._unforgotten(entry, out, run)
-        out = self._gated(entry, table, out, run, checkpoints, partial, whole=plan.complete)
         if mode is RefreshMode.MERGE and not _gate_proved_unique(run, keys):
             _check_unique(out, keys, entry.id)
         out = self._sealed(entry.id, out)
@@ -390,6 +390,7 @@ class PipelineRunner:
         checkpoints: dict[str, int] | None,
         partial: bool,
         whole: bool = False,
+        engine: Engine | None = None,
     ) -> pa.Table:
         """The rows that may be committed: raises on a blocking failure, moves quarantined rows aside first.
 
@@ -409,7 +410,7 @@ class PipelineRunner:
         if not suite.expectations:
             return data
         try:
-            outcome = gate(entry.id, data, suite, run.run_id, self.engine_name, partial)
+            outcome = gate(entry.id, data, suite, run.run_id, self.engine_name, partial, engine)
         except QualityGateError as exc:
             run.quality = exc.report
             raise

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from lakemesh.engines import make_engine
+from lakemesh.engines import Engine, make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.results import QualityReport
 from lakemesh.quality.suite import quarantine_plans, run_suite, split_quarantine
@@ -63,14 +63,17 @@ def gate(
     run_id: str,
     engine_name: str = "duckdb",
     partial: bool = False,
+    engine: Engine | None = None,
 ) -> GateOutcome:
     """Check `data` against `suite`; raise QualityGateError on a blocking failure, else split off quarantine.
 
-    `partial`: the rows are an increment merged into a larger table, not the whole of it.
+    `partial`: the rows are an increment merged into a larger table, not the whole of it. `engine`: one
+    to use (the transform's, say) instead of starting another; it is left open.
     """
     if partial:
         suite = batch_suite(suite)
-    engine = make_engine(engine_name)
+    own = engine is None
+    engine = make_engine(engine_name) if engine is None else engine
     try:
         engine.register(BATCH, data)
         relation = '"lakemesh_gate"."batch"'
@@ -91,7 +94,8 @@ def gate(
             return GateOutcome(data, None, report)
         passing, failing = split_quarantine(engine, relation, plans)
     finally:
-        engine.close()
+        if own:
+            engine.close()
     now = datetime.now(UTC)
     failing = failing.append_column(RUN, pa.array([run_id] * failing.num_rows, pa.string()))
     failing = failing.append_column(AT, pa.array([now] * failing.num_rows, pa.timestamp("us", tz="UTC")))
