@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
@@ -138,3 +139,20 @@ def test_a_failed_file_leaves_nothing_behind(tmp_path: Path, parallel: None, mon
         lake.append("d.t", _batch(start=N), {}, {})
     assert lake.table("d.t").version() == 0
     assert sorted(p.name for p in Path(lake.uri("d.t")).glob("*.parquet")) == before
+
+
+def test_statistics_cover_every_row_group_of_a_file(tmp_path: Path) -> None:
+    data = pa.table(
+        {
+            "f": pa.array([float("nan")] * 4 + [1.5, None, 3.0, 0.5]),  # the first row group has no bounds
+            "s": pa.array([None] * 4 + ["b", "a", None, "c"]),  # the first row group is all null
+        }
+    )
+    collected: list[pq.FileMetaData] = []
+    pq.write_table(data, tmp_path / "f.parquet", row_group_size=4, metadata_collector=collected)
+    assert collected[0].num_row_groups == 2
+    stats = json.loads(parallel_writer.file_stats(collected[0], data.schema, 32))
+    assert stats["numRecords"] == 8
+    assert stats["nullCount"] == {"f": 1, "s": 5}  # counted past the group without bounds
+    assert "f" not in stats["minValues"] and "f" not in stats["maxValues"]
+    assert (stats["minValues"]["s"], stats["maxValues"]["s"]) == ("a", "c")

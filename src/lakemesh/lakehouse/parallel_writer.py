@@ -204,7 +204,7 @@ def file_stats(metadata: pq.FileMetaData, schema: pa.Schema, indexed: int) -> st
 
 def _bounds(metadata: pq.FileMetaData, column: int) -> tuple[int, Any, Any] | None:
     """(nulls, min, max) of one column over every row group; None when a row group lacks statistics."""
-    nulls, low, high = 0, None, None
+    nulls, low, high, bounded = 0, None, None, True
     for g in range(metadata.num_row_groups):
         stats = metadata.row_group(g).column(column).statistics
         if stats is None or not stats.has_null_count:
@@ -214,8 +214,8 @@ def _bounds(metadata: pq.FileMetaData, column: int) -> tuple[int, Any, Any] | No
             low = stats.min if low is None else min(low, stats.min)
             high = stats.max if high is None else max(high, stats.max)
         elif metadata.row_group(g).num_rows > stats.null_count:
-            return nulls, None, None  # values without bounds: no min/max for the file
-    return nulls, low, high
+            bounded = False  # values without bounds (all NaN, say): no min/max for the file
+    return (nulls, low, high) if bounded else (nulls, None, None)
 
 
 def _exact(t: pa.DataType, low: Any, high: Any) -> bool:
