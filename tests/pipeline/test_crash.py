@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,8 @@ def test_kill_9_at_any_point_then_rerun(shop: Path, tmp_path: Path) -> None:
     assert open_mesh(reference).run().ok
     expected = _results(reference)
     interrupted = 0
+    # the killed runs write bronze's 400k rows with the parallel writer, the reruns with delta-rs
+    parallel = {**os.environ, "LAKEMESH_PARALLEL_WRITE_MIN_ROWS": "100000"}
     # kills at moments in time (mid-read, mid-write), and right after a given table's first commit
     scenarios: list[float | str] = [
         1.2,
@@ -58,6 +61,7 @@ def test_kill_9_at_any_point_then_rerun(shop: Path, tmp_path: Path) -> None:
             [sys.executable, "-m", "lakemesh.cli.main", "-w", str(work), "run", "--all"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=parallel,
         )
         _wait(when, work / "lakehouse", proc)
         if proc.poll() is None:
