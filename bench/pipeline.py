@@ -9,7 +9,7 @@
 Targets from the issue: each <= 1.1x its anchor. Each side runs --repeat times on fresh copies of the
 prepared tables and the fastest run counts, as timeit does: single merge timings vary by +-15%. The
 median of the back-to-back pairs' ratios is printed beside it.
-The bronze and silver tables have the change data feed on, as lakemesh's tables do: delta-rs's MERGE
+The silver tables have the change data feed on, as lakemesh's tables do: delta-rs's MERGE
 takes about three times as long with it (4.5 s without, on this data and machine).
 """
 

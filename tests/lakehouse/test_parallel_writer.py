@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from lakemesh.lakehouse import Lakehouse, LakehouseError, parallel_writer
+from lakemesh.lakehouse import Lakehouse, LakehouseError, ParquetScan, parallel_writer
 
 N = 3000
 
@@ -156,3 +156,22 @@ def test_statistics_cover_every_row_group_of_a_file(tmp_path: Path) -> None:
     assert stats["nullCount"] == {"f": 1, "s": 5}  # counted past the group without bounds
     assert "f" not in stats["minValues"] and "f" not in stats["maxValues"]
     assert (stats["minValues"]["s"], stats["maxValues"]["s"]) == ("a", "c")
+
+
+def test_delta_rs_merges_into_files_written_here(tmp_path: Path, parallel: None) -> None:
+    lake = Lakehouse(str(tmp_path / "lake"))
+    lake.append("d.t", _batch(10, start=0).drop_columns(["status"]), {}, {})  # delta-rs's files (10 rows)
+    lake.append("d.t", _batch(start=10).drop_columns(["status"]), {}, {})  # this writer's files
+    changed = _batch(4, start=N + 8).drop_columns(["status"])  # 2 updates of rows written here, 2 inserts
+    changed = changed.set_column(1, "amount", pa.array([Decimal("42.00")] * 4, pa.decimal128(10, 2)))
+    result = lake.merge("d.t", changed, ["id"], {}, {})
+    assert (result.inserted, result.updated) == (2, 2)
+    scan = lake.scan("d.t")  # DuckDB's own reader over the files of both writers
+    assert isinstance(scan, ParquetScan)
+    con = duckdb.connect()
+    files = list(scan.files)
+    rows = con.execute(f"SELECT count(*), sum(amount = 42) FROM read_parquet({files!r}, union_by_name = true)")
+    assert rows.fetchall() == [(N + 12, 4)]
+    feed = pa.table(lake.table("d.t").load_cdf(starting_version=2).read_all())
+    kinds = sorted(feed["_change_type"].to_pylist())
+    assert kinds == ["insert", "insert", "update_postimage", "update_postimage", "update_preimage", "update_preimage"]
