@@ -180,3 +180,28 @@ def test_the_mesh_key_may_come_from_the_environment(keys: Path, monkeypatch: pyt
     monkeypatch.setenv("LAKEMESH_ENCRYPTION_KEY", "not-hex")
     with pytest.raises(MissingKeyError, match="128 hex digits"):
         KeyStore("t").mesh_cipher("env")
+
+
+def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: Path, keys: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
+    mesh_yaml = root / "mesh.yaml"
+    policy = "      encrypt: [restricted]"
+    assert policy in mesh_yaml.read_text()
+    mesh_yaml.write_text(mesh_yaml.read_text().replace(policy, "      # encrypt: [restricted]"))
+    write_customers(root / "data/customers/c.csv", 300)
+    write_order_events(root / "data/order_events/e.jsonl", 1000)
+    assert _open(root).run().ok  # written in clear
+    mesh_yaml.write_text(mesh_yaml.read_text().replace("      # encrypt: [restricted]", policy))
+    write_customers(root / "data/customers/d.csv", 50)
+    report = _open(root).run([RECORDS])
+    assert not report.ok
+    failed = report.runs[0]
+    assert "is encrypted by policy now, but the table holds it in clear" in str(failed.error)
+    assert "lakemesh governance encrypt" in str(failed.hint)
+    _open(root).encrypt()
+    assert _open(root).run([RECORDS]).ok
+    stored = _open(root).lakehouse.table(RECORDS).to_pyarrow_table(columns=["email"])
+    assert all(str(v).startswith(PREFIX) for v in stored["email"].to_pylist() if v is not None)
+    births = _open(root).query(f"SELECT date_of_birth FROM {RECORDS} WHERE date_of_birth IS NOT NULL LIMIT 3")
+    assert pa.types.is_date(births.schema.field("date_of_birth").type) and births.num_rows == 3

@@ -52,6 +52,9 @@ class Protector(Protocol):
     def reveal(self, table_id: str, names: list[str], register: FunctionRegistrar) -> str | None:
         """`REPLACE (...)` decrypting the table's protected columns among `names`, or None."""
 
+    def protected(self, table_id: str) -> tuple[str, ...]:
+        """The table's columns stored encrypted."""
+
 
 def register_revealed(
     engine: Engine,
@@ -61,10 +64,18 @@ def register_revealed(
     where: str | None = None,
     exclude: tuple[str, ...] = (),
 ) -> None:
-    """Register a table with the engine, its protected columns read in clear when there is a protector."""
-    reveal = protector.reveal(table_id, list(data.schema.names), engine.function) if protector else None
+    """Register a table with the engine, its protected columns read in clear when there is a protector.
+
+    Only text columns can hold ciphertext: a protected column stored with its own type (a DATE, say) was
+    written before its policy turned encryption on, and reads as it is."""
+    text = [f.name for f in data.schema if _is_text(f.type)]
+    reveal = protector.reveal(table_id, text, engine.function) if protector else None
     select = None
     if reveal:
         dropped = f"EXCLUDE ({', '.join(q(c) for c in exclude)}) " if exclude else ""
         select = f"* {dropped}{reveal}"
     engine.register(table_id, data, where=where, exclude=exclude, select=select)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))

@@ -290,6 +290,10 @@ class Encryptor:
         """The plan of a product or of its quarantine table (`<id>__quarantine` holds the same columns)."""
         return self.plans.get(table_id.removesuffix("__quarantine"))
 
+    def protected(self, table_id: str) -> tuple[str, ...]:
+        plan = self.plan_of(table_id)
+        return plan.columns if plan else ()
+
     def encrypt(self, table_id: str, data: pa.Table) -> pa.Table:
         plan = self.plan_of(table_id)
         if plan is None:

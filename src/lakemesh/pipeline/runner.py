@@ -479,7 +479,8 @@ class PipelineRunner:
     def _evolves(self, product_id: str, data: pa.Table, table: Table) -> bool:
         if not self.lakehouse.exists(product_id):
             return False
-        return evolution(self.lakehouse.dataset(product_id).schema, data.schema, table, product_id)
+        encrypted = self.protector.protected(product_id) if self.protector else ()
+        return evolution(self.lakehouse.dataset(product_id).schema, data.schema, table, product_id, encrypted)
 
     @staticmethod
     def _written(run: ProductRun, result: WriteResult) -> None:
