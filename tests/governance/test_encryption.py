@@ -40,11 +40,17 @@ def keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _shop(tmp_path: Path, key_per: str = "subject") -> Path:
+ENCRYPT = "      encrypt: [restricted]"
+
+
+def _shop(tmp_path: Path, key_per: str = "subject", encrypt: bool = True) -> Path:
+    """The example shop built; `encrypt=False`: with its encryption policy turned off."""
     root = tmp_path / "shop"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
     mesh_yaml = root / "mesh.yaml"
-    mesh_yaml.write_text(with_access(mesh_yaml.read_text().replace("keyPer: subject", f"keyPer: {key_per}"), ACCESS))
+    text = mesh_yaml.read_text().replace("keyPer: subject", f"keyPer: {key_per}")
+    assert ENCRYPT in text
+    mesh_yaml.write_text(with_access(text if encrypt else text.replace(ENCRYPT, f"#{ENCRYPT}"), ACCESS))
     write_customers(root / "data/customers/c.csv", 300)
     write_order_events(root / "data/order_events/e.jsonl", 1000)
     assert _open(root).run().ok
@@ -183,16 +189,9 @@ def test_the_mesh_key_may_come_from_the_environment(keys: Path, monkeypatch: pyt
 
 
 def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: Path, keys: Path) -> None:
-    root = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
+    root = _shop(tmp_path, encrypt=False)  # written in clear
     mesh_yaml = root / "mesh.yaml"
-    policy = "      encrypt: [restricted]"
-    assert policy in mesh_yaml.read_text()
-    mesh_yaml.write_text(mesh_yaml.read_text().replace(policy, "      # encrypt: [restricted]"))
-    write_customers(root / "data/customers/c.csv", 300)
-    write_order_events(root / "data/order_events/e.jsonl", 1000)
-    assert _open(root).run().ok  # written in clear
-    mesh_yaml.write_text(mesh_yaml.read_text().replace("      # encrypt: [restricted]", policy))
+    mesh_yaml.write_text(mesh_yaml.read_text().replace(f"#{ENCRYPT}", ENCRYPT))
     write_customers(root / "data/customers/d.csv", 50)
     report = _open(root).run([RECORDS])
     assert not report.ok

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from lakemesh.lakehouse import is_text
 from lakemesh.quality.contract_check import q
 
 
@@ -68,14 +69,10 @@ def register_revealed(
 
     Only text columns can hold ciphertext: a protected column stored with its own type (a DATE, say) was
     written before its policy turned encryption on, and reads as it is."""
-    text = [f.name for f in data.schema if _is_text(f.type)]
+    text = [f.name for f in data.schema if is_text(f.type)]
     reveal = protector.reveal(table_id, text, engine.function) if protector else None
     select = None
     if reveal:
         dropped = f"EXCLUDE ({', '.join(q(c) for c in exclude)}) " if exclude else ""
         select = f"* {dropped}{reveal}"
     engine.register(table_id, data, where=where, exclude=exclude, select=select)
-
-
-def _is_text(t: pa.DataType) -> bool:
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))

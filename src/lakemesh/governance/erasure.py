@@ -29,7 +29,7 @@ from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import pseudonym, pseudonym_sql
 from lakemesh.governance.policies import SUBJECT_KEY
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
 from lakemesh.quality.contract_check import lit, q
@@ -273,7 +273,7 @@ def _predicate(lakehouse: Lakehouse, table: str, step: ErasureStep, subjects: li
             if not all(v.lstrip("-").isdigit() for v in values):
                 raise ErasureError(f"{table}.{column} holds integers: {', '.join(values)} cannot match it")
             literals = ", ".join(str(int(v)) for v in values)
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        elif is_text(kind):
             literals = ", ".join(lit(v) for v in values)
         else:
             raise ErasureError(f"{table}.{column} is {kind}: a subject key must be a text or integer column")

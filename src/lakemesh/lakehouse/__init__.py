@@ -8,6 +8,7 @@ from lakemesh.lakehouse.store import (
     MergeClause,
     ParquetScan,
     WriteResult,
+    is_text,
     plain,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "MergeClause",
     "ParquetScan",
     "WriteResult",
+    "is_text",
     "plain",
 ]

@@ -93,6 +93,11 @@ def _size(path: str) -> int:
     return local.stat().st_size if "://" not in path.removeprefix("file://") and local.exists() else 0
 
 
+def is_text(t: pa.DataType) -> bool:
+    """Any of Arrow's string types."""
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
+
+
 def plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A string_view column as plain strings, which every Arrow kernel accepts (DuckDB reads either)."""
     if pa.types.is_string_view(column.type):
@@ -269,15 +274,26 @@ class Lakehouse:
         uri = self.uri(product_id)
         try:
             if mode == "append" or creating:
-                table = None if creating else self.table(product_id)
-                if not evolve and parallel_writer.eligible(uri, table, data):
-                    parallel_writer.append(uri, table, data, TABLE_PROPERTIES, checkpoints, metadata, SEQUENCE_COLUMNS)
+                if not evolve and self._parallel_append(product_id, creating, data, checkpoints, metadata):
                     return
                 write_deltalake(uri, data, mode="append", **options)
             else:
                 write_deltalake(uri, data, mode="overwrite", predicate=predicate, **options)
         except (DeltaError, ValueError, pa.ArrowException, OSError) as exc:
             raise LakehouseError(f"writing {product_id} failed, nothing was committed: {exc}") from exc
+
+    def _parallel_append(
+        self, product_id: str, creating: bool, data: pa.Table, checkpoints: dict[str, int], metadata: dict[str, str]
+    ) -> bool:
+        """Append with Parquet encoded on every core (`parallel_writer`) where the table allows; False if not."""
+        if data.num_rows < parallel_writer.MIN_ROWS:
+            return False  # not worth loading the table to find out
+        uri = self.uri(product_id)
+        table = None if creating else self.table(product_id)
+        if not parallel_writer.eligible(uri, table, data):
+            return False
+        parallel_writer.append(uri, table, data, TABLE_PROPERTIES, checkpoints, metadata, SEQUENCE_COLUMNS)
+        return True
 
     def merge(
         self,

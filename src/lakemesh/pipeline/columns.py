@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse import is_text
 from lakemesh.quality.contract_check import q
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type
@@ -45,7 +46,7 @@ def shape_output(table: Table, produced: list[str], where: str) -> str:
 def _family(t: pa.DataType) -> str:
     if pa.types.is_dictionary(t):
         return _family(t.value_type)  # how it is encoded in memory, not what it is
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+    if is_text(t):
         return "string"
     if pa.types.is_timestamp(t):
         return f"timestamp[{'tz' if t.tz else 'ntz'}]"
