@@ -30,7 +30,7 @@ app = typer.Typer(
     help="Data products and their ODCS contracts as files, turned into governed, versioned tables.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",
 )
 app.command("init")(command_init.init)
 app.command("validate")(command_validate.validate)
