@@ -193,12 +193,20 @@ def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: 
     mesh_yaml = root / "mesh.yaml"
     mesh_yaml.write_text(mesh_yaml.read_text().replace(f"#{ENCRYPT}", ENCRYPT))
     write_customers(root / "data/customers/d.csv", 50)
-    report = _open(root).run([RECORDS])
+    mesh = _open(root)
+    assert mesh.encryptor is not None
+    # typed (date_of_birth) and text columns alike: the text ones known clear from the files' statistics
+    clear = mesh.encryptor.stored_in_clear(mesh.lakehouse, RECORDS)
+    assert {"date_of_birth", "email", "phone"} <= set(clear)
+    report = mesh.run([RECORDS])
     assert not report.ok
     failed = report.runs[0]
-    assert "is encrypted by policy now, but the table holds it in clear" in str(failed.error)
+    assert "encrypted by policy now, but the table holds it in clear" in str(failed.error)
+    assert "email" in str(failed.error)
     assert "lakemesh governance encrypt" in str(failed.hint)
     _open(root).encrypt()
+    mesh = _open(root)
+    assert mesh.encryptor is not None and mesh.encryptor.stored_in_clear(mesh.lakehouse, RECORDS) == []
     assert _open(root).run([RECORDS]).ok
     stored = _open(root).lakehouse.table(RECORDS).to_pyarrow_table(columns=["email"])
     assert all(str(v).startswith(PREFIX) for v in stored["email"].to_pylist() if v is not None)

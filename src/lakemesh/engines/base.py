@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from lakemesh.lakehouse import is_text
+from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.quality.contract_check import q
 
 
@@ -53,8 +53,8 @@ class Protector(Protocol):
     def reveal(self, table_id: str, names: list[str], register: FunctionRegistrar) -> str | None:
         """`REPLACE (...)` decrypting the table's protected columns among `names`, or None."""
 
-    def protected(self, table_id: str) -> tuple[str, ...]:
-        """The table's columns stored encrypted."""
+    def stored_in_clear(self, lakehouse: Lakehouse, table_id: str) -> list[str]:
+        """Columns the policies encrypt that the stored table still holds in clear."""
 
 
 def register_revealed(

@@ -35,7 +35,7 @@ from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import key_dir, pseudonym, pseudonyms
 from lakemesh.governance.policies import PII, effective_policies
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.quality.contract_check import q
 from lakemesh.spec.models import Layer
 from lakemesh.spec.types import sql_type
@@ -290,9 +290,23 @@ class Encryptor:
         """The plan of a product or of its quarantine table (`<id>__quarantine` holds the same columns)."""
         return self.plans.get(table_id.removesuffix("__quarantine"))
 
-    def protected(self, table_id: str) -> tuple[str, ...]:
+    def stored_in_clear(self, lakehouse: Lakehouse, table_id: str) -> list[str]:
+        """Protected columns the stored table still holds in clear, written before a policy encrypted
+        them: a column stored with its own type (a DATE), or text whose file statistics show a value that
+        is not ciphertext. A file without statistics for a column cannot tell, and counts as sealed."""
         plan = self.plan_of(table_id)
-        return plan.columns if plan else ()
+        if plan is None or not lakehouse.exists(table_id):
+            return []
+        table = lakehouse.table(table_id)
+        schema = pa.schema(table.schema().to_arrow())
+        files = pa.table(table.get_add_actions(flatten=True))
+        clear = []
+        for column in (c for c in plan.columns if c in schema.names):
+            bounds = [files[f"{side}.{column}"] for side in ("min", "max") if f"{side}.{column}" in files.column_names]
+            values = [v for b in bounds for v in b.to_pylist() if v is not None]
+            if not is_text(schema.field(column).type) or any(not str(v).startswith(PREFIX) for v in values):
+                clear.append(column)
+        return clear
 
     def encrypt(self, table_id: str, data: pa.Table) -> pa.Table:
         plan = self.plan_of(table_id)

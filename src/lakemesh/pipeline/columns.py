@@ -55,13 +55,8 @@ def _family(t: pa.DataType) -> str:
     return str(t)
 
 
-def evolution(
-    existing: pa.Schema, incoming: pa.Schema, table: Table, product_id: str, encrypted: tuple[str, ...] = ()
-) -> bool:
-    """Whether writing `incoming` evolves the table; raises when the change is not additive and optional.
-
-    `encrypted`: columns a policy stores encrypted, as text whatever their contract type.
-    """
+def evolution(existing: pa.Schema, incoming: pa.Schema, table: Table, product_id: str) -> bool:
+    """Whether writing `incoming` evolves the table; raises when the change is not additive and optional."""
     evolve = False
     for field in incoming:
         if field.name not in existing.names:
@@ -75,12 +70,6 @@ def evolution(
             evolve = True
             continue
         have, want = _family(existing.field(field.name).type), _family(field.type)
-        if have != want and field.name in encrypted and want == "string":
-            raise SchemaMismatch(
-                f"{product_id}: column '{field.name}' is encrypted by policy now, but the table holds it in "
-                f"clear ({have})",
-                "encrypt the rows already written first: `lakemesh governance encrypt`, then run again",
-            )
         if have != want:
             raise SchemaMismatch(
                 f"{product_id}: column '{field.name}' is {have} in the table but {want} by the contract",

@@ -26,7 +26,7 @@ from lakemesh.engines import Engine, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import CDF_COLUMNS, HistoryPurgedError, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
-from lakemesh.pipeline.columns import evolution, shape_output
+from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.contract_check import lit, q
@@ -479,8 +479,13 @@ class PipelineRunner:
     def _evolves(self, product_id: str, data: pa.Table, table: Table) -> bool:
         if not self.lakehouse.exists(product_id):
             return False
-        encrypted = self.protector.protected(product_id) if self.protector else ()
-        return evolution(self.lakehouse.dataset(product_id).schema, data.schema, table, product_id, encrypted)
+        clear = self.protector.stored_in_clear(self.lakehouse, product_id) if self.protector else []
+        if clear:  # new rows would be sealed beside clear ones, or not fit the table's type at all
+            raise SchemaMismatch(
+                f"{product_id}: {', '.join(clear)} encrypted by policy now, but the table holds it in clear",
+                "encrypt the rows already written first: `lakemesh governance encrypt`, then run again",
+            )
+        return evolution(self.lakehouse.dataset(product_id).schema, data.schema, table, product_id)
 
     @staticmethod
     def _written(run: ProductRun, result: WriteResult) -> None:
