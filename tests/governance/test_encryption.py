@@ -204,6 +204,10 @@ def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: 
     assert "encrypted by policy now, but the table holds it in clear" in str(failed.error)
     assert "email" in str(failed.error)
     assert "lakemesh governance encrypt" in str(failed.hint)
+    # meanwhile a governed query reads the clear DATE column as it is, not through the decrypt function
+    sql = f"SELECT date_of_birth FROM {RECORDS} WHERE date_of_birth IS NOT NULL LIMIT 3"
+    births = mesh.query(sql, principal="dora@company.com")
+    assert pa.types.is_date(births.schema.field("date_of_birth").type) and births.num_rows == 3
     _open(root).encrypt()
     mesh = _open(root)
     assert mesh.encryptor is not None and mesh.encryptor.stored_in_clear(mesh.lakehouse, RECORDS) == []

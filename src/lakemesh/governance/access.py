@@ -24,6 +24,7 @@ from sqlglot.errors import ParseError
 from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import secret
+from lakemesh.lakehouse import is_text
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
@@ -291,6 +292,8 @@ def governed_query(
             data = lakehouse.scan(product, as_of=as_of)
             schema = data.schema
             sources, in_clear = clear(product, principal, engine) if clear else ({}, False)
+            # only text holds ciphertext: a column stored with its own type predates its encryption
+            sources = {c: e for c, e in sources.items() if c in schema.names and is_text(schema.field(c).type)}
             select, where = view_select(access, principal, product, schema, sources, in_clear)
             engine.register(product, data, where=where, select=select)
         result = engine.query(tree.sql(dialect=engine.dialect))
