@@ -315,6 +315,23 @@ class Mesh:
             and any(p.contract_id in contracts for p in e.spec.input_ports)
         ]
 
+    def cdc_pending(self, product_id: str) -> list[str]:
+        """The consumers of this CDC bronze product that have not applied all of its events yet.
+
+        A run killed between the bronze commit and the consumers' leaves them behind: a rerun that finds
+        nothing new in bronze must still apply what they miss."""
+        from lakemesh.pipeline.runner import app_id
+
+        entry = self.workspace.product(product_id)
+        version = self.lakehouse.version(entry.id)
+        if version is None:
+            return []
+        return [
+            c
+            for c in self.cdc_consumers(entry.id)
+            if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, app_id(entry.id)) != version
+        ]
+
     def cdc_capture(
         self,
         product_id: str,

@@ -22,7 +22,8 @@ app = typer.Typer(
 
 
 def _apply_downstream(mesh: Any, product: str, quiet: bool) -> bool:
-    consumers = mesh.cdc_consumers(product)
+    """Run the consumers behind bronze: those of this run's events, or of a killed run's."""
+    consumers = mesh.cdc_pending(product)
     if not consumers:
         return True
     report = mesh.run(consumers)
@@ -86,7 +87,7 @@ def run(
                 f"({report.events_per_second:,.0f} events/s), {report.commits} commits, at LSN {report.position}"
             )
         ok = True
-        if apply and (report.events or report.snapshot_rows):
+        if apply:
             ok = _apply_downstream(mesh, product, as_json)
         if once:
             if not ok:
@@ -121,10 +122,14 @@ def apply_file(
             raise LakemeshError(f"{source}: no such file")
         with path.open() as lines:
             count, seen = mesh.cdc_apply_file(product, lines, source)
-    if seen:
+    pending = mesh.cdc_pending(product) if apply else []
+    if seen and not pending:
         console.print(f"{product}: these {count:,} events were applied before; nothing to do")
         return
-    console.print(f"{product}: {count:,} events appended")
+    if seen:  # an earlier run stopped after bronze's commit: its consumers catch up now
+        console.print(f"{product}: these {count:,} events are in bronze already; {', '.join(pending)} behind")
+    else:
+        console.print(f"{product}: {count:,} events appended")
     if apply and not _apply_downstream(mesh, product, False):
         raise typer.Exit(1)
 
