@@ -391,6 +391,7 @@ class Mesh:
         import json
 
         from lakemesh.cdc.events import EventError, bronze_rows, from_debezium
+        from lakemesh.cdc.misfits import FILE_BATCH
 
         entry = self.workspace.product(product_id)
         events = []
@@ -408,7 +409,7 @@ class Mesh:
         app = f"lakemesh:cdc-file:{digest.hexdigest()[:32]}"
         if self.lakehouse.checkpoint(entry.id, app) is not None:
             return len(events), True
-        rows = bronze_rows(events, str(uuid.uuid4()), datetime.now(UTC))
+        rows = bronze_rows(events, FILE_BATCH + name, datetime.now(UTC))  # a misfit's position: file:line
         self.lakehouse.append(entry.id, rows, {app: 1}, {"lakemesh.cdc": f"{len(events)} events from {name}"})
         return len(events), False
 

@@ -14,9 +14,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lakemesh.cdc.misfits import POSITION, hold_misfits
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
 from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.suite import REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type
 
@@ -29,17 +31,20 @@ def _type(col: Column) -> str:
     return str(sql_type(col.logical_type, col.physical_type).sql("duckdb"))
 
 
-def fold(events: pa.Table, table: Table, deleted_at: str | None, source_table: str | None) -> tuple[pa.Table, bool]:
+def fold(
+    events: pa.Table, table: Table, deleted_at: str | None, source_table: str | None, run_id: str = ""
+) -> tuple[pa.Table, bool, pa.Table]:
     """One row per key: typed contract columns plus `_op` and `_keep` (columns no event carried).
 
-    Returns the rows and whether the batch held a truncate (the rows then follow the last one).
+    Returns the rows, whether the batch held a truncate (the rows then follow the last one), and the
+    events left out because they do not fit the contract, as quarantine rows (`lakemesh.cdc.misfits`).
     """
     keys = table.primary_key
     if not keys:
         raise ApplyError(f"contract {table.name} has no primary key: change events cannot name their rows")
     con = duckdb.connect()
     try:
-        con.register("events", events)
+        con.register("events", events.append_column("_event", pa.array(range(events.num_rows), pa.int64())))
         where = "op IN ('c', 'u', 'd', 'r', 't')"
         if source_table:
             where += f" AND source_schema || '.' || source_table = {lit(source_table)}"
@@ -48,6 +53,8 @@ def fold(events: pa.Table, table: Table, deleted_at: str | None, source_table: s
         if last_truncate is not None:
             where += f" AND [source_commit_lsn, source_seq] > {lit_list(last_truncate)}"
         where += " AND op <> 't'"
+        held = hold_misfits(con, table, where, deleted_at, run_id)
+        where += " AND _event NOT IN (SELECT _event FROM misfit)"
         key_exprs = ", ".join(
             f"COALESCE(json_extract_string(after, {lit('$.' + _json_key(k))}), "
             f"json_extract_string(before, {lit('$.' + _json_key(k))})) AS {q(k)}"
@@ -90,7 +97,7 @@ def fold(events: pa.Table, table: Table, deleted_at: str | None, source_table: s
             folded = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             raise ApplyError(f"change events do not fit contract {table.name}: {str(exc).splitlines()[0]}") from exc
-        return folded, last_truncate is not None
+        return folded, last_truncate is not None, held
     finally:
         con.close()
 
@@ -125,14 +132,22 @@ def apply_changes(
     deleted_at: str = "deleted_at",
     source_table: str | None = None,
     screen: Callable[[pa.Table], pa.Table] | None = None,
+    hold: Callable[[pa.Table], None] | None = None,
 ) -> WriteResult:
     """Fold the events and MERGE them into the product in one commit carrying `checkpoints`.
 
     `screen` (the quality gate) gets the upserted rows with a `_row` column and returns those that may be
-    written; a row it holds back leaves its key as the table has it.
+    written; a row it holds back leaves its key as the table has it. `hold` gets the events that do not
+    fit the contract (quarantine rows, before the product's commit); without it they are an error.
     """
     soft = deletes == "soft"
-    folded, truncated = fold(events, table, deleted_at if soft else None, source_table)
+    run_id = metadata.get("lakemesh.run", "")
+    folded, truncated, held = fold(events, table, deleted_at if soft else None, source_table, run_id)
+    if held.num_rows and hold is None:
+        first = held.slice(0, 1).to_pylist()[0]
+        raise ApplyError(f"{product_id}: change event at {first[POSITION]} does not fit: {first[REASON]}")
+    if held.num_rows and hold is not None:
+        hold(held)
     keys = table.primary_key
     null_keys = sum(folded[k].null_count for k in keys)
     if null_keys:

@@ -340,6 +340,11 @@ class PipelineRunner:
         def screen(rows: pa.Table) -> pa.Table:  # the quality gate, on the rows about to be upserted
             return self._sealed(entry.id, self._gated(entry, table, rows, run, checkpoints, partial=exists))
 
+        held = {"events": 0}
+
+        def hold(rows: pa.Table) -> None:  # events that do not fit the contract: quarantined once (own marks)
+            held["events"] = self._quarantine(entry.id, rows, {f"{a}:misfits": v for a, v in checkpoints.items()}, run)
+
         result = apply_changes(
             self.lakehouse,
             entry.id,
@@ -351,8 +356,10 @@ class PipelineRunner:
             refresh.deleted_at,
             refresh.source_table,
             screen,
+            hold,
         )
         self._written(run, result)
+        run.quarantined += held["events"]
 
     def _columns_needed(self, entry: ProductEntry, product: str, engine: Engine) -> list[str] | None:
         """The input columns a SQL transform names: the change feed need not read the others (`_raw`)."""

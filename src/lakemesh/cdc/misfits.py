@@ -1,0 +1,147 @@
+"""Change events whose values do not fit the contract: found before the fold, held out of it, quarantined.
+
+An event is judged on what it carries: its key (after, else before) must be present and fit the key's
+type; an upsert's every carried value must cast exactly to the column's type and keep the column's
+schema rules (required, enum, pattern, minimum/maximum, minLength/maxLength). A misfit is held whole:
+the key's other events still apply in order, as if it had not happened, so the row keeps what the events
+before it left (as a row the quality gate holds back keeps the table's). Each held event becomes a row
+of the product's quarantine table: the contract's columns (a value that does not fit: NULL), the event's
+op and position (`file:line` for `cdc apply`, the commit LSN and place in the transaction for the
+stream) and the reason naming column, value and rule.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pyarrow as pa
+
+from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.quality.gate import AT, RUN
+from lakemesh.quality.suite import CHECKS, REASON
+from lakemesh.spec.odcs import Column, Table
+from lakemesh.spec.types import sql_type
+
+FILE_BATCH = "file:"  # `_batch_id` of events a `cdc apply` read from a file: `file:<name>`, seq = line
+POSITION, OP = "_cdc_position", "_cdc_op"
+SHOWN = 60  # characters of a bad value the reason quotes
+
+
+def _type(col: Column) -> str:
+    return str(sql_type(col.logical_type, col.physical_type).sql("duckdb"))
+
+
+def _path(name: str) -> str:
+    return lit('$."' + name.replace('"', '\\"') + '"')
+
+
+def key_value(name: str) -> str:
+    return f"COALESCE(json_extract_string(after, {_path(name)}), json_extract_string(before, {_path(name)}))"
+
+
+def _shown(raw: str) -> str:
+    return f"'''' || left({raw}, {SHOWN}) || CASE WHEN length({raw}) > {SHOWN} THEN '...''' ELSE '''' END"
+
+
+def _value_rules(col: Column) -> list[tuple[str, str, str]]:
+    """(rule, SQL true when an upsert breaks it, SQL of the reason) for a non-key column."""
+    raw = f"json_extract_string(after, {_path(col.name)})"
+    name = lit(col.name + ": ")
+    upsert = "op <> 'd'"
+    rules = [
+        ("type", f"{upsert} AND {does_not_fit(col, raw)}", f"{name} || {_shown(raw)} || {lit(' is not ' + _type(col))}")
+    ]
+    if col.required:
+        null = f"{upsert} AND json_type(after, {_path(col.name)}) = 'NULL'"
+        rules.append(("required", null, lit(f"{col.name}: null, but the contract requires a value")))
+    present = f"{upsert} AND {raw} IS NOT NULL"
+    if col.valid_values is not None:
+        allowed = ", ".join(lit(str(v)) for v in col.valid_values)
+        rules.append(
+            (
+                "enum",
+                f"{present} AND {raw} NOT IN ({allowed})",
+                f"{name} || {_shown(raw)} || {lit(' is not one of ' + str(list(col.valid_values)))}",
+            )
+        )
+    if col.pattern is not None:
+        rules.append(
+            (
+                "pattern",
+                f"{present} AND NOT regexp_matches({raw}, {lit(col.pattern)})",
+                f"{name} || {_shown(raw)} || {lit(' does not match ' + col.pattern)}",
+            )
+        )
+    rules += _bound_rules(col, raw, present, name)
+    return rules
+
+
+def _bound_rules(col: Column, raw: str, present: str, name: str) -> list[tuple[str, str, str]]:
+    out = []
+    opts = col.options
+    number, length = f"TRY_CAST({raw} AS DOUBLE)", f"length({raw})"
+    for key, what, op in (
+        ("minimum", number, "<"),
+        ("exclusiveMinimum", number, "<="),
+        ("maximum", number, ">"),
+        ("exclusiveMaximum", number, ">="),
+        ("minLength", length, "<"),
+        ("maxLength", length, ">"),
+    ):
+        bound = opts.get(key)
+        if isinstance(bound, int | float) and not isinstance(bound, bool):
+            reason = f"{name} || {_shown(raw)} || {lit(f' breaks {key} {bound}')}"
+            out.append((key, f"{present} AND {what} {op} {bound}", reason))
+    return out
+
+
+def _rules(table: Table, skip: str | None) -> list[tuple[str, str, str]]:
+    rules = []
+    for k in table.primary_key:
+        col = table.column(k)
+        assert col is not None
+        raw = key_value(k)
+        rules.append(("primary_key", f"{raw} IS NULL", lit(f"{k}: no value for the primary key")))
+        rules.append(
+            ("type", does_not_fit(col, raw), f"{lit(k + ': ')} || {_shown(raw)} || {lit(' is not ' + _type(col))}")
+        )
+    for col in table.columns:
+        if col.name not in table.primary_key and col.name != skip:
+            rules += _value_rules(col)
+    return rules
+
+
+POSITION_SQL = (
+    f"CASE WHEN starts_with(_batch_id, {lit(FILE_BATCH)}) "
+    f"THEN substr(_batch_id, {len(FILE_BATCH) + 1}) || ':' || source_seq || ' (LSN ' "
+    "|| format('{:X}/{:X}', source_lsn >> 32, source_lsn & 4294967295) || ')' "
+    "ELSE 'LSN ' || format('{:X}/{:X}', source_commit_lsn >> 32, source_commit_lsn & 4294967295) "
+    "|| ' #' || source_seq END"
+)
+
+
+def hold_misfits(con: duckdb.DuckDBPyConnection, table: Table, where: str, skip: str | None, run_id: str) -> pa.Table:
+    """The events (of relation `events`, with an `_event` number) that do not fit, as quarantine rows.
+
+    They are left in a temporary table `misfit` (`_event`) for the fold to leave out. `skip`: a column
+    no event sets (soft deletes' `deleted_at`)."""
+    rules = _rules(table, skip)
+    reasons = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for _, cond, reason in rules)
+    checks = ", ".join(f"CASE WHEN {cond} THEN {lit(rule)} END" for rule, cond, _ in rules)
+    typed = []
+    for col in table.columns:
+        raw = key_value(col.name) if col.name in table.primary_key else f"json_extract_string(after, {_path(col.name)})"
+        typed.append(f"TRY_CAST({'NULL' if col.name == skip else raw} AS {_type(col)}) AS {q(col.name)}")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE misfit AS
+            SELECT * FROM (
+                SELECT _event, {", ".join(typed)}, op AS {OP}, {POSITION_SQL} AS {POSITION},
+                       concat_ws('; ', {reasons}) AS {REASON}, concat_ws(',', {checks}) AS {CHECKS}
+                FROM events WHERE {where}
+            ) WHERE {REASON} <> ''"""
+    )
+    held = con.sql("SELECT * EXCLUDE (_event) FROM misfit ORDER BY _event").to_arrow_table()
+    now = datetime.now(UTC)
+    held = held.append_column(RUN, pa.array([run_id] * held.num_rows, pa.string()))
+    return held.append_column(AT, pa.array([now] * held.num_rows, pa.timestamp("us", tz="UTC")))
