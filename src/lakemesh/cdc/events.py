@@ -7,22 +7,22 @@ Columns an event did not carry (an unchanged TOAST value, the non-key columns of
 are left out of the JSON and, for `after`, named in `unchanged`: they are never NULLs.
 
 Reading Debezium JSON from Kafka Connect (`{schema, payload}`), the schema says how values are encoded:
-`org.apache.kafka.connect.data.Decimal` as base64 of the unscaled big-endian integer,
-`io.debezium.time.Date` as days since 1970, `MicroTimestamp`/`Timestamp`/`NanoTimestamp` as epoch
-micro/milli/nanoseconds, `ZonedTimestamp` as ISO text, `VariableScaleDecimal` as {scale, value}.
+every semantic type of Debezium's PostgreSQL connector is decoded (`lakemesh.cdc.debezium_types`).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import struct
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 
+from lakemesh.cdc.debezium_types import decode
 from lakemesh.errors import LakemeshError
 
 OPS = {"c", "u", "d", "r", "t"}
@@ -81,8 +81,10 @@ def _json_value(value: Any) -> Any:
         return str(value)
     if isinstance(value, datetime):
         return (value.astimezone(UTC) if value.tzinfo else value).isoformat()
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
     return value
@@ -187,30 +189,10 @@ def _decode(image: dict[str, Any] | None, fields: dict[str, dict[str, Any]], whe
 def _decode_value(value: Any, spec: dict[str, Any] | None, where: str) -> Any:
     if value is None or spec is None:
         return value
-    name = spec.get("name")
     try:
-        if name == "org.apache.kafka.connect.data.Decimal":
-            scale = int((spec.get("parameters") or {}).get("scale", 0))
-            unscaled = int.from_bytes(base64.b64decode(value), "big", signed=True)
-            return Decimal(unscaled).scaleb(-scale)
-        if name == "io.debezium.data.VariableScaleDecimal":
-            unscaled = int.from_bytes(base64.b64decode(value["value"]), "big", signed=True)
-            return Decimal(unscaled).scaleb(-int(value["scale"]))
-        if name == "io.debezium.time.Date":
-            return date(1970, 1, 1) + timedelta(days=int(value))
-        if name == "io.debezium.time.Timestamp":
-            return (EPOCH + timedelta(milliseconds=int(value))).replace(tzinfo=None)
-        if name == "io.debezium.time.MicroTimestamp":
-            return (EPOCH + timedelta(microseconds=int(value))).replace(tzinfo=None)
-        if name == "io.debezium.time.NanoTimestamp":
-            return (EPOCH + timedelta(microseconds=int(value) // 1000)).replace(tzinfo=None)
-        if name == "io.debezium.time.ZonedTimestamp":
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
-        if spec.get("type") == "bytes" and isinstance(value, str):
-            return base64.b64decode(value)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise EventError(f"{where}: cannot decode {value!r} as {name or spec.get('type')}: {exc}") from exc
-    return value
+        return decode(value, spec)
+    except (ValueError, TypeError, KeyError, struct.error) as exc:
+        raise EventError(f"{where}: cannot decode {value!r} as {spec.get('name') or spec.get('type')}: {exc}") from exc
 
 
 class EventColumns:
