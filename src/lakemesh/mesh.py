@@ -547,7 +547,8 @@ class Mesh:
         As a `principal`: only granted products, through its column masks and row filters; audited.
         """
         if principal is None:
-            return run_query(sql, list(self.workspace.products), self.lakehouse, parse_as_of(as_of), self.encryptor)
+            products = list(self.workspace.products)
+            return run_query(sql, products, self.lakehouse, parse_as_of(as_of), self.encryptor, self._read_back())
         from lakemesh.governance.access import AccessDenied, governed_query
 
         encryptor = self.encryptor
@@ -562,6 +563,17 @@ class Mesh:
         details = {"sql": sql, "products": decision.products, "rows": result.num_rows}
         self.catalog.audit(principal, "query", ",".join(decision.products), True, details)
         return result
+
+    def _read_back(self) -> dict[str, dict[str, str]]:
+        """Per product, the columns stored as text for a type Delta cannot hold (a TIME) and that type."""
+        from lakemesh.spec.types import read_back
+
+        out = {}
+        for entry in self.workspace.products.values():
+            tables = entry.contract.tables if entry.contract is not None else []
+            if tables:
+                out[entry.id] = read_back((c.name, c.logical_type, c.physical_type) for c in tables[0].columns)
+        return out
 
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)

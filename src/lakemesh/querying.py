@@ -50,8 +50,10 @@ def run_query(
     lakehouse: Lakehouse,
     as_of: int | datetime | None = None,
     protector: Protector | None = None,
+    retyped: dict[str, dict[str, str]] | None = None,
 ) -> pa.Table:
-    """Run one SELECT over the products it names (each at `as_of` when given), encrypted columns in clear."""
+    """Run one SELECT over the products it names (each at `as_of` when given), encrypted columns in clear,
+    columns stored as text for a type Delta cannot hold (`retyped`: product, column, type) as that type."""
     tree = parse_read_query(sql)
     named = referenced_products(tree)
     unknown = sorted(n for n in named if n not in products)
@@ -63,7 +65,8 @@ def run_query(
     engine = make_engine()
     try:
         for product in sorted(named):
-            register_revealed(engine, product, lakehouse.scan(product, as_of=as_of), protector)
+            scan = lakehouse.scan(product, as_of=as_of)
+            register_revealed(engine, product, scan, protector, retyped=(retyped or {}).get(product))
         return engine.query(tree.sql(dialect=engine.dialect))
     finally:
         engine.close()

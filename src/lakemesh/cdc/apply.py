@@ -20,11 +20,15 @@ from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.suite import REASON
 from lakemesh.spec.odcs import Column, Table
-from lakemesh.spec.types import sql_type
+from lakemesh.spec.types import sql_type, stored
 
 
 class ApplyError(LakemeshError):
     """Change events that cannot be applied to the product."""
+
+
+def _stored(value: str, col: Column) -> str:
+    return stored(value, sql_type(col.logical_type, col.physical_type))
 
 
 def _type(col: Column) -> str:
@@ -71,8 +75,8 @@ def fold(
             for c in values
         )
         keep = ", ".join(f"CASE WHEN {q('_n_' + c.name)} = 0 THEN {lit(c.name)} END" for c in values)
-        typed = [f"CAST({q(k)} AS {_type(table.column(k))}) AS {q(k)}" for k in keys]  # type: ignore[arg-type]
-        typed += [f"CAST({q(c.name)} AS {_type(c)}) AS {q(c.name)}" for c in values]
+        typed = [f"{_stored(q(c.name), c)} AS {q(c.name)}" for c in table.columns if c.name in keys]
+        typed += [f"{_stored(q(c.name), c)} AS {q(c.name)}" for c in values]
         if deleted_at:
             col = table.column(deleted_at)
             if col is None:

@@ -21,7 +21,7 @@ from lakemesh.quality.contract_check import does_not_fit, lit, q
 from lakemesh.quality.gate import AT, RUN
 from lakemesh.quality.suite import CHECKS, REASON
 from lakemesh.spec.odcs import Column, Table
-from lakemesh.spec.types import sql_type
+from lakemesh.spec.types import sql_type, stored
 
 FILE_BATCH = "file:"  # `_batch_id` of events a `cdc apply` read from a file: `file:<name>`, seq = line
 POSITION, OP = "_cdc_position", "_cdc_op"
@@ -132,7 +132,8 @@ def hold_misfits(con: duckdb.DuckDBPyConnection, table: Table, where: str, skip:
     typed = []
     for col in table.columns:
         raw = key_value(col.name) if col.name in table.primary_key else f"json_extract_string(after, {_path(col.name)})"
-        typed.append(f"TRY_CAST({'NULL' if col.name == skip else raw} AS {_type(col)}) AS {q(col.name)}")
+        dtype = sql_type(col.logical_type, col.physical_type)
+        typed.append(f"{stored('NULL' if col.name == skip else raw, dtype, 'TRY_CAST')} AS {q(col.name)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE misfit AS
             SELECT * FROM (

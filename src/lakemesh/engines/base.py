@@ -64,13 +64,23 @@ def register_revealed(
     protector: Protector | None,
     where: str | None = None,
     exclude: tuple[str, ...] = (),
+    retyped: dict[str, str] | None = None,
 ) -> None:
     """Register a table with the engine, its protected columns read in clear when there is a protector.
 
     Only text columns can hold ciphertext: a protected column stored with its own type (a DATE, say) was
-    written before its policy turned encryption on, and reads as it is."""
+    written before its policy turned encryption on, and reads as it is. `retyped`: text columns read as
+    the SQL type they hold (a TIME, which Delta cannot store); a decrypted column is read so already."""
     text = [f.name for f in data.schema if is_text(f.type)]
     reveal = protector.reveal(table_id, text, engine.function) if protector else None
+    decrypted = reveal or ""  # `REPLACE (<decrypting SQL> AS "name", ...)`
+    casts = [
+        f"CAST({q(c)} AS {t}) AS {q(c)}"
+        for c, t in (retyped or {}).items()
+        if c in text and f" AS {q(c)}" not in decrypted
+    ]
+    if casts:
+        reveal = f"{reveal[:-1]}, {', '.join(casts)})" if reveal else f"REPLACE ({', '.join(casts)})"
     select = None
     if reveal:
         dropped = f"EXCLUDE ({', '.join(q(c) for c in exclude)}) " if exclude else ""

@@ -19,7 +19,7 @@ from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit, lit, q
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
-from lakemesh.spec.types import parse_type, sql_type
+from lakemesh.spec.types import parse_type, sql_type, stored_as_text
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -84,7 +84,9 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -
     for col in table.columns:
         if col.name not in described:
             exprs.append(cast_column(col, "NULL"))
-        elif parse_type(described[col.name]) == sql_type(col.logical_type, col.physical_type):
+        elif parse_type(described[col.name]) == (want := sql_type(col.logical_type, col.physical_type)) and not (
+            stored_as_text(want)
+        ):
             exprs.append(q(col.name))  # already the contract's type: nothing to cast, nothing to lose
         else:
             exprs.append(cast_column(col, q(col.name)))

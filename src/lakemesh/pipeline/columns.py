@@ -8,7 +8,7 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import is_text
 from lakemesh.quality.contract_check import q
 from lakemesh.spec.odcs import Column, Table
-from lakemesh.spec.types import sql_type
+from lakemesh.spec.types import sql_type, stored
 
 
 class SchemaMismatch(LakemeshError):
@@ -17,7 +17,7 @@ class SchemaMismatch(LakemeshError):
 
 def cast_column(col: Column, value: str, cast: str = "TRY_CAST") -> str:
     """`CAST(<value> AS <the column's contract type>) AS <column>`."""
-    return f"{cast}({value} AS {sql_type(col.logical_type, col.physical_type).sql('duckdb')}) AS {q(col.name)}"
+    return f"{stored(value, sql_type(col.logical_type, col.physical_type), cast)} AS {q(col.name)}"
 
 
 def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:

@@ -5,6 +5,7 @@ Physical types are parsed by sqlglot, so `DECIMAL(10,2)`, `decimal(10, 2)` and `
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 from sqlglot import exp
@@ -30,6 +31,10 @@ LOGICAL_TO_SQL = {
     "object": "JSON",
     "array": "JSON",
 }
+# Delta Lake has no TIME type: a time of day is stored as its ISO 8601 text (`HH:MM:SS[.ffffff]`, with
+# `+HH[:MM]` for TIMETZ; PostgreSQL's `24:00:00` too), which sorts as the times do and which every reader
+# can parse; it is checked as the type on write and read back as the type in `lakemesh query`
+_STORED_AS_TEXT = {DT.TIME, DT.TIMETZ}
 # logical widening: the reader of the wider type accepts every value of the narrower
 _LOGICAL_WIDER = {("integer", "number"), ("date", "timestamp")}
 
@@ -60,6 +65,24 @@ def sql_type(logical: str | None, physical: str | None) -> exp.DataType:
     if parsed is not None:
         return parsed
     return exp.DataType.build(LOGICAL_TO_SQL.get(logical or "string", "VARCHAR"), dialect="duckdb")
+
+
+def stored_as_text(dtype: exp.DataType) -> bool:
+    """Whether values of this type are stored as their text (a type Delta Lake cannot hold)."""
+    return dtype.this in _STORED_AS_TEXT
+
+
+def stored(value: str, dtype: exp.DataType, cast: str = "CAST") -> str:
+    """SQL of `value` as stored for a column of `dtype`: `{cast}(value AS dtype)`, as text when the
+    type is stored as text (so a value that is not a valid time fails, or is NULL for TRY_CAST)."""
+    typed = f"{cast}({value} AS {dtype.sql('duckdb')})"
+    return f"CAST({typed} AS VARCHAR)" if stored_as_text(dtype) else typed
+
+
+def read_back(columns: Iterable[tuple[str, str | None, str | None]]) -> dict[str, str]:
+    """Of (name, logical type, physical type) columns, those stored as text, with the SQL type they read as."""
+    types = {name: sql_type(logical, physical) for name, logical, physical in columns}
+    return {name: t.sql("duckdb") for name, t in types.items() if stored_as_text(t)}
 
 
 def _params(t: exp.DataType) -> list[int]:
