@@ -35,6 +35,9 @@ def test_misfit_file_events_are_quarantined_with_line_and_reason(tmp_path: Path,
     root = write_workspace(tmp_path / "ws", source_db, deletes="hard", snapshot="never")
     contract = root / "domains/sales/products/orders/contract.yaml"
     text = contract.read_text().replace(
+        "{name: customer, logicalType: string,", "{name: customer, required: true, logicalType: string,"
+    )
+    text = text.replace(
         "{name: status, logicalType: string, physicalType: VARCHAR}",
         "{name: status, logicalType: string, physicalType: VARCHAR, logicalTypeOptions: {pattern: '^(new|paid)$'}}",
     )
@@ -53,6 +56,7 @@ def test_misfit_file_events_are_quarantined_with_line_and_reason(tmp_path: Path,
         event("u", 13, {"id": 3, "customer": "C", "amount": "3.00", "status": "lost"}),  # not of the pattern
         event("c", 14, {"id": "seven", "customer": "D"}),  # the key is not an integer
         event("u", 15, {"id": 1, "placed_at": "yesterday"}),  # not a timestamp
+        event("c", 16, {"id": 4, "customer": None, "amount": "1" * 70}),  # no customer, and too big: both said
     )
     assert silver_rows(root) == {
         1: ("A", Decimal("1.50"), "new", None, None),
@@ -64,12 +68,17 @@ def test_misfit_file_events_are_quarantined_with_line_and_reason(tmp_path: Path,
         ("one.jsonl:4 (LSN 0/D)", "pattern"),
         ("one.jsonl:5 (LSN 0/E)", "type"),
         ("one.jsonl:6 (LSN 0/F)", "type"),
+        ("one.jsonl:7 (LSN 0/10)", "required,type"),
     ]
     reasons = [h["_quarantine_reason"] for h in held]
     assert reasons[0] == "amount: 'abc' is not DECIMAL(12, 2)"
     assert reasons[1] == "status: 'lost' does not match ^(new|paid)$"
     assert reasons[2] == "id: 'seven' is not INT"
     assert reasons[3].startswith("placed_at: 'yesterday' is not TIMESTAMP")
+    assert (
+        reasons[4]
+        == f"customer: null, but the contract requires a value; amount: '{'1' * 60}...' is not DECIMAL(12, 2)"
+    )
     assert held[0]["id"] == 2 and held[0]["amount"] is None and held[2]["id"] is None  # values that fit are kept
     # later files are not blocked, and a later good change of a held key applies
     apply(
@@ -81,11 +90,11 @@ def test_misfit_file_events_are_quarantined_with_line_and_reason(tmp_path: Path,
     )
     assert sorted(silver_rows(root)) == [1, 2]
     held = quarantined(root, "_cdc_position")  # the gate's rows and the misfits in one table
-    assert len(held) == 5 and [(h["id"], h["_quarantine_checks"]) for h in held if h["_cdc_position"] is None] == [
+    assert len(held) == 6 and [(h["id"], h["_quarantine_checks"]) for h in held if h["_cdc_position"] is None] == [
         (9, "amount_sane")
     ]
     report = open_mesh(root).run([SILVER])  # nothing new: nothing quarantined twice
-    assert report.ok and len(quarantined(root, "_cdc_position")) == 5
+    assert report.ok and len(quarantined(root, "_cdc_position")) == 6
 
 
 def test_misfit_stream_events_are_quarantined_with_their_lsn(tmp_path: Path, source_db: str) -> None:

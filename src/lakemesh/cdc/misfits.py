@@ -36,50 +36,34 @@ def _path(name: str) -> str:
     return lit('$."' + name.replace('"', '\\"') + '"')
 
 
-def key_value(name: str) -> str:
-    return f"COALESCE(json_extract_string(after, {_path(name)}), json_extract_string(before, {_path(name)}))"
-
-
 def _shown(raw: str) -> str:
-    return f"'''' || left({raw}, {SHOWN}) || CASE WHEN length({raw}) > {SHOWN} THEN '...''' ELSE '''' END"
+    quote = "''''"  # SQL for a single quote
+    more = f"CASE WHEN length({raw}) > {SHOWN} THEN '...' ELSE '' END"
+    return f"{quote} || left({raw}, {SHOWN}) || {more} || {quote}"
 
 
-def _value_rules(col: Column) -> list[tuple[str, str, str]]:
-    """(rule, SQL true when an upsert breaks it, SQL of the reason) for a non-key column."""
-    raw = f"json_extract_string(after, {_path(col.name)})"
+def _value_rules(col: Column, raw: str, json_type: str) -> list[tuple[str, str, str]]:
+    """(rule, SQL true when an upsert breaks it, SQL of the reason) for a non-key column's `raw` text."""
     name = lit(col.name + ": ")
     upsert = "op <> 'd'"
-    rules = [
-        ("type", f"{upsert} AND {does_not_fit(col, raw)}", f"{name} || {_shown(raw)} || {lit(' is not ' + _type(col))}")
-    ]
+    is_not = f"{name} || {_shown(raw)} || {lit(' is not ' + _type(col))}"
+    rules = [("type", f"{upsert} AND {does_not_fit(col, raw)}", is_not)]
     if col.required:
-        null = f"{upsert} AND json_type(after, {_path(col.name)}) = 'NULL'"
+        null = f"{upsert} AND {json_type} = 'NULL'"
         rules.append(("required", null, lit(f"{col.name}: null, but the contract requires a value")))
     present = f"{upsert} AND {raw} IS NOT NULL"
     if col.valid_values is not None:
         allowed = ", ".join(lit(str(v)) for v in col.valid_values)
-        rules.append(
-            (
-                "enum",
-                f"{present} AND {raw} NOT IN ({allowed})",
-                f"{name} || {_shown(raw)} || {lit(' is not one of ' + str(list(col.valid_values)))}",
-            )
-        )
+        reason = f"{name} || {_shown(raw)} || {lit(' is not one of ' + str(list(col.valid_values)))}"
+        rules.append(("enum", f"{present} AND {raw} NOT IN ({allowed})", reason))
     if col.pattern is not None:
-        rules.append(
-            (
-                "pattern",
-                f"{present} AND NOT regexp_matches({raw}, {lit(col.pattern)})",
-                f"{name} || {_shown(raw)} || {lit(' does not match ' + col.pattern)}",
-            )
-        )
-    rules += _bound_rules(col, raw, present, name)
-    return rules
+        reason = f"{name} || {_shown(raw)} || {lit(' does not match ' + col.pattern)}"
+        rules.append(("pattern", f"{present} AND NOT regexp_matches({raw}, {lit(col.pattern)})", reason))
+    return rules + _bound_rules(col, raw, present, name)
 
 
 def _bound_rules(col: Column, raw: str, present: str, name: str) -> list[tuple[str, str, str]]:
     out = []
-    opts = col.options
     number, length = f"TRY_CAST({raw} AS DOUBLE)", f"length({raw})"
     for key, what, op in (
         ("minimum", number, "<"),
@@ -89,26 +73,30 @@ def _bound_rules(col: Column, raw: str, present: str, name: str) -> list[tuple[s
         ("minLength", length, "<"),
         ("maxLength", length, ">"),
     ):
-        bound = opts.get(key)
+        bound = col.options.get(key)
         if isinstance(bound, int | float) and not isinstance(bound, bool):
             reason = f"{name} || {_shown(raw)} || {lit(f' breaks {key} {bound}')}"
             out.append((key, f"{present} AND {what} {op} {bound}", reason))
     return out
 
 
+def _raw(table: Table, i: int) -> str:
+    """The i-th contract column's text in the event: a key from after, else before; a value from after."""
+    if table.columns[i].name in table.primary_key:
+        return f"COALESCE(_after[{i + 1}], _before[{i + 1}])"
+    return f"_after[{i + 1}]"
+
+
 def _rules(table: Table, skip: str | None) -> list[tuple[str, str, str]]:
     rules = []
-    for k in table.primary_key:
-        col = table.column(k)
-        assert col is not None
-        raw = key_value(k)
-        rules.append(("primary_key", f"{raw} IS NULL", lit(f"{k}: no value for the primary key")))
-        rules.append(
-            ("type", does_not_fit(col, raw), f"{lit(k + ': ')} || {_shown(raw)} || {lit(' is not ' + _type(col))}")
-        )
-    for col in table.columns:
-        if col.name not in table.primary_key and col.name != skip:
-            rules += _value_rules(col)
+    for i, col in enumerate(table.columns):
+        raw = _raw(table, i)
+        if col.name in table.primary_key:
+            rules.append(("primary_key", f"{raw} IS NULL", lit(f"{col.name}: no value for the primary key")))
+            is_not = f"{lit(col.name + ': ')} || {_shown(raw)} || {lit(' is not ' + _type(col))}"
+            rules.append(("type", does_not_fit(col, raw), is_not))
+        elif col.name != skip:
+            rules += _value_rules(col, raw, f"_nulls[{i + 1}]")
     return rules
 
 
@@ -130,16 +118,24 @@ def hold_misfits(con: duckdb.DuckDBPyConnection, table: Table, where: str, skip:
     reasons = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for _, cond, reason in rules)
     checks = ", ".join(f"CASE WHEN {cond} THEN {lit(rule)} END" for rule, cond, _ in rules)
     typed = []
-    for col in table.columns:
-        raw = key_value(col.name) if col.name in table.primary_key else f"json_extract_string(after, {_path(col.name)})"
+    for i, col in enumerate(table.columns):
         dtype = sql_type(col.logical_type, col.physical_type)
-        typed.append(f"{stored('NULL' if col.name == skip else raw, dtype, 'TRY_CAST')} AS {q(col.name)}")
+        typed.append(f"{stored('NULL' if col.name == skip else _raw(table, i), dtype, 'TRY_CAST')} AS {q(col.name)}")
+    paths = "[" + ", ".join(_path(c.name) for c in table.columns) + "]"
+    # each image parsed once for all its columns (json_extract_string of a list of paths)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE misfit AS
+            WITH images AS (
+                SELECT _event, op, _batch_id, source_seq, source_lsn, source_commit_lsn,
+                       json_extract_string(after, {paths}) AS _after,
+                       json_extract_string(before, {paths}) AS _before,
+                       json_type(after, {paths}) AS _nulls
+                FROM events WHERE {where}
+            )
             SELECT * FROM (
                 SELECT _event, {", ".join(typed)}, op AS {OP}, {POSITION_SQL} AS {POSITION},
                        concat_ws('; ', {reasons}) AS {REASON}, concat_ws(',', {checks}) AS {CHECKS}
-                FROM events WHERE {where}
+                FROM images
             ) WHERE {REASON} <> ''"""
     )
     held = con.sql("SELECT * EXCLUDE (_event) FROM misfit ORDER BY _event").to_arrow_table()
