@@ -82,11 +82,10 @@ def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -
     described.pop("file_row_number", None)
     exprs, lost = [], []
     for col in table.columns:
+        want = sql_type(col.logical_type, col.physical_type)
         if col.name not in described:
             exprs.append(cast_column(col, "NULL"))
-        elif parse_type(described[col.name]) == (want := sql_type(col.logical_type, col.physical_type)) and not (
-            stored_as_text(want)
-        ):
+        elif parse_type(described[col.name]) == want and not stored_as_text(want):  # a TIME is stored as text
             exprs.append(q(col.name))  # already the contract's type: nothing to cast, nothing to lose
         else:
             exprs.append(cast_column(col, q(col.name)))
