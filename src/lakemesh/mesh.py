@@ -431,6 +431,8 @@ class Mesh:
                     details = {"rows": r.rows, "column": r.column, "cutoff": r.cutoff.isoformat() if r.cutoff else None,
                                "files_removed": r.files_removed}  # fmt: skip
                     self.catalog.audit(self.actor, "retention", r.product_id, True, details)
+                elif r.error:
+                    self.catalog.audit(self.actor, "retention", r.product_id, False, {"error": r.error})
         return results
 
     def forget(
