@@ -351,3 +351,9 @@ def test_a_weaker_explicit_rule_does_not_replace_the_schemas_own() -> None:
                          "implementation": {"type": "expect_column_values_to_be_between",
                                             "kwargs": {"column": "amount", "min_value": 0}}}]  # fmt: skip
     assert [e.implicit for e in expectations_of(table, layer="silver").expectations] == [False]
+    # beside a declared rule with the same label, the schema's is named apart
+    kwargs = {"column": "amount", "min_value": 0, "mostly": 0.9}
+    loose = {"type": "expect_column_values_to_be_between", "kwargs": kwargs}
+    table["quality"] = [{**warn, "implementation": loose}]
+    names = [e.name for e in expectations_of(table, layer="silver").expectations]
+    assert names == ["between(amount)", "between(amount) (schema)"]

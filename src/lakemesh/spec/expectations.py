@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -262,9 +262,12 @@ def expectations_of(table_raw: dict[str, Any], layer: str | None = None) -> Suit
         _declared(suite, rule, f"quality[{k}]", None)
     declared = list(suite.expectations)
     implicit_severity = CheckSeverity.WARNING if layer == "bronze" else CheckSeverity.ERROR
-    suite.expectations.extend(
-        e for e in _schema_expectations(table_raw, implicit_severity) if not any(_covers(d, e) for d in declared)
-    )
+    names = {d.name for d in declared}
+    for e in _schema_expectations(table_raw, implicit_severity):
+        if any(_covers(d, e) for d in declared):
+            continue
+        # beside a weaker declared rule of the same label, results must still tell the two apart
+        suite.expectations.append(replace(e, name=f"{e.name} (schema)") if e.name in names else e)
     return suite
 
 
