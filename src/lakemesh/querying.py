@@ -96,6 +96,19 @@ def parse_read_query(sql: str) -> exp.Query:
     return statements[0]
 
 
+def _only_named_tables(tree: exp.Query) -> None:
+    """Refuse table functions (files, globs, series) by their name, and names with a catalog part."""
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            name = table.this.sql(dialect="duckdb").split("(")[0].lower() if table.this else "?"
+            raise QueryError(f"table function {name}() is not allowed: queries read products by id")
+        if table.catalog:
+            raise QueryError(
+                f"unknown product {table.catalog}.{table.db}.{table.name}",
+                "products are queried by id, e.g. orders.analytics_orders",
+            )
+
+
 def run_query(
     sql: str,
     products: list[str],
@@ -105,6 +118,7 @@ def run_query(
 ) -> pa.Table:
     """Run one SELECT over the products it names (each as `as_of` says), encrypted columns in clear."""
     tree = parse_read_query(sql)
+    _only_named_tables(tree)
     named = referenced_products(tree)
     unknown = sorted(n for n in named if n not in products)
     if unknown:
