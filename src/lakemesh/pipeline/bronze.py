@@ -18,7 +18,7 @@ from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit, lit, q
-from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_layout, json_error
+from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.types import parse_type, sql_type
@@ -164,7 +164,7 @@ def _read_error(message: str, product_id: str, rel: str, fmt: str) -> DataFileEr
     """One line naming the file and, for a parse error, the line; not DuckDB's page of reader settings."""
     located = csv_error(message, rel) if fmt == "csv" else json_error(message, rel) if fmt == "jsonl" else None
     if located is not None:
-        hint = OPTIONS_HINT if fmt == "csv" else _FIX_FILE
+        hint = csv_hint(message) if fmt == "csv" else _FIX_FILE
         return DataFileError(f"{product_id}: {located}", hint)
     first = message.strip().splitlines()[0]
     return DataFileError(f"{product_id}: {rel} cannot be read as {fmt}: {first}", _FIX_FILE)

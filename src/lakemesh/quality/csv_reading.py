@@ -28,6 +28,7 @@ OPTIONS_HINT = (
     "set the reader options in product.yaml, e.g. build.source.options: {delimiter: ';', header: true, "
     "quote: '\"', escape: '\"', skip: 0} (README: CSV files)"
 )
+ENCODING_HINT = "the file is not UTF-8: convert it, e.g. `iconv -f LATIN1 -t UTF-8 in.csv > out.csv`"
 _HEAD_BYTES = 1 << 16
 
 
@@ -102,11 +103,8 @@ def _head(path: Path, skip: int, name: str) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if exc.start < len(raw) - 4:  # not just a character cut at the end of the sample
-            raise DataFileError(
-                f"{name}: not UTF-8 text (byte {exc.start})",
-                "convert it, e.g. `iconv -f LATIN1 -t UTF-8 in.csv > out.csv`",
-            ) from exc
+        if len(raw) < _HEAD_BYTES or exc.start < len(raw) - 4:  # not a character cut by the sample's end
+            raise DataFileError(f"{name}: not UTF-8 text (byte {exc.start})", ENCODING_HINT) from exc
         text = raw[: exc.start].decode("utf-8-sig")
     return "".join(text.splitlines(keepends=True)[skip:])
 
@@ -166,7 +164,13 @@ def csv_error(message: str, name: str) -> str | None:
     else:
         rest = [s.strip() for s in message.splitlines()[1:] if s.strip()]
         what = next((s for s in rest if not s.startswith(("Original Line", "Possible fixes", "*"))), "cannot parse")
-    return f"{name} line {line[1]}: {what.rstrip('.').lower()}"
+    what = what.rstrip(". ")
+    return f"{name} line {line[1]}: {what[:1].lower()}{what[1:]}"
+
+
+def csv_hint(message: str) -> str:
+    """What to do about a CSV error: convert the encoding, or set the reader options."""
+    return ENCODING_HINT if "unicode" in message.lower() or "utf-8" in message.lower() else OPTIONS_HINT
 
 
 def json_error(message: str, name: str) -> str | None:
