@@ -80,3 +80,11 @@ def test_restore_errors_are_one_line_naming_the_option(mesh: Mesh) -> None:
         mesh.restore(ORDERS, "-1")
     assert "--to" in info.value.message and "--as-of" not in info.value.message
     assert "versions start at 0" in info.value.message
+
+
+def test_a_governed_query_travels_per_table_too(mesh: Mesh) -> None:
+    """As a principal (grants, masks, row filters), the same --as-of rules hold."""
+    with pytest.raises(LakemeshError, match="versions of different tables are unrelated"):
+        mesh.query(JOIN, as_of="1", principal="dora@company.com")
+    rows = mesh.query(JOIN, as_of=[f"{ORDERS}=1", f"{PEOPLE}=0"], principal="dora@company.com").to_pylist()
+    assert rows == [{"n": 1}]
