@@ -88,3 +88,9 @@ def test_a_governed_query_travels_per_table_too(mesh: Mesh) -> None:
         mesh.query(JOIN, as_of="1", principal="dora@company.com")
     rows = mesh.query(JOIN, as_of=[f"{ORDERS}=1", f"{PEOPLE}=0"], principal="dora@company.com").to_pylist()
     assert rows == [{"n": 1}]
+
+
+def test_the_store_takes_times_as_text_too(mesh: Mesh) -> None:
+    assert mesh.lakehouse.table(ORDERS, as_of=datetime.now(UTC).isoformat().replace("+00:00", "Z")).version() == 2
+    with pytest.raises(LakemeshError, match="neither a version number nor an ISO timestamp"):
+        mesh.lakehouse.table(ORDERS, as_of="last week")

@@ -80,7 +80,10 @@ def check_as_of(table: DeltaTable, product_id: str, as_of: int | str | datetime)
             have = f"has versions 0..{latest}" if latest else "has only version 0"
             raise LakehouseError(f"{product_id} {have}; {as_of} does not exist", "see `lakemesh history`")
         return
-    when = datetime.fromisoformat(as_of) if isinstance(as_of, str) else as_of
+    try:
+        when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if isinstance(as_of, str) else as_of
+    except ValueError as exc:
+        raise LakehouseError(f"{product_id}: '{as_of}' is neither a version number nor an ISO timestamp") from exc
     when = when if when.tzinfo else when.replace(tzinfo=UTC)  # a time without a zone is UTC
     oldest = table.history()[-1]
     first = datetime.fromtimestamp(int(oldest["timestamp"]) / 1000, UTC)
