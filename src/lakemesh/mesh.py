@@ -23,7 +23,7 @@ from lakemesh.pipeline.runner import Progress
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess
 from lakemesh.quality.results import CheckReport, QualityReport, quality_rows
-from lakemesh.querying import parse_as_of, run_query
+from lakemesh.querying import AsOf, parse_as_of, run_query
 from lakemesh.settings import Settings
 from lakemesh.spec.diff import ContractDiff, diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
@@ -449,6 +449,8 @@ class Mesh:
                     details = {"rows": r.rows, "column": r.column, "cutoff": r.cutoff.isoformat() if r.cutoff else None,
                                "files_removed": r.files_removed}  # fmt: skip
                     self.catalog.audit(self.actor, "retention", r.product_id, True, details)
+                elif r.error:
+                    self.catalog.audit(self.actor, "retention", r.product_id, False, {"error": r.error})
         return results
 
     def forget(
@@ -541,20 +543,21 @@ class Mesh:
         self.catalog.audit(self.actor, "quarantine.reprocess", pid, True, details)
         return result
 
-    def query(self, sql: str, as_of: str | None = None, principal: str | None = None) -> pa.Table:
-        """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past.
+    def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
+        """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past:
+        `as_of` a time, a version (one table only) or `product=version-or-time` per table.
 
         As a `principal`: only granted products, through its column masks and row filters; audited.
         """
         if principal is None:
             products = list(self.workspace.products)
-            return run_query(sql, products, self.lakehouse, parse_as_of(as_of), self.encryptor, self._read_back())
+            return run_query(sql, products, self.lakehouse, AsOf.parse(as_of), self.encryptor, self._read_back())
         from lakemesh.governance.access import AccessDenied, governed_query
 
         encryptor = self.encryptor
         clear = (lambda pid, who, engine: encryptor.clear_sources(pid, who.roles, engine)) if encryptor else None
         try:
-            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, parse_as_of(as_of), clear)
+            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, AsOf.parse(as_of), clear)
         except AccessDenied as exc:
             products = exc.decision.products if exc.decision else []
             details = {"sql": sql, "reason": exc.message, "products": products}
@@ -579,7 +582,7 @@ class Mesh:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)
 
     def restore(self, product_id: str, version: str) -> dict[str, Any]:
-        target = parse_as_of(version)
+        target = parse_as_of(version, "--to")
         assert target is not None
         self.authorize([self.workspace.product(product_id).id], "admin", "restore")
         result = self.lakehouse.restore(self.workspace.product(product_id).id, target)

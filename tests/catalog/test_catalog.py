@@ -188,3 +188,12 @@ def test_unreachable_or_bad_catalog_url(url: str, message: str) -> None:
         Catalog.connect(url)
     assert "secret" not in info.value.message
     assert info.value.hint and "LAKEMESH_CATALOG_URL" in info.value.hint
+
+
+def test_search_hits_carry_their_tags(catalog: Catalog, shop: Path) -> None:
+    """Tags come back as written in product.yaml on both backends, whether the query has terms or not."""
+    catalog.sync(load_workspace(shop), "alice")
+    expected = ["customers", "profiles", "pii", "silver"]
+    for hits in (catalog.search("profiles"), catalog.search("", tag="pii"), catalog.search("customer", tag="pii")):
+        by_id = {h.product_id: h for h in hits}
+        assert by_id["customers.customer_profiles"].tags == expected

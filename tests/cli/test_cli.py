@@ -191,4 +191,4 @@ def test_failed_run_exits_1_and_says_why(shop: Path) -> None:
     (shop / "data/order_events").mkdir(parents=True)
     (shop / "data/order_events/bad.jsonl").write_text("{not json\n")
     code, out = run("-w", str(shop), "run", "orders.order_events")
-    assert code == 1 and "bad.jsonl cannot be read" in out and "hint:" in out
+    assert code == 1 and "bad.jsonl line 1: malformed JSON" in out and "hint:" in out

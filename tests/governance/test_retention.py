@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+import pyarrow as pa
 
 from lakemesh.mesh import Mesh
 from lakemesh.settings import Settings
@@ -59,3 +61,39 @@ def test_dry_run_then_apply(shop: Path) -> None:
         ]
     assert [a["target"] for a in audit] == [SILVER] and audit[0]["actor"]  # who: the CLI's user
     assert audit[0]["details"]["rows"] == before - left["n"]
+
+
+def _two_rows(column: str, old: object, new: object, typ: pa.DataType) -> pa.Table:
+    return pa.table({"id": ["old", "new"], column: pa.array([old, new], typ)})
+
+
+def test_date_timestamp_and_zoned_timestamp_columns(shop: Path) -> None:
+    """DATE, TIMESTAMP and TIMESTAMP WITH TIME ZONE time columns: the old row goes, the new one stays."""
+    mesh = _open(shop)
+    now = datetime.now(UTC)
+    tables = {
+        "customers.customer_profiles": _two_rows("signup_date", date(2001, 1, 1), now.date(), pa.date32()),
+        SILVER: _two_rows("updated_at", datetime(2001, 1, 1), now.replace(tzinfo=None), pa.timestamp("us")),
+        "orders.order_events": _two_rows("event_ts", datetime(2001, 1, 1, tzinfo=UTC), now, pa.timestamp("us", "UTC")),
+    }
+    for pid, data in tables.items():
+        mesh.lakehouse.append(pid, data, {}, {})
+    results = {r.product_id: r for r in mesh.retention_apply(list(tables))}
+    for pid in tables:
+        assert results[pid].error is None and results[pid].rows == 1, (pid, results[pid])
+        left = pa.table(mesh.lakehouse.dataset(pid).to_table())
+        assert left["id"].to_pylist() == ["new"], pid
+
+
+def test_one_failing_product_does_not_stop_the_others(shop: Path) -> None:
+    """A time column retention cannot compare is reported for its product; the rest are still applied."""
+    mesh = _open(shop)
+    profiles = _two_rows("signup_date", "2001-01-01", "x", pa.string())
+    mesh.lakehouse.append("customers.customer_profiles", profiles, {}, {})
+    orders = _two_rows("updated_at", datetime(2001, 1, 1), datetime.now(), pa.timestamp("us"))
+    mesh.lakehouse.append(SILVER, orders, {}, {})
+    code, out = run("-w", str(shop), "retention", "apply", "customers.customer_profiles", SILVER)
+    assert code == 1
+    assert "customers.customer_profiles" in out and "signup_date is string" in out
+    assert mesh.lakehouse.dataset(SILVER).to_table()["id"].to_pylist() == ["new"]
+    assert mesh.lakehouse.dataset("customers.customer_profiles").count_rows() == 2

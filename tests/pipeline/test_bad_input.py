@@ -20,7 +20,8 @@ def test_unparseable_source_file(shop_data: Path) -> None:
     runs = _runs(shop_data)
     bronze = runs["orders.order_events"]
     assert bronze.status is RunStatus.FAILED  # type: ignore[attr-defined]
-    assert "events-0002.jsonl cannot be read" in bronze.error  # type: ignore[attr-defined]
+    # one line naming the file and the line (DuckDB's own count is one too high)
+    assert bronze.error.endswith("events-0002.jsonl line 2: malformed JSON (unexpected character)")  # type: ignore[attr-defined]
     assert runs["orders.analytics_orders"].status is RunStatus.SKIPPED  # type: ignore[attr-defined]
     assert runs["customers.customer_profiles"].status is RunStatus.SUCCEEDED  # type: ignore[attr-defined]
     mesh = open_mesh(shop_data)

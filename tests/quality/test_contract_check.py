@@ -145,3 +145,19 @@ def test_unreadable_files(tmp_path: Path, name: str, content: str | None, messag
         path.write_text(content)
     with pytest.raises(DataFileError, match=message):
         check_file(_events_contract(), path)
+
+
+def test_csv_is_read_by_the_contracts_columns(tmp_path: Path) -> None:
+    """Another delimiter and header case read right; a malformed row and bad JSON are one line each."""
+    data = _write(tmp_path / "semi.csv", "Event_ID;order_id;customer_id;status;total_amount;items_count;event_ts\n"
+                  "E1;ORD-00000001;C1;paid;12.50;2;2026-01-01 10:00:00\n")  # fmt: skip
+    found = _by_name(check_file(_events_contract(), data))
+    assert "missing_column:event_id" not in found and found["type:total_amount"] == (CheckStatus.PASSED, 0)
+    bad = _write(tmp_path / "bad.csv", "event_id,order_id\nE1,ORD-00000001\nE2,ORD-00000002,x\n")
+    with pytest.raises(DataFileError) as info:
+        check_file(_events_contract(), bad)
+    assert info.value.message == f"{bad} line 3: expected 2 columns, found 3"
+    assert info.value.hint and "build.source.options" in info.value.hint
+    broken = _write(tmp_path / "b.jsonl", '{"event_id": "E1"}\n{"event_id": x}\n{"event_id": "E3"}\n')
+    with pytest.raises(DataFileError, match=r"b\.jsonl line 2: malformed JSON"):
+        check_file(_events_contract(), broken)

@@ -324,3 +324,36 @@ def test_quarantine_split_names_every_failed_check(engine: DuckDBEngine) -> None
     reasons = failing.column("_quarantine_reason").to_pylist()
     assert all(r and not r.startswith(";") for r in reasons)
     assert "value is missing" in " ".join(reasons)
+
+
+def test_a_weaker_explicit_rule_does_not_replace_the_schemas_own() -> None:
+    """A warning-level range on a column with `minimum: 0` adds a warning; the schema's minimum still fails
+    the check (it used to be dropped, so a gate published negative amounts)."""
+    from lakemesh.spec.expectations import expectations_of
+
+    warn = {"type": "custom", "engine": "great-expectations", "severity": "warning",
+            "implementation": {"type": "expect_column_values_to_be_between",
+                               "kwargs": {"column": "amount", "min_value": 10, "max_value": 5000}}}  # fmt: skip
+    amount = {"name": "amount", "logicalType": "number", "logicalTypeOptions": {"minimum": 0}}
+    table: dict[str, Any] = {"name": "orders", "quality": [warn], "properties": [amount]}
+    suite = expectations_of(table, layer="silver")
+    engine = DuckDBEngine()
+    try:
+        engine.register("t.orders", pa.table({"amount": [-5, 20]}))
+        results = run_suite(engine, REL, suite, "t.orders").results
+    finally:
+        engine.close()
+    by_status = {(r.severity, r.status): r for r in results}
+    assert by_status[("error", CheckStatus.FAILED)].unexpected_count == 1  # -5 < 0: the schema's minimum
+    assert by_status[("warning", CheckStatus.WARNING)].unexpected_count == 1  # -5 outside [10, 5000]
+    # the same rule as strict as the schema's (quarantine, same bounds) does stand in for it
+    table["quality"] = [{**warn, "severity": "quarantine",
+                         "implementation": {"type": "expect_column_values_to_be_between",
+                                            "kwargs": {"column": "amount", "min_value": 0}}}]  # fmt: skip
+    assert [e.implicit for e in expectations_of(table, layer="silver").expectations] == [False]
+    # beside a declared rule with the same label, the schema's is named apart
+    kwargs = {"column": "amount", "min_value": 0, "mostly": 0.9}
+    loose = {"type": "expect_column_values_to_be_between", "kwargs": kwargs}
+    table["quality"] = [{**warn, "implementation": loose}]
+    names = [e.name for e in expectations_of(table, layer="silver").expectations]
+    assert names == ["between(amount)", "between(amount) (schema)"]

@@ -26,11 +26,39 @@ def _golden(name: str, text: str) -> None:
     assert text == path.read_text()
 
 
-@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark"])
+@pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark", "oracle", "tsql", "mysql"])
 def test_sql_ddl_golden(dialect: str) -> None:
     contract, _ = load_contract(ORDERS)
     assert contract is not None
     _golden(f"analytics_orders.{dialect}.sql", to_sql_ddl(contract, dialect))
+
+
+@pytest.mark.parametrize(
+    ("dialect", "bounded", "key", "unbounded"),
+    [
+        ("oracle", "VARCHAR2(12 CHAR)", "VARCHAR2(4000 CHAR)", "VARCHAR2(4000 CHAR)"),
+        ("tsql", "NVARCHAR(12)", "NVARCHAR(450)", "NVARCHAR(MAX)"),
+        ("mysql", "VARCHAR(12)", "VARCHAR(255)", "TEXT"),
+    ],
+)
+def test_sql_ddl_gives_strings_a_length_where_the_dialect_needs_one(
+    tmp_path: Path, dialect: str, bounded: str, key: str, unbounded: str
+) -> None:
+    """Oracle rejects a VARCHAR2 without length, SQL Server reads VARCHAR as VARCHAR(1), MySQL cannot key
+    a TEXT: the contract's maxLength, else the dialect's default (a key column's fits an index)."""
+    text = ORDERS.read_text()
+    pattern = '          pattern: "^ORD-[0-9]{8}$"\n'
+    text = text.replace(pattern, pattern + "          maxLength: 12\n")
+    (tmp_path / "c.yaml").write_text(text)
+    contract, problems = load_contract(tmp_path / "c.yaml")
+    assert contract is not None and not problems, problems
+    ddl = to_sql_ddl(contract, dialect)
+    ident = {"oracle": '"{}"', "tsql": "[{}]", "mysql": "`{}`"}[dialect]
+    assert f"{ident.format('order_id')} {bounded} NOT NULL" in ddl
+    assert f"{ident.format('customer_id')} {unbounded} NOT NULL" in ddl
+    original, _ = load_contract(ORDERS)
+    assert original is not None
+    assert f"{ident.format('order_id')} {key} NOT NULL" in to_sql_ddl(original, dialect)
 
 
 def test_sql_ddl_runs_in_duckdb_and_enforces_the_contract() -> None:

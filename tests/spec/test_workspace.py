@@ -124,3 +124,34 @@ def test_input_port_major_version_must_match(shop: Path) -> None:
     _edit(shop / "domains/orders/products/daily_sales_summary/product.yaml", "version: 2.0.0", "version: 1.0.0")
     [message] = _messages(shop)
     assert "reads major version 1.0.0 but contract orders.analytics_orders is at 2.0.0" in message
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "mesh.yaml",
+        "domains/customers/domain.yaml",
+        "domains/orders/products/order_events/product.yaml",
+        "domains/orders/products/order_events/contract.yaml",
+    ],
+)
+def test_duplicate_key_is_an_error_naming_both_lines(shop: Path, file: str) -> None:
+    """A key given twice in one mapping would silently keep the last value: every spec file refuses it."""
+    path = shop / file
+    lines = path.read_text().splitlines(keepends=True)
+    first = next(i for i, line in enumerate(lines) if line.startswith(("name:", "id:")))
+    key = lines[first].split(":")[0]
+    path.write_text("".join([*lines, f"{key}: twice\n"]))
+    messages = _messages(shop)
+    expected = f"{file}:{len(lines) + 1}: duplicate key '{key}' (first on line {first + 1})"
+    assert any(m.startswith(expected) for m in messages), messages
+
+
+def test_duplicate_nested_key_and_merge_keys(tmp_path: Path) -> None:
+    from lakemesh.spec.yaml_io import YamlFileError, parse_yaml
+
+    with pytest.raises(YamlFileError, match=r"duplicate key 'unit' \(first on line 3\)") as info:
+        parse_yaml("sla:\n  - property: retention\n    unit: d\n    value: 3\n    unit: y\n", "c.yaml")
+    assert info.value.problem.line == 5
+    # a merge key's values may be overridden: that is what `<<` is for, not a duplicate
+    assert parse_yaml("a: &x {k: 1}\nb:\n  <<: *x\n  k: 2\n", "m.yaml")["b"] == {"k": 2}

@@ -8,11 +8,14 @@ filled, so a word that thousands of products mention in passing does not have to
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+
+from lakemesh.errors import CatalogError
 
 _COLUMNS = "p.id, p.name, p.domain, p.owner, p.layer, p.status, p.description, p.tags"
 # FTS5 column filters and tsquery weight labels for the three tiers
@@ -60,7 +63,10 @@ def _filters(
 
 
 def _hit(row: Any, tier: int) -> SearchHit:
-    tags = row.tags if isinstance(row.tags, list) else []
+    # raw SQL gets JSON as text on SQLite (PostgreSQL's JSONB arrives decoded)
+    tags = json.loads(row.tags) if isinstance(row.tags, str) else row.tags
+    if not isinstance(tags, list):
+        raise CatalogError(f"catalog row of product {row.id}: tags are {type(tags).__name__}, not a list")
     # a higher tier always outranks a lower one; within a tier, the engine's relevance score
     score = (3 - tier) * 1000.0 + float(row.score)
     return SearchHit(row.id, row.name, row.domain, row.owner, row.layer, row.status, row.description, tags, score)

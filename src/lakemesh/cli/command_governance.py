@@ -104,10 +104,16 @@ def retention_apply(
     for r in results:
         cutoff = f"{r.cutoff:%Y-%m-%d %H:%M}" if r.cutoff else ""
         files = "" if dry_run or r.skipped else f"{r.files_removed:,}"
-        table.add_row(r.product_id, r.column or "", cutoff, "" if r.skipped else f"{r.rows:,}", files, r.skipped or "")
+        note = f"[red]failed: {r.error}[/]" if r.error else r.skipped or ""
+        done = "" if r.skipped or r.error else f"{r.rows:,}"
+        table.add_row(r.product_id, r.column or "", cutoff, done, "" if r.error else files, note)
     console.print(table)
     if dry_run:
         console.print("[dim]dry run: nothing was deleted[/]")
+    failed = [r.product_id for r in results if r.error]
+    if failed:
+        console.print(f"[red]retention failed for {', '.join(failed)}[/]; the other products were processed")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -17,7 +17,11 @@ from lakemesh.errors import LakemeshError
 def query(
     ctx: typer.Context,
     sql: str = typer.Argument(..., help="One SELECT; products by id, e.g. FROM orders.analytics_orders."),
-    as_of: str | None = typer.Option(None, "--as-of", help="A table version or ISO timestamp: read the past."),
+    as_of: list[str] | None = typer.Option(
+        None,
+        "--as-of",
+        help="Read the past: an ISO timestamp, a version (one table), or PRODUCT=VERSION|TIMESTAMP per table.",
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write .csv, .parquet or .json(l) instead."),
     limit: int = typer.Option(50, "--limit", help="Rows to print (files get every row)."),
     principal: str | None = typer.Option(

@@ -112,6 +112,8 @@ def render_report(report: RunReport) -> None:
             f"  {r.product_id}: {', '.join(parts)}" + (f" [dim]({detail})[/]" if detail else ""), soft_wrap=True
         )
     for r in report.runs:
+        for warning in r.details.get("warnings") or []:  # type: ignore[attr-defined]
+            console.print(f"[yellow]{r.product_id}:[/] {warning}", soft_wrap=True)
         if r.error:
             color = "red" if r.status is RunStatus.FAILED else "yellow"
             console.print(f"[{color}]{r.product_id}:[/] {r.error}", soft_wrap=True)

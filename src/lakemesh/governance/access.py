@@ -286,10 +286,12 @@ def governed_query(
         denied = AccessDenied(reason, "grants are declared in mesh.yaml under access.grants")
         denied.decision = Decision(principal.name, products, False, reason)
         raise denied
+    if as_of is not None:
+        as_of.check(products)
     engine = make_engine()
     try:
         for product in products:
-            data = lakehouse.scan(product, as_of=as_of)
+            data = lakehouse.scan(product, as_of=as_of.of(product) if as_of is not None else None)
             schema = data.schema
             sources, in_clear = clear(product, principal, engine) if clear else ({}, False)
             # only text holds ciphertext: a column stored with its own type predates its encryption

@@ -9,10 +9,13 @@ longer reaches them either (consumers behind the purge read the table in full on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+
 from lakemesh.engines import make_engine
+from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.product import relation
@@ -28,6 +31,7 @@ class RetentionResult:
     rows: int = 0  # past retention: deleted, or (dry run) to delete
     files_removed: int = 0
     skipped: str | None = None  # why nothing was done
+    error: str | None = None  # why this product failed (the others are still processed)
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,53 +70,74 @@ def apply_retention(
     dry_run: bool = False,
     now: datetime | None = None,
 ) -> list[RetentionResult]:
-    """Delete (or, `dry_run`, count) every row past retention, product by product, and vacuum."""
+    """Delete (or, `dry_run`, count) every row past retention, product by product, and vacuum.
+
+    A product that fails is reported in its result (`error`) and the others are still processed.
+    """
     now = now or datetime.now(UTC)
     out = []
     for pid in product_ids or list(ws.products):
         entry = ws.product(pid)
         result = RetentionResult(entry.id)
         out.append(result)
-        plan = retention_of(entry)
-        if isinstance(plan, str):
-            result.skipped = plan
-            continue
-        seconds, column = plan
-        if not lakehouse.exists(entry.id):
-            result.skipped = "no table yet"
-            continue
-        result.column, result.cutoff = column, now - timedelta(seconds=seconds)
-        cutoff, delta_cutoff = _literals(lakehouse, entry.id, column, result.cutoff)
-        engine = make_engine()
         try:
-            engine.register(entry.id, lakehouse.scan(entry.id))
-            counted = engine.query(f"SELECT count(*) AS n FROM {relation(entry.id)} WHERE {q(column)} < {cutoff}")
-            result.rows = int(counted["n"][0].as_py())
-        finally:
-            engine.close()
-        if dry_run or result.rows == 0:
-            continue
-        meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
-        result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
-        purged = lakehouse.purge_history(
-            entry.id, f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed"
-        )
-        result.files_removed = purged["files_removed"]
+            _apply_one(entry, lakehouse, result, dry_run, now)
+        except LakemeshError as exc:
+            result.error = exc.message
     return out
 
 
+def _apply_one(
+    entry: ProductEntry, lakehouse: Lakehouse, result: RetentionResult, dry_run: bool, now: datetime
+) -> None:
+    plan = retention_of(entry)
+    if isinstance(plan, str):
+        result.skipped = plan
+        return
+    seconds, column = plan
+    if not lakehouse.exists(entry.id):
+        result.skipped = "no table yet"
+        return
+    result.column, result.cutoff = column, now - timedelta(seconds=seconds)
+    cutoff, delta_cutoff = _literals(lakehouse, entry.id, column, result.cutoff)
+    engine = make_engine()
+    try:
+        engine.register(entry.id, lakehouse.scan(entry.id))
+        counted = engine.query(f"SELECT count(*) AS n FROM {relation(entry.id)} WHERE {q(column)} < {cutoff}")
+        result.rows = int(counted["n"][0].as_py())
+    finally:
+        engine.close()
+    if dry_run or result.rows == 0:
+        return
+    meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
+    result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
+    purged = lakehouse.purge_history(entry.id, f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed")
+    result.files_removed = purged["files_removed"]
+
+
 def _literals(lakehouse: Lakehouse, product_id: str, column: str, cutoff: datetime) -> tuple[str, str]:
-    """The cutoff as SQL literals of the column's type: (for DuckDB, for delta-rs's DataFusion)."""
-    arrow_type = lakehouse.table(product_id).schema().to_arrow().field(column).type
-    text = str(arrow_type)
-    if text.startswith("date"):
-        day: date = cutoff.date()
-        return f"CAST({lit(day.isoformat())} AS DATE)", f"CAST({lit(day.isoformat())} AS DATE)"
-    aware = "tz=" in text
+    """The cutoff as SQL literals of the column's type: (for DuckDB, for delta-rs's DataFusion).
+
+    Each side must match the column's type exactly: delta-kernel refuses to compare a DATE with a
+    TIMESTAMP, or a zoned timestamp with a naive one.
+    """
+    # delta-rs hands out arro3 types: pyarrow's own (via the C interface) can be inspected
+    arrow_type = pa.schema(lakehouse.table(product_id).schema().to_arrow()).field(column).type
+    if pa.types.is_date(arrow_type):
+        day = lit(cutoff.astimezone(UTC).date().isoformat())
+        return f"CAST({day} AS DATE)", f"CAST({day} AS DATE)"
+    if not pa.types.is_timestamp(arrow_type):
+        raise LakemeshError(
+            f"{product_id}: retention column {column} is {arrow_type}, not a date or timestamp",
+            "name a DATE or TIMESTAMP column in the retention SLA property's `element`",
+        )
     value = cutoff.astimezone(UTC)
     naive = value.replace(tzinfo=None).isoformat(sep=" ")
-    duck = f"CAST({lit(value.isoformat())} AS TIMESTAMPTZ)" if aware else f"CAST({lit(naive)} AS TIMESTAMP)"
+    if arrow_type.tz is None:
+        duck = f"CAST({lit(naive)} AS TIMESTAMP)"
+    else:
+        duck = f"CAST({lit(value.isoformat())} AS TIMESTAMPTZ)"
     # DataFusion casts to nanoseconds, which delta-rs will not compare with a microsecond column
-    zone = 'Some("UTC")' if aware else "None"
+    zone = "None" if arrow_type.tz is None else f'Some("{arrow_type.tz}")'
     delta = f"arrow_cast({lit(naive)}, {lit(f'Timestamp(Microsecond, {zone})')})"
     return duck, delta

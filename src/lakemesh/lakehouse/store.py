@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +67,53 @@ class ParquetScan:
 _PLAIN_BLOCKERS = {"deletionVectors", "columnMapping"}
 _LOG_RETENTION = "delta.logRetentionDuration"
 _DEFAULT_LOG_RETENTION = "interval 30 days"
+
+
+def check_as_of(table: DeltaTable, product_id: str, as_of: int | str | datetime) -> None:
+    """One clear line for a version or time the table does not have (delta-rs would say it in
+    delta-kernel's words, or silently read version 0 for a time before the table existed)."""
+    if isinstance(as_of, int):
+        latest = table.version()
+        if as_of < 0:
+            raise LakehouseError(f"{product_id}: version {as_of} does not exist: versions start at 0")
+        if as_of > latest:
+            have = f"has versions 0..{latest}" if latest else "has only version 0"
+            raise LakehouseError(f"{product_id} {have}; {as_of} does not exist", "see `lakemesh history`")
+        return
+    try:
+        when = datetime.fromisoformat(as_of.replace("Z", "+00:00")) if isinstance(as_of, str) else as_of
+    except ValueError as exc:
+        raise LakehouseError(f"{product_id}: '{as_of}' is neither a version number nor an ISO timestamp") from exc
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)  # a time without a zone is UTC
+    oldest = table.history()[-1]
+    first = datetime.fromtimestamp(int(oldest["timestamp"]) / 1000, UTC)
+    if when < first:
+        if int(oldest["version"]) > 0:
+            raise HistoryPurgedError(
+                f"{product_id}: the versions before {first.isoformat(timespec='milliseconds')} were purged"
+                " by an erasure or retention",
+                "`lakemesh history` lists the versions left",
+            )
+        raise LakehouseError(
+            f"{product_id} did not exist at {when.isoformat()}: its first commit was at "
+            f"{first.isoformat(timespec='milliseconds')}",
+            "see `lakemesh history`",
+        )
+
+
+def _travel(table: DeltaTable, product_id: str, as_of: int | str | datetime) -> None:
+    """Load the version `as_of` names (a number or a time) into `table`."""
+    check_as_of(table, product_id, as_of)
+    try:
+        table.load_as_version(as_of)
+    except (DeltaError, ValueError) as exc:
+        if "No files in log segment" in str(exc):
+            raise HistoryPurgedError(
+                f"{product_id}: version {as_of} was purged by an erasure or retention",
+                "`lakemesh history` lists the versions left",
+            ) from exc
+        # the cause (delta-kernel's own words) stays chained for --debug
+        raise LakehouseError(f"{product_id} cannot be read as of {as_of}", "see `lakemesh history`") from exc
 
 
 def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
@@ -129,15 +176,7 @@ class Lakehouse:
         except TableNotFoundError as exc:
             raise NotFoundError(f"{product_id} has no table yet", f"build it with `lakemesh run {product_id}`") from exc
         if as_of is not None:
-            try:
-                table.load_as_version(as_of)
-            except (DeltaError, ValueError) as exc:
-                if "No files in log segment" in str(exc):
-                    raise HistoryPurgedError(
-                        f"{product_id}: version {as_of} was purged by an erasure or retention",
-                        "`lakemesh history` lists the versions left",
-                    ) from exc
-                raise LakehouseError(f"{product_id} has no version {as_of}: {exc}", "see `lakemesh history`") from exc
+            _travel(table, product_id, as_of)
         return table
 
     def version(self, product_id: str) -> int | None:
@@ -381,14 +420,14 @@ class Lakehouse:
 
     def restore(self, product_id: str, version: int | str | datetime) -> dict[str, Any]:
         table = self.table(product_id)
+        check_as_of(table, product_id, version)
         if version == table.version():
             raise LakehouseError(f"{product_id} is already at version {version}: nothing to restore")
         try:
             return dict(table.restore(version))
         except (DeltaError, ValueError) as exc:
-            raise LakehouseError(
-                f"restoring {product_id} to {version} failed: {exc}", "see `lakemesh history`"
-            ) from exc
+            # the cause (delta-kernel's own words) stays chained for --debug
+            raise LakehouseError(f"restoring {product_id} to {version} failed", "see `lakemesh history`") from exc
 
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
         table = self.table(product_id)

@@ -6,9 +6,10 @@ what was ingested commits atomically with the rows: a rerun after a crash ingest
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -17,6 +18,7 @@ from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.types import parse_type, sql_type, stored_as_text
@@ -28,6 +30,7 @@ _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "cs
 class Batch:
     data: pa.Table
     files: list[str]
+    warnings: list[str] = field(default_factory=list)  # per file: columns missing or not in the contract
 
 
 def source_files(root: Path, source: FileSource) -> list[Path]:
@@ -50,36 +53,58 @@ def ingested_files(lakehouse: Lakehouse, product_id: str) -> set[str]:
         con.close()
 
 
-def _file_select(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table) -> str:
-    """Typed contract columns, `_raw` and `_record` for one file.
+def _file_select(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table, options: dict[str, Any], name: str
+) -> tuple[str, list[str]]:
+    """Typed contract columns, `_raw` and `_record` for one file, and warnings about its columns.
 
     JSON and CSV keep every record as received in `_raw`. Parquet is typed already: `_raw` keeps the
     record only where typing lost something (a value that does not fit, columns the contract lacks),
-    like a rescued-data column; elsewhere the typed columns are the record.
+    like a rescued-data column; elsewhere the typed columns are the record. CSV and Parquet files have
+    their columns once for the file: one missing a required column is an error, missing optional or
+    extra columns are warnings (JSON records have theirs each, judged by the quality gate).
     """
     p = lit(str(path))
     numbered = "row_number() OVER () AS _record"
     if fmt == "jsonl":
         typed = typed_select(table, "json_extract_string(json, " + "'$.\"{name}\"')")
-        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw, {numbered} FROM read_ndjson_objects({p})"
+        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw, {numbered} FROM read_ndjson_objects({p})", []
     if fmt == "csv":
-        return _csv_select(con, f"read_csv({p}, header=true, all_varchar=true)", table, numbered)
-    return _parquet_select(con, f"read_parquet({p}, file_row_number=true)", table)
+        layout = csv_layout(path, table, options, name)
+        return _csv_select(layout, table, numbered), column_warnings(name, table, layout.columns)
+    reader = f"read_parquet({p}, file_row_number=true)"
+    described = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    described.pop("file_row_number", None)
+    return _parquet_select(described, reader, table), column_warnings(name, table, list(described))
+
+
+def column_warnings(name: str, table: Table, present: list[str]) -> list[str]:
+    """Warnings for the contract columns a file lacks and the columns it has beyond them; a missing
+    required column is an error naming the file and the column."""
+    missing = [c for c in table.columns if c.name not in present]
+    required = [c.name for c in missing if c.required or c.primary_key]
+    if required:
+        raise DataFileError(
+            f"{name} has no column {', '.join(required)} (required by the contract); it has {', '.join(present)}",
+            f"fix the file; if its delimiter or header was misread, {OPTIONS_HINT}",
+        )
+    out = [f"{name}: no column {c.name}: NULL in every row" for c in missing]
+    extra = [c for c in present if table.column(c) is None]
+    if extra:
+        out.append(f"{name}: columns not in the contract, kept in _raw: {', '.join(extra)}")
+    return out
 
 
 def _record_json(columns: list[str]) -> str:
     return "CAST(to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in columns) + "}) AS VARCHAR)"
 
 
-def _csv_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table, numbered: str) -> str:
-    present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()]
-    exprs = [cast_column(col, q(col.name) if col.name in present else "NULL") for col in table.columns]
-    return f"SELECT {', '.join(exprs)}, {_record_json(present)} AS _raw, {numbered} FROM {reader} src"
+def _csv_select(layout: CsvLayout, table: Table, numbered: str) -> str:
+    exprs = [cast_column(col, q(col.name) if col.name in layout.columns else "NULL") for col in table.columns]
+    return f"SELECT {', '.join(exprs)}, {_record_json(layout.columns)} AS _raw, {numbered} FROM {layout.reader} src"
 
 
-def _parquet_select(con: duckdb.DuckDBPyConnection, reader: str, table: Table) -> str:
-    described = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
-    described.pop("file_row_number", None)
+def _parquet_select(described: dict[str, str], reader: str, table: Table) -> str:
     exprs, lost = [], []
     for col in table.columns:
         want = sql_type(col.logical_type, col.physical_type)
@@ -107,6 +132,7 @@ def read_batch(
     """Every new file read into one Arrow table; any file that does not parse fails the whole batch."""
     con = duckdb.connect()
     parts: list[pa.Table] = []
+    found: list[str] = []
     try:
         for path in files:
             fmt: str | None = "jsonl" if source.format == "json" else source.format
@@ -114,7 +140,8 @@ def read_batch(
             rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
             if fmt is None:
                 raise DataFileError(f"{product_id}: cannot tell the format of {rel}", "set build.source.format")
-            select = _file_select(con, path, fmt, table)
+            select, warnings = _file_select(con, path, fmt, table, source.options, rel)
+            found.extend(warnings)
             # one-value ENUMs reach Arrow dictionary-encoded: a constant is not copied into every row
             sql = (
                 f"SELECT *, CAST({lit(rel)} AS ENUM({lit(rel)})) AS _source_file, "
@@ -124,12 +151,21 @@ def read_batch(
             try:
                 parts.append(con.sql(sql).to_arrow_table())
             except duckdb.Error as exc:
-                message = str(exc).strip().splitlines()[0]
-                raise DataFileError(
-                    f"{product_id}: {rel} cannot be read as {fmt}: {message}",
-                    "fix or remove the file; nothing was ingested",
-                ) from exc
+                raise _read_error(str(exc), product_id, rel, fmt) from exc
     finally:
         con.close()
     data = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
-    return Batch(data, [str(p) for p in files])
+    return Batch(data, [str(p) for p in files], found)
+
+
+_FIX_FILE = "fix or remove the file; nothing was ingested"
+
+
+def _read_error(message: str, product_id: str, rel: str, fmt: str) -> DataFileError:
+    """One line naming the file and, for a parse error, the line; not DuckDB's page of reader settings."""
+    located = csv_error(message, rel) if fmt == "csv" else json_error(message, rel) if fmt == "jsonl" else None
+    if located is not None:
+        hint = csv_hint(message) if fmt == "csv" else _FIX_FILE
+        return DataFileError(f"{product_id}: {located}", hint)
+    first = message.strip().splitlines()[0]
+    return DataFileError(f"{product_id}: {rel} cannot be read as {fmt}: {first}", _FIX_FILE)

@@ -156,6 +156,8 @@ class PipelineRunner:
         self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
         run.rows_read = batch.data.num_rows
         run.details["files"] = [_rel(f, root) for f in new]
+        if batch.warnings:
+            run.details["warnings"] = batch.warnings
 
     def _capture(self, entry: ProductEntry, run: ProductRun) -> None:
         """A CDC bronze product: drain the changes pending on the source, exactly once."""

@@ -15,6 +15,7 @@ import duckdb
 from sqlglot import exp
 
 from lakemesh.errors import DataFileError
+from lakemesh.quality.csv_reading import csv_error, csv_hint, csv_layout, json_error
 from lakemesh.quality.results import CheckReport, CheckStatus, RuleResult
 from lakemesh.spec.odcs import Column, Contract, Table
 from lakemesh.spec.types import sql_type
@@ -79,31 +80,43 @@ def detect_format(path: Path, given: str | None) -> str:
     return fmt
 
 
-def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> str:
+def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table | None, options: dict[str, Any]) -> str:
     """A table function reading the file; CSV and JSON as text, so the type rule decides what fits."""
     p = lit(str(path))
+    if fmt == "csv" and table is not None:
+        return csv_layout(path, table, options, str(path)).reader  # as bronze reads it
     if fmt == "csv":
         return f"read_csv({p}, header=true, all_varchar=true)"
     if fmt == "json":
         # keys from DuckDB's sample, then one pass reading every value as text: a late bad value
         # cannot fail the read, and nothing is parsed twice
-        options = "format='auto', maximum_object_size=16777216"
-        keys = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_json({p}, {options})").fetchall()]
+        auto = "format='auto', maximum_object_size=16777216"
+        keys = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_json({p}, {auto})").fetchall()]
         columns = "{" + ", ".join(f"{lit(k)}: 'VARCHAR'" for k in keys) + "}"
-        return f"read_json({p}, {options}, columns={columns})"
+        return f"read_json({p}, {auto}, columns={columns})"
     if fmt == "parquet":
         return f"read_parquet({p})"
     raise DataFileError(f"{path}: unknown format '{fmt}'", "use csv, jsonl or parquet")
 
 
-def load_source(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> None:
-    """Materialize the file once, numbering records so examples can name them."""
+def load_source(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    table: Table | None = None,
+    options: dict[str, Any] | None = None,
+) -> None:
+    """Materialize the file once, numbering records so examples can name them; a CSV is read by the
+    `table`'s columns with the reader `options` when given."""
     if not path.exists():
         raise DataFileError(f"{path}: no such file")
     try:
-        reader = _reader(con, path, fmt)
+        reader = _reader(con, path, fmt, table, options or {})
         con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT row_number() OVER () AS {ROW}, * FROM {reader}")
     except duckdb.Error as exc:
+        located = csv_error(str(exc), str(path)) if fmt == "csv" else json_error(str(exc), str(path))
+        if located is not None:
+            raise DataFileError(located, csv_hint(str(exc)) if fmt == "csv" else "fix the file") from exc
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         encoding = next((line for line in lines if "unicode" in line.lower() or "utf-8" in line.lower()), None)
         message = f"{lines[0]}: {encoding}" if encoding else lines[0]
@@ -251,14 +264,20 @@ def _examples(con: duckdb.DuckDBPyConnection, rule: Rule, limit: int) -> tuple[d
 
 
 def check_file(
-    contract: Contract, path: Path, table: str | None = None, fmt: str | None = None, examples: int = 3
+    contract: Contract,
+    path: Path,
+    table: str | None = None,
+    fmt: str | None = None,
+    examples: int = 3,
+    options: dict[str, Any] | None = None,
 ) -> CheckReport:
-    """Check every record of a CSV, JSON lines or Parquet file against a contract table."""
+    """Check every record of a CSV, JSON lines or Parquet file against a contract table (a CSV read
+    with the reader `options`, as a bronze source's `build.source.options`)."""
     started = time.perf_counter()
     spec = contract.table(table)
     con = duckdb.connect()
     try:
-        load_source(con, path, detect_format(path, fmt))
+        load_source(con, path, detect_format(path, fmt), spec, options)
         present = {row[0] for row in con.execute(f"DESCRIBE {SOURCE}").fetchall()} - {ROW}
         rules = compile_rules(spec, present)
         results = _run(con, rules, examples)

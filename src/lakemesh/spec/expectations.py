@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -252,7 +252,6 @@ def operator_of(rule: dict[str, Any]) -> tuple[str, Any] | None:
 def expectations_of(table_raw: dict[str, Any], layer: str | None = None) -> Suite:
     """Every expectation of one ODCS schema object (a table), schema rules included."""
     suite = Suite(str(table_raw.get("name", "")))
-    explicit: set[tuple[str, str]] = set()
     for j, prop in enumerate(table_raw.get("properties") or []):
         if not isinstance(prop, dict):
             continue
@@ -261,14 +260,46 @@ def expectations_of(table_raw: dict[str, Any], layer: str | None = None) -> Suit
             _declared(suite, rule, where, str(prop.get("name", "")))
     for k, rule in enumerate(table_raw.get("quality") or []):
         _declared(suite, rule, f"quality[{k}]", None)
-    for e in suite.expectations:
-        for column in e.columns:
-            explicit.add((e.type, column))
+    declared = list(suite.expectations)
     implicit_severity = CheckSeverity.WARNING if layer == "bronze" else CheckSeverity.ERROR
-    suite.expectations.extend(
-        e for e in _schema_expectations(table_raw, implicit_severity) if (e.type, e.columns[0]) not in explicit
-    )
+    names = {d.name for d in declared}
+    for e in _schema_expectations(table_raw, implicit_severity):
+        if any(_covers(d, e) for d in declared):
+            continue
+        # beside a weaker declared rule of the same label, results must still tell the two apart
+        suite.expectations.append(replace(e, name=f"{e.name} (schema)") if e.name in names else e)
     return suite
+
+
+_ENFORCING = (CheckSeverity.ERROR, CheckSeverity.QUARANTINE)  # a failing row never reaches the table
+
+
+def _covers(declared: Expectation, schema_rule: Expectation) -> bool:
+    """Whether a declared rule enforces everything a schema rule would, so the schema's can be left out.
+
+    A weaker one (a warning, `mostly`, wider bounds) is added to the schema's rule, never put in its place.
+    """
+    if declared.type != schema_rule.type or declared.columns != schema_rule.columns or declared.mostly < 1:
+        return False
+    if schema_rule.severity in _ENFORCING and declared.severity not in _ENFORCING:
+        return False
+    if declared.type == "expect_column_values_to_be_between":
+        return _bound_within(declared.kwargs, schema_rule.kwargs, "min_value", "strict_min", 1) and _bound_within(
+            declared.kwargs, schema_rule.kwargs, "max_value", "strict_max", -1
+        )
+    return all(declared.kwargs.get(k) == v for k, v in schema_rule.kwargs.items())
+
+
+def _bound_within(declared: dict[str, Any], schema: dict[str, Any], key: str, strict: str, sign: int) -> bool:
+    """Whether the declared bound is at least as tight as the schema's (`sign` 1: a minimum, -1: a maximum)."""
+    if schema.get(key) is None:
+        return True
+    mine, theirs = declared.get(key), schema[key]
+    if not isinstance(mine, int | float) or isinstance(mine, bool):
+        return False
+    if mine != theirs:
+        return bool((mine - theirs) * sign > 0)
+    return bool(declared.get(strict)) or not schema.get(strict)
 
 
 def _declared(suite: Suite, rule: Any, where: str, column: str | None) -> None:

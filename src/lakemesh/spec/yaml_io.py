@@ -48,6 +48,29 @@ _Loader.add_implicit_resolver(
 )
 
 
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A mapping with the same key twice: YAML parsers keep the last value and drop the first unseen."""
+
+
+def _mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue  # `<<: *anchor` then overriding its keys is what merge keys are for
+        key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        if isinstance(key, (str, int, float, bool)) and key in seen:
+            raise DuplicateKeyError(
+                problem=f"duplicate key '{key}' (first on line {seen[key]})", problem_mark=key_node.start_mark
+            )
+        if isinstance(key, (str, int, float, bool)):
+            seen[key] = line
+    return dict(yaml.SafeLoader.construct_mapping(loader, node, deep))
+
+
+_Loader.construct_mapping = _mapping
+
+
 class _Dumper(yaml.SafeDumper):
     """Block-style dumper that indents lists under their key, as hand-written specs do."""
 
@@ -75,6 +98,9 @@ def parse_yaml(text: str, file: str) -> Any:
     """Parse one YAML document, turning syntax errors into a Problem with the line."""
     try:
         return yaml.load(text, Loader=_Loader)
+    except DuplicateKeyError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else None
+        raise YamlFileError(Problem(file, "", str(exc.problem), line=line)) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
