@@ -33,6 +33,7 @@ from lakemesh.spec.workspace import Workspace, load_workspace
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
     from lakemesh.governance.encryption import Encryptor
+    from lakemesh.governance.encryption_plan import EncryptionPlan
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
@@ -463,29 +464,53 @@ class Mesh:
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
 
-    def encrypt(self, products: list[str] | None = None, rotate: bool = False, retire: bool = False) -> dict[str, Any]:
-        """Bring stored tables in line with the encryption policies: with `rotate`, under a new mesh key
-        first; `retire` then destroys the older mesh keys, once no table needs them. Audited."""
-        from lakemesh.governance.encryption import ENV_KEY, EncryptionError, reencrypt
+    def encryption_plan(self, products: list[str] | None = None, rotate: bool = False) -> EncryptionPlan:
+        """What `encrypt` would rewrite and purge: tables holding protected values in clear, under an
+        older key or of shredded subjects (every table, with `rotate`). Reads only."""
+        from lakemesh.governance.encryption_plan import plan_encryption
         from lakemesh.quality.gate import quarantine_id
 
-        encryptor = self.encryptor
-        if encryptor is None:
+        encryptor = self._encrypting()
+        ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
+        return plan_encryption(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))], rotate)
+
+    def _encrypting(self) -> Encryptor:
+        from lakemesh.governance.encryption import EncryptionError
+
+        if self.encryptor is None:
             raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
+        return self.encryptor
+
+    def encrypt(
+        self,
+        products: list[str] | None = None,
+        rotate: bool = False,
+        retire: bool = False,
+        plan: EncryptionPlan | None = None,
+    ) -> dict[str, Any]:
+        """Rewrite the tables `plan` lists (by default `encryption_plan`) so their protected columns are
+        sealed under the active key, purging their history; with `rotate`, under a new mesh key first;
+        `retire` then destroys the older mesh keys, once no table needs them. Nothing to do: no change."""
+        from lakemesh.governance.encryption import ENV_KEY, EncryptionError, reencrypt
+
+        encryptor = self._encrypting()
         if rotate and os.environ.get(ENV_KEY):
             raise EncryptionError(
                 f"the mesh key comes from {ENV_KEY}, which lakemesh cannot rotate: values sealed with it are "
                 "tagged `env`, and a new value there would leave them unreadable",
                 "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
             )
-        ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
-        self.authorize(ids, "admin", "encryption")
         if retire and products:
             raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
+        plan = plan or self.encryption_plan(products, rotate)
+        ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
+        self.authorize(ids, "admin", "encryption")
         old = [k["id"] for k in encryptor.store.mesh_keys()]
+        if plan.empty and not rotate and not (retire and len(old) > 1):
+            return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
         if rotate:
             encryptor.store.add()
-        done = reencrypt(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))])
+        done = reencrypt(self.lakehouse, encryptor, [t.table_id for t in plan.tables])
         active = encryptor.store.active()
         retired = [k for k in old if k != active] if retire else []
         for key_id in retired:
@@ -493,7 +518,7 @@ class Mesh:
         details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
                    "files_removed": sum(d.files_removed for d in done)}  # fmt: skip
         self.catalog.audit(self.actor, "encryption", None, True, details)
-        return details
+        return {**details, "plan": plan.as_dict()}
 
     # quality ------------------------------------------------------------------------------------------
 
