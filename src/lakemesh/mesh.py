@@ -447,19 +447,24 @@ class Mesh:
         from lakemesh.governance.erasure import shred as shred_keys
 
         parsed = [Subject.parse(s) for s in subjects]
+        values: list[str] = []
+        scrubbed = 0
         if not dry_run:
-            from lakemesh.governance.erasure import plan
+            from lakemesh.governance.erasure import plan, subject_values
 
             self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
+            # every personal value of theirs, read before their rows go: the catalog may hold any of them
+            values = subject_values(self.workspace, self.lakehouse, parsed, self.encryptor)
+            scrubbed = self.catalog.scrub(values)
         if shred:
             report = shred_keys(self.workspace, self.lakehouse, parsed, self.encryptor, dry_run)
         else:
             rebuild = lambda ids: self.run(ids, progress)  # noqa: E731
             report = erase(self.workspace, self.lakehouse, parsed, rebuild, dry_run, self.encryptor)
         if not dry_run:
-            report.catalog_records_scrubbed = self.catalog.scrub([s.value for s in parsed])
+            report.catalog_records_scrubbed = scrubbed + self.catalog.scrub(values)
             outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
