@@ -82,8 +82,34 @@ class Mesh:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The catalog, connected and migrated on first use."""
-        return Catalog.connect(self.catalog_url)
+        """The catalog, connected and migrated on first use; refused if it is not the lakehouse's own
+        (reset or replaced while tables exist: `rebuild_catalog`)."""
+        return self._checked(Catalog.connect(self.catalog_url))
+
+    def _checked(self, catalog: Catalog) -> Catalog:
+        from lakemesh.governance.tombstones import check_catalog
+
+        try:
+            check_catalog(catalog, self.workspace, self.lakehouse)
+        except CatalogError:
+            catalog.close()
+            raise
+        return catalog
+
+    def rebuild_catalog(self) -> dict[str, Any]:
+        """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
+        subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
+        from lakemesh.governance.tombstones import rebuild_catalog
+
+        report = self.validate()
+        if not report.ok:
+            raise SpecError(report.errors, "fix these first: the catalog was not rebuilt")
+        catalog = Catalog.connect(self.catalog_url)
+        self.__dict__["catalog"] = catalog
+        sync = catalog.sync(self.workspace, self.actor)
+        details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
+        catalog.audit(self.actor, "catalog.rebuild", None, True, details)
+        return {**details, "registered": sync.count("created")}
 
     def close(self) -> None:
         if "catalog" in self.__dict__:
@@ -112,7 +138,7 @@ class Mesh:
     def _registered_catalog(self) -> Catalog | None:
         """The catalog if one exists already; validation never creates one."""
         if "catalog" not in self.__dict__:
-            self.__dict__["catalog"] = Catalog.connect(self.catalog_url, create=False)
+            self.__dict__["catalog"] = self._checked(Catalog.connect(self.catalog_url, create=False))
         return self.catalog
 
     def validate(self) -> ValidationReport:
@@ -260,14 +286,21 @@ class Mesh:
             suppress=self._suppressor(),
             protector=self.encryptor,
         )
-        return runner.run(products)
+        result = runner.run(products)
+        from lakemesh.governance.tombstones import read_marker, write_marker
+
+        if read_marker(self.lakehouse) is None:  # the first tables: the lakehouse remembers its catalog
+            write_marker(self.lakehouse, self.catalog.catalog_id)
+        return result
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
-        """Drops erased subjects' rows from bronze batches; None while no one was ever erased."""
-        erased: dict[str, set[str]] = {}
-        for entry in self.catalog.audit_entries("forget"):
-            for subject in entry["details"].get("subjects", []):
-                erased.setdefault(subject["column"], set()).add(subject["pseudonym"])
+        """Drops erased subjects' rows from bronze batches: those the catalog lists and the lakehouse's
+        tombstones, which outlive a lost catalog; None while no one was ever erased."""
+        from lakemesh.governance.tombstones import read_tombstones
+
+        erased = self.catalog.erased_subjects()
+        for column, names in read_tombstones(self.lakehouse).items():
+            erased.setdefault(column, set()).update(names)
         if not erased:
             return None
         from lakemesh.governance.erasure import suppress
@@ -455,6 +488,11 @@ class Mesh:
             self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
+            from lakemesh.governance.tombstones import write_tombstones
+
+            tombstones = [(s.column, s.pseudonym) for s in parsed]
+            self.catalog.record_erasures(tombstones, self.actor)
+            write_tombstones(self.lakehouse, tombstones)  # with the data: they outlive a lost catalog
             # every personal value of theirs, read before their rows go: the catalog may hold any of them
             values = subject_values(self.workspace, self.lakehouse, parsed, self.encryptor)
             scrubbed = self.catalog.scrub(values)

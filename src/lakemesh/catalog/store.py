@@ -223,6 +223,41 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
+    @property
+    def catalog_id(self) -> str:
+        """This catalog's random id, made when it was created: the lakehouse remembers it."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(t.catalog_meta.c.value).where(t.catalog_meta.c.key == "catalog_id")).scalar()
+        if value is None:
+            raise CatalogError(f"the catalog at {self.url} has no id", "it was altered by hand: restore it")
+        return str(value)
+
+    def is_blank(self) -> bool:
+        """Whether the catalog has recorded nothing yet: no run, no audit entry, no erased subject."""
+        with self.engine.connect() as conn:
+            return all(
+                conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+                for table in (t.runs, t.audit_log, t.erased_subjects)
+            )
+
+    def record_erasures(self, subjects: list[tuple[str, str]], actor: str) -> int:
+        """Keep erased subjects as (column, pseudonym), once each; returns how many were new."""
+        known = {(c, p) for c, names in self.erased_subjects().items() for p in names}
+        new = [{"subject_column": c, "pseudonym": p, "erased_at": datetime.now(UTC), "actor": actor}
+               for c, p in dict.fromkeys(subjects) if (c, p) not in known]  # fmt: skip
+        if new:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t.erased_subjects), new)
+        return len(new)
+
+    def erased_subjects(self) -> dict[str, set[str]]:
+        """Every erased subject: subject column -> pseudonyms."""
+        out: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for column, name in conn.execute(select(t.erased_subjects.c.subject_column, t.erased_subjects.c.pseudonym)):
+                out.setdefault(column, set()).add(name)
+        return out
+
     def scrub(self, values: list[str]) -> int:
         """Replace the values (any case, as whole words) wherever the catalog recorded them inside text
         (the SQL of audited queries, observed values of checks, run errors and details) with `[erased]`,
