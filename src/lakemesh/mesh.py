@@ -90,7 +90,7 @@ class Mesh:
         from lakemesh.governance.tombstones import check_catalog
 
         try:
-            check_catalog(catalog, self.workspace, self.lakehouse)
+            check_catalog(catalog, self.lakehouse)
         except CatalogError:
             catalog.close()
             raise
@@ -286,12 +286,7 @@ class Mesh:
             suppress=self._suppressor(),
             protector=self.encryptor,
         )
-        result = runner.run(products)
-        from lakemesh.governance.tombstones import read_marker, write_marker
-
-        if read_marker(self.lakehouse) is None:  # the first tables: the lakehouse remembers its catalog
-            write_marker(self.lakehouse, self.catalog.catalog_id)
-        return result
+        return runner.run(products)
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
         """Drops erased subjects' rows from bronze batches: those the catalog lists and the lakehouse's

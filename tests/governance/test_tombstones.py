@@ -76,6 +76,10 @@ def test_a_lost_catalog_is_refused_then_rebuilt_and_the_subject_stays_erased(sho
     with pytest.raises(CatalogResetError, match=r"not the one the lakehouse .* was built with") as refused:
         _open(shop).run()
     assert "lakemesh catalog rebuild" in str(refused.value.hint)
+    shutil.rmtree(shop / "lakehouse" / MARKER.replace(".", "/"))  # the marker lost too: the tombstones tell
+    _lose_catalog(shop)
+    with pytest.raises(CatalogResetError, match=r"empty but the lakehouse .* holds erasure tombstones"):
+        _open(shop).run()
     assert {p: _open(shop).lakehouse.version(p) for p in versions} == versions  # nothing was ingested
     code, out = run("-w", str(shop), "catalog", "rebuild")
     assert code == 0 and "1 erased subject(s) restored" in out

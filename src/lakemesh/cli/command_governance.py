@@ -142,8 +142,12 @@ def encrypt(
         if as_json:
             print_json({**plan.as_dict(), "tables": {}})
         return
-    if not plan.empty:
-        _confirm(yes, f"rewrite {len(plan.tables)} table(s) and purge their history")
+    if retire_old and not as_json:
+        console.print("[yellow]![/] --retire-old then destroys the older mesh keys: what they sealed, in any copy "
+                      "or backup, can never be read again")  # fmt: skip
+    if not plan.empty or retire_old:
+        _confirm(yes, f"rewrite {len(plan.tables)} table(s), purge their history" + (" and destroy the older keys"
+                 if retire_old else ""))  # fmt: skip
     details = mesh.encrypt(products or None, rotate, retire_old, plan=plan)
     if as_json:
         print_json(details)

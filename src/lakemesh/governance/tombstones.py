@@ -6,8 +6,8 @@ a Delta table in the lakehouse, `_lakemesh/erasures`, as (subject column, keyed 
 value itself. The pseudonym's key is the mask key (`keys.secret`), kept outside both the catalog and
 the lakehouse, so the tombstones stay valid when the catalog is gone.
 
-The lakehouse also remembers the id of the catalog it was built with (`_lakemesh/catalog`). A catalog
-with another id, or a blank one while tables exist, was reset or replaced: lakemesh refuses to use it
+The lakehouse also remembers the id of the catalog it was first used with (`_lakemesh/catalog`). A
+catalog with another id, or a blank one where tombstones exist, was reset or replaced: lakemesh refuses it
 until `lakemesh catalog rebuild` re-creates it from the tables (the workspace registered, the erased
 subjects restored from the tombstones) and adopts it.
 """
@@ -85,33 +85,26 @@ def write_marker(lakehouse: Lakehouse, catalog_id: str) -> None:
         lakehouse.append(MARKER, row, {}, {"lakemesh.catalog": catalog_id})
 
 
-def holds_tables(ws: Workspace, lakehouse: Lakehouse) -> bool:
-    """Whether the lakehouse holds anything a catalog recorded: a product's table or tombstones."""
-    return lakehouse.exists(TOMBSTONES) or any(lakehouse.exists(pid) for pid in ws.products)
-
-
-def check_catalog(catalog: Catalog, ws: Workspace, lakehouse: Lakehouse) -> None:
-    """CatalogResetError unless `catalog` is the lakehouse's own; a lakehouse from before markers, with
-    a catalog that has a history, adopts it."""
+def check_catalog(catalog: Catalog, lakehouse: Lakehouse) -> None:
+    """CatalogResetError unless `catalog` is the lakehouse's own. A lakehouse that remembers no catalog
+    yet (new, or from before markers) adopts this one, unless it holds tombstones while the catalog is
+    blank: erasures were recorded by a catalog that is gone."""
     remembered = read_marker(lakehouse)
-    if remembered is not None:
-        if remembered != catalog.catalog_id:
+    if remembered is None:
+        if lakehouse.exists(TOMBSTONES) and catalog.is_blank():
             raise CatalogResetError(
-                f"the catalog at {catalog.url} is not the one the lakehouse {lakehouse.root} was built with "
-                f"(catalog {catalog.catalog_id}, the lakehouse's {remembered}): it was reset or replaced, and "
-                "using it could bring erased subjects back",
+                f"the catalog at {catalog.url} is empty but the lakehouse {lakehouse.root} holds erasure "
+                "tombstones: the catalog was reset, and using it could bring erased subjects back",
                 REBUILD_HINT,
             )
-        return
-    if not holds_tables(ws, lakehouse):
-        return
-    if catalog.is_blank():
+        write_marker(lakehouse, catalog.catalog_id)
+    elif remembered != catalog.catalog_id:
         raise CatalogResetError(
-            f"the catalog at {catalog.url} is empty but the lakehouse {lakehouse.root} holds tables: the "
-            "catalog was reset, and using it could bring erased subjects back",
+            f"the catalog at {catalog.url} is not the one the lakehouse {lakehouse.root} was built with "
+            f"(catalog {catalog.catalog_id}, the lakehouse's {remembered}): it was reset or replaced, and "
+            "using it could bring erased subjects back",
             REBUILD_HINT,
         )
-    write_marker(lakehouse, catalog.catalog_id)
 
 
 def rebuild_catalog(catalog: Catalog, ws: Workspace, lakehouse: Lakehouse, actor: str) -> dict[str, object]:
