@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -84,32 +83,20 @@ class Mesh:
     def catalog(self) -> Catalog:
         """The catalog, connected and migrated on first use; refused if it is not the lakehouse's own
         (reset or replaced while tables exist: `rebuild_catalog`)."""
-        return self._checked(Catalog.connect(self.catalog_url))
-
-    def _checked(self, catalog: Catalog) -> Catalog:
         from lakemesh.governance.tombstones import check_catalog
 
-        try:
-            check_catalog(catalog, self.lakehouse)
-        except CatalogError:
-            catalog.close()
-            raise
-        return catalog
+        return check_catalog(Catalog.connect(self.catalog_url), self.lakehouse)
 
     def rebuild_catalog(self) -> dict[str, Any]:
         """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
         subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
         from lakemesh.governance.tombstones import rebuild_catalog
 
-        report = self.validate()
-        if not report.ok:
-            raise SpecError(report.errors, "fix these first: the catalog was not rebuilt")
-        catalog = Catalog.connect(self.catalog_url)
-        self.__dict__["catalog"] = catalog
-        sync = catalog.sync(self.workspace, self.actor)
+        catalog = self.__dict__["catalog"] = Catalog.connect(self.catalog_url)
+        registered = self.sync().count("created")
         details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
         catalog.audit(self.actor, "catalog.rebuild", None, True, details)
-        return {**details, "registered": sync.count("created")}
+        return {**details, "registered": registered}
 
     def close(self) -> None:
         if "catalog" in self.__dict__:
@@ -138,7 +125,9 @@ class Mesh:
     def _registered_catalog(self) -> Catalog | None:
         """The catalog if one exists already; validation never creates one."""
         if "catalog" not in self.__dict__:
-            self.__dict__["catalog"] = self._checked(Catalog.connect(self.catalog_url, create=False))
+            from lakemesh.governance.tombstones import check_catalog
+
+            self.__dict__["catalog"] = check_catalog(Catalog.connect(self.catalog_url, create=False), self.lakehouse)
         return self.catalog
 
     def validate(self) -> ValidationReport:
@@ -479,15 +468,13 @@ class Mesh:
         scrubbed = 0
         if not dry_run:
             from lakemesh.governance.erasure import plan, subject_values
+            from lakemesh.governance.tombstones import write_tombstones
 
             self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
-            from lakemesh.governance.tombstones import write_tombstones
-
-            tombstones = [(s.column, s.pseudonym) for s in parsed]
-            self.catalog.record_erasures(tombstones, self.actor)
-            write_tombstones(self.lakehouse, tombstones)  # with the data: they outlive a lost catalog
+            self.catalog.record_erasures([(s.column, s.pseudonym) for s in parsed], self.actor)
+            write_tombstones(self.lakehouse, [(s.column, s.pseudonym) for s in parsed])  # outlive a lost catalog
             # every personal value of theirs, read before their rows go: the catalog may hold any of them
             values = subject_values(self.workspace, self.lakehouse, parsed, self.encryptor)
             scrubbed = self.catalog.scrub(values)
@@ -505,19 +492,12 @@ class Mesh:
     def encryption_plan(self, products: list[str] | None = None, rotate: bool = False) -> EncryptionPlan:
         """What `encrypt` would rewrite and purge: tables holding protected values in clear, under an
         older key or of shredded subjects (every table, with `rotate`). Reads only."""
-        from lakemesh.governance.encryption_plan import plan_encryption
+        from lakemesh.governance.encryption_plan import plan_encryption, required
         from lakemesh.quality.gate import quarantine_id
 
-        encryptor = self._encrypting()
+        encryptor = required(self.encryptor)
         ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
         return plan_encryption(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))], rotate)
-
-    def _encrypting(self) -> Encryptor:
-        from lakemesh.governance.encryption import EncryptionError
-
-        if self.encryptor is None:
-            raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
-        return self.encryptor
 
     def encrypt(
         self,
@@ -529,32 +509,15 @@ class Mesh:
         """Rewrite the tables `plan` lists (by default `encryption_plan`) so their protected columns are
         sealed under the active key, purging their history; with `rotate`, under a new mesh key first;
         `retire` then destroys the older mesh keys, once no table needs them. Nothing to do: no change."""
-        from lakemesh.governance.encryption import ENV_KEY, EncryptionError, reencrypt
+        from lakemesh.governance.encryption_plan import apply_encryption, check_request, required
 
-        encryptor = self._encrypting()
-        if rotate and os.environ.get(ENV_KEY):
-            raise EncryptionError(
-                f"the mesh key comes from {ENV_KEY}, which lakemesh cannot rotate: values sealed with it are "
-                "tagged `env`, and a new value there would leave them unreadable",
-                "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
-            )
-        if retire and products:
-            raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
+        encryptor = required(self.encryptor)
+        check_request(rotate, retire, bool(products))
         plan = plan or self.encryption_plan(products, rotate)
-        ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
-        self.authorize(ids, "admin", "encryption")
-        old = [k["id"] for k in encryptor.store.mesh_keys()]
-        if plan.empty and not rotate and not (retire and len(old) > 1):
+        self.authorize([self.workspace.product(p).id for p in products or encryptor.plans], "admin", "encryption")
+        details = apply_encryption(self.lakehouse, encryptor, plan, rotate, retire)
+        if details is None:
             return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
-        if rotate:
-            encryptor.store.add()
-        done = reencrypt(self.lakehouse, encryptor, [t.table_id for t in plan.tables])
-        active = encryptor.store.active()
-        retired = [k for k in old if k != active] if retire else []
-        for key_id in retired:
-            encryptor.store.retire(key_id)
-        details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
-                   "files_removed": sum(d.files_removed for d in done)}  # fmt: skip
         self.catalog.audit(self.actor, "encryption", None, True, details)
         return {**details, "plan": plan.as_dict()}
 

@@ -8,11 +8,12 @@ again changes nothing. Rotation re-encrypts every table by design: its plan list
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lakemesh.governance.encryption import PREFIX, Encryptor
+from lakemesh.governance.encryption import ENV_KEY, PREFIX, EncryptionError, Encryptor, reencrypt
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.quality.contract_check import lit, q
 
@@ -154,3 +155,41 @@ def _shredded(
     )
     row = engine.query(f"SELECT {counts} FROM {relation} WHERE CAST({q(subject)} AS VARCHAR) IN ({values})")
     return {c: int(n) for c, n in row.to_pylist()[0].items()}
+
+
+def required(encryptor: Encryptor | None) -> Encryptor:
+    """The encryptor; EncryptionError when no policy encrypts anything."""
+    if encryptor is None:
+        raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
+    return encryptor
+
+
+def check_request(rotate: bool, retire: bool, some_products: bool) -> None:
+    """EncryptionError for a rotation or retirement that cannot be done as asked."""
+    if rotate and os.environ.get(ENV_KEY):
+        raise EncryptionError(
+            f"the mesh key comes from {ENV_KEY}, which lakemesh cannot rotate: values sealed with it are "
+            "tagged `env`, and a new value there would leave them unreadable",
+            "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
+        )
+    if retire and some_products:
+        raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
+
+
+def apply_encryption(
+    lakehouse: Lakehouse, encryptor: Encryptor, plan: EncryptionPlan, rotate: bool, retire: bool
+) -> dict[str, Any] | None:
+    """Carry out `plan`: a new key first (`rotate`), the planned tables rewritten and their history
+    purged, then the older keys destroyed (`retire`). None when there is nothing to do."""
+    old = [k["id"] for k in encryptor.store.mesh_keys()]
+    if plan.empty and not rotate and not (retire and len(old) > 1):
+        return None
+    if rotate:
+        encryptor.store.add()
+    done = reencrypt(lakehouse, encryptor, [t.table_id for t in plan.tables])
+    active = encryptor.store.active()
+    retired = [k for k in old if k != active] if retire else []
+    for key_id in retired:
+        encryptor.store.retire(key_id)
+    return {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
+            "files_removed": sum(d.files_removed for d in done)}  # fmt: skip

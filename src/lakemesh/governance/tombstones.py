@@ -85,10 +85,19 @@ def write_marker(lakehouse: Lakehouse, catalog_id: str) -> None:
         lakehouse.append(MARKER, row, {}, {"lakemesh.catalog": catalog_id})
 
 
-def check_catalog(catalog: Catalog, lakehouse: Lakehouse) -> None:
-    """CatalogResetError unless `catalog` is the lakehouse's own. A lakehouse that remembers no catalog
-    yet (new, or from before markers) adopts this one, unless it holds tombstones while the catalog is
-    blank: erasures were recorded by a catalog that is gone."""
+def check_catalog(catalog: Catalog, lakehouse: Lakehouse) -> Catalog:
+    """The catalog, if it is the lakehouse's own; else CatalogResetError, the catalog closed. A lakehouse
+    that remembers no catalog yet (new, or from before markers) adopts this one, unless it holds
+    tombstones while the catalog is blank: erasures were recorded by a catalog that is gone."""
+    try:
+        _check(catalog, lakehouse)
+    except CatalogResetError:
+        catalog.close()
+        raise
+    return catalog
+
+
+def _check(catalog: Catalog, lakehouse: Lakehouse) -> None:
     remembered = read_marker(lakehouse)
     if remembered is None:
         if lakehouse.exists(TOMBSTONES) and catalog.is_blank():
