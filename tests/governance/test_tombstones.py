@@ -120,3 +120,12 @@ def test_another_catalog_is_refused_and_a_lakehouse_without_marker_adopts_its_ow
     shutil.rmtree(shop / "lakehouse" / MARKER.replace(".", "/"))
     mesh = _open(shop)
     assert mesh.run([CUSTOMERS]).ok and read_marker(mesh.lakehouse) == own
+
+
+def test_a_lakehouse_from_before_tombstones_gets_them_from_its_catalog(shop: Path) -> None:
+    buyer = _forgotten(shop)
+    for table in ("erasures", "catalog"):  # as an upgraded workspace finds it: erasures in the catalog only
+        shutil.rmtree(shop / "lakehouse/_lakemesh" / table)
+    mesh = _open(shop)
+    assert mesh.catalog.erased_subjects() == {"customer_id": {Subject("customer_id", buyer).pseudonym}}
+    assert read_tombstones(mesh.lakehouse) == mesh.catalog.erased_subjects()  # written when it was adopted

@@ -106,6 +106,8 @@ def _check(catalog: Catalog, lakehouse: Lakehouse) -> None:
                 "tombstones: the catalog was reset, and using it could bring erased subjects back",
                 REBUILD_HINT,
             )
+        # adopted: erasures it recorded before tombstones existed (from its audit log) join the lakehouse
+        write_tombstones(lakehouse, [(c, p) for c, names in catalog.erased_subjects().items() for p in sorted(names)])
         write_marker(lakehouse, catalog.catalog_id)
     elif remembered != catalog.catalog_id:
         raise CatalogResetError(
