@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from lakemesh.spec.workspace import Workspace, load_workspace
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
     from lakemesh.governance.encryption import Encryptor
+    from lakemesh.governance.encryption_plan import EncryptionPlan
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
@@ -81,8 +81,22 @@ class Mesh:
 
     @cached_property
     def catalog(self) -> Catalog:
-        """The catalog, connected and migrated on first use."""
-        return Catalog.connect(self.catalog_url)
+        """The catalog, connected and migrated on first use; refused if it is not the lakehouse's own
+        (reset or replaced while tables exist: `rebuild_catalog`)."""
+        from lakemesh.governance.tombstones import check_catalog
+
+        return check_catalog(Catalog.connect(self.catalog_url), self.lakehouse)
+
+    def rebuild_catalog(self) -> dict[str, Any]:
+        """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
+        subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
+        from lakemesh.governance.tombstones import rebuild_catalog
+
+        catalog = self.__dict__["catalog"] = Catalog.connect(self.catalog_url)
+        registered = self.sync().count("created")
+        details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
+        catalog.audit(self.actor, "catalog.rebuild", None, True, details)
+        return {**details, "registered": registered}
 
     def close(self) -> None:
         if "catalog" in self.__dict__:
@@ -111,7 +125,9 @@ class Mesh:
     def _registered_catalog(self) -> Catalog | None:
         """The catalog if one exists already; validation never creates one."""
         if "catalog" not in self.__dict__:
-            self.__dict__["catalog"] = Catalog.connect(self.catalog_url, create=False)
+            from lakemesh.governance.tombstones import check_catalog
+
+            self.__dict__["catalog"] = check_catalog(Catalog.connect(self.catalog_url, create=False), self.lakehouse)
         return self.catalog
 
     def validate(self) -> ValidationReport:
@@ -262,11 +278,13 @@ class Mesh:
         return runner.run(products)
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
-        """Drops erased subjects' rows from bronze batches; None while no one was ever erased."""
-        erased: dict[str, set[str]] = {}
-        for entry in self.catalog.audit_entries("forget"):
-            for subject in entry["details"].get("subjects", []):
-                erased.setdefault(subject["column"], set()).add(subject["pseudonym"])
+        """Drops erased subjects' rows from bronze batches: those the catalog lists and the lakehouse's
+        tombstones, which outlive a lost catalog; None while no one was ever erased."""
+        from lakemesh.governance.tombstones import read_tombstones
+
+        erased = self.catalog.erased_subjects()
+        for column, names in read_tombstones(self.lakehouse).items():
+            erased.setdefault(column, set()).update(names)
         if not erased:
             return None
         from lakemesh.governance.erasure import suppress
@@ -466,54 +484,62 @@ class Mesh:
         from lakemesh.governance.erasure import shred as shred_keys
 
         parsed = [Subject.parse(s) for s in subjects]
+        values: list[str] = []
+        scrubbed = 0
         if not dry_run:
-            from lakemesh.governance.erasure import plan
+            from lakemesh.governance.erasure import plan, subject_values
+            from lakemesh.governance.tombstones import write_tombstones
 
             self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
             self.catalog.audit(self.actor, "forget", None, True, details)
+            self.catalog.record_erasures([(s.column, s.pseudonym) for s in parsed], self.actor)
+            write_tombstones(self.lakehouse, [(s.column, s.pseudonym) for s in parsed])  # outlive a lost catalog
+            # every personal value of theirs, read before their rows go: the catalog may hold any of them
+            values = subject_values(self.workspace, self.lakehouse, parsed, self.encryptor)
+            scrubbed = self.catalog.scrub(values)
         if shred:
             report = shred_keys(self.workspace, self.lakehouse, parsed, self.encryptor, dry_run)
         else:
             rebuild = lambda ids: self.run(ids, progress)  # noqa: E731
             report = erase(self.workspace, self.lakehouse, parsed, rebuild, dry_run, self.encryptor)
         if not dry_run:
-            report.catalog_records_scrubbed = self.catalog.scrub([s.value for s in parsed])
+            report.catalog_records_scrubbed = scrubbed + self.catalog.scrub(values)
             outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
 
-    def encrypt(self, products: list[str] | None = None, rotate: bool = False, retire: bool = False) -> dict[str, Any]:
-        """Bring stored tables in line with the encryption policies: with `rotate`, under a new mesh key
-        first; `retire` then destroys the older mesh keys, once no table needs them. Audited."""
-        from lakemesh.governance.encryption import ENV_KEY, EncryptionError, reencrypt
+    def encryption_plan(self, products: list[str] | None = None, rotate: bool = False) -> EncryptionPlan:
+        """What `encrypt` would rewrite and purge: tables holding protected values in clear, under an
+        older key or of shredded subjects (every table, with `rotate`). Reads only."""
+        from lakemesh.governance.encryption_plan import plan_encryption, required
         from lakemesh.quality.gate import quarantine_id
 
-        encryptor = self.encryptor
-        if encryptor is None:
-            raise EncryptionError("no pii_protection policy encrypts any column", "add encrypt: [restricted] to one")
-        if rotate and os.environ.get(ENV_KEY):
-            raise EncryptionError(
-                f"the mesh key comes from {ENV_KEY}, which lakemesh cannot rotate: values sealed with it are "
-                "tagged `env`, and a new value there would leave them unreadable",
-                "rotation needs the old and the new key side by side: keep the mesh key in the key store instead",
-            )
+        encryptor = required(self.encryptor)
         ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
-        self.authorize(ids, "admin", "encryption")
-        if retire and products:
-            raise EncryptionError("--retire-old re-encrypts every product", "leave out the product names")
-        old = [k["id"] for k in encryptor.store.mesh_keys()]
-        if rotate:
-            encryptor.store.add()
-        done = reencrypt(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))])
-        active = encryptor.store.active()
-        retired = [k for k in old if k != active] if retire else []
-        for key_id in retired:
-            encryptor.store.retire(key_id)
-        details = {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
-                   "files_removed": sum(d.files_removed for d in done)}  # fmt: skip
+        return plan_encryption(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))], rotate)
+
+    def encrypt(
+        self,
+        products: list[str] | None = None,
+        rotate: bool = False,
+        retire: bool = False,
+        plan: EncryptionPlan | None = None,
+    ) -> dict[str, Any]:
+        """Rewrite the tables `plan` lists (by default `encryption_plan`) so their protected columns are
+        sealed under the active key, purging their history; with `rotate`, under a new mesh key first;
+        `retire` then destroys the older mesh keys, once no table needs them. Nothing to do: no change."""
+        from lakemesh.governance.encryption_plan import apply_encryption, check_request, required
+
+        encryptor = required(self.encryptor)
+        check_request(rotate, retire, bool(products))
+        plan = plan or self.encryption_plan(products, rotate)
+        self.authorize([self.workspace.product(p).id for p in products or encryptor.plans], "admin", "encryption")
+        details = apply_encryption(self.lakehouse, encryptor, plan, rotate, retire)
+        if details is None:
+            return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
         self.catalog.audit(self.actor, "encryption", None, True, details)
-        return details
+        return {**details, "plan": plan.as_dict()}
 
     # quality ------------------------------------------------------------------------------------------
 

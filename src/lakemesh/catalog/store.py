@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, insert, or_, select, true, update
+from sqlalchemy import Engine, Text, cast, func, insert, or_, select, true, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from lakemesh.catalog import tables as t
@@ -222,30 +223,85 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
+    @property
+    def catalog_id(self) -> str:
+        """This catalog's random id, made when it was created: the lakehouse remembers it."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(t.catalog_meta.c.value).where(t.catalog_meta.c.key == "catalog_id")).scalar()
+        if value is None:
+            raise CatalogError(f"the catalog at {self.url} has no id", "it was altered by hand: restore it")
+        return str(value)
+
+    def is_blank(self) -> bool:
+        """Whether the catalog has recorded nothing yet: no run, no audit entry, no erased subject."""
+        with self.engine.connect() as conn:
+            return all(
+                conn.execute(select(func.count()).select_from(table)).scalar_one() == 0
+                for table in (t.runs, t.audit_log, t.erased_subjects)
+            )
+
+    def record_erasures(self, subjects: list[tuple[str, str]], actor: str) -> int:
+        """Keep erased subjects as (column, pseudonym), once each; returns how many were new."""
+        known = {(c, p) for c, names in self.erased_subjects().items() for p in names}
+        new = [{"subject_column": c, "pseudonym": p, "erased_at": datetime.now(UTC), "actor": actor}
+               for c, p in dict.fromkeys(subjects) if (c, p) not in known]  # fmt: skip
+        if new:
+            with self.engine.begin() as conn:
+                conn.execute(insert(t.erased_subjects), new)
+        return len(new)
+
+    def erased_subjects(self) -> dict[str, set[str]]:
+        """Every erased subject: subject column -> pseudonyms."""
+        out: dict[str, set[str]] = {}
+        with self.engine.connect() as conn:
+            for column, name in conn.execute(select(t.erased_subjects.c.subject_column, t.erased_subjects.c.pseudonym)):
+                out.setdefault(column, set()).add(name)
+        return out
+
     def scrub(self, values: list[str]) -> int:
-        """Replace the values, as whole words, wherever the catalog recorded them inside text (the SQL of
-        audited queries, observed values of checks) with `[erased]`; returns how many records changed.
+        """Replace the values (any case, as whole words) wherever the catalog recorded them inside text
+        (the SQL of audited queries, observed values of checks, run errors and details) with `[erased]`,
+        then compact the database so the old bytes leave its files; returns how many records changed.
         Erasure records themselves are left alone: they hold pseudonyms, which later runs rely on."""
-        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(v)}(?![\w-])" for v in values))
+        values = sorted({v for v in values if v}, key=len, reverse=True)  # the longest match first
+        if not values:
+            return 0
+        pattern = re.compile("|".join(rf"(?<![\w-]){re.escape(v)}(?![\w-])" for v in values), re.IGNORECASE)
+        # JSON documents are stored as text with non-ASCII characters escaped: look for both spellings
+        needles = sorted({n.lower() for v in values for n in (v, json.dumps(v)[1:-1])})
         changed = 0
         with self.engine.begin() as conn:
             audited = t.audit_log.c.action.not_like("forget%")
             for table, column, scope in (
                 (t.audit_log, t.audit_log.c.details, audited),
                 (t.quality_results, t.quality_results.c.observed, true()),
+                (t.runs, t.runs.c.details, true()),
+                (t.runs, t.runs.c.error, true()),
             ):
-                hit = or_(*(cast(column, Text).contains(v, autoescape=True) for v in values))
+                text = func.lower(cast(column, Text))
+                hit = or_(*(text.contains(n, autoescape=True) for n in needles))
                 for key, document in conn.execute(select(table.c.id, column).where(hit, scope)).all():
                     cleaned = _replace_in_strings(document, pattern)
                     if cleaned != document:
                         conn.execute(update(table).where(table.c.id == key).values({column.name: cleaned}))
                         changed += 1
+        if changed:
+            self.compact()
         return changed
+
+    def compact(self) -> None:
+        """Rewrite the database without free pages or dead rows, which would still hold bytes of changed
+        or deleted records: SQLite's VACUUM plus a truncated write-ahead log; PostgreSQL's VACUUM."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            if self.engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("VACUUM")
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                for table in (t.audit_log, t.quality_results, t.runs):
+                    conn.exec_driver_sql(f"VACUUM {table.name}")
 
     def counts(self) -> dict[str, int]:
         """How many live domains, products, contracts and versions the catalog holds."""
-        from sqlalchemy import func
-
         with self.engine.connect() as conn:
             out = {}
             for name, table in (("domains", t.domains), ("products", t.products), ("contracts", t.contracts)):

@@ -190,3 +190,19 @@ audit_log = Table(
     Column("allowed", Boolean, nullable=False),
     Column("details", Json, nullable=False),
 )
+
+erased_subjects = Table(
+    "erased_subjects",
+    metadata,
+    Column("subject_column", String(200), primary_key=True),
+    Column("pseudonym", String(64), primary_key=True),
+    _ts("erased_at"),
+    Column("actor", String(320), nullable=False),
+)
+
+catalog_meta = Table(
+    "catalog_meta",
+    metadata,
+    Column("key", String(50), primary_key=True),
+    Column("value", String(200), nullable=False),
+)

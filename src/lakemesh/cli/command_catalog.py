@@ -1,4 +1,4 @@
-"""`lakemesh catalog sync|search|show`."""
+"""`lakemesh catalog sync|rebuild|search|show`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,21 @@ def sync(ctx: typer.Context) -> None:
         report = mesh.sync()
     render_sync(report)
     console.print(f"catalog: {mesh.catalog.url}")
+
+
+@app.command()
+def rebuild(ctx: typer.Context) -> None:
+    """Re-create a lost or reset catalog from the tables: register the workspace, restore the erased
+    subjects from the lakehouse's tombstones (so no run brings them back), and adopt the catalog as the
+    lakehouse's. lakemesh refuses to use a reset catalog until this is done."""
+    mesh = open_mesh(ctx)
+    details = mesh.rebuild_catalog()
+    console.print(
+        f"catalog {details['catalog_id']} at {mesh.catalog.url} rebuilt over {details['tables']} tables: "
+        f"{details['registered']} entities registered, {details['erased_subjects_restored']} erased subject(s) "
+        "restored from the tombstones",
+        soft_wrap=True,
+    )
 
 
 def render_sync(report: SyncReport) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, print_json
+from lakemesh.governance.encryption import EncryptionError
+from lakemesh.governance.encryption_plan import EncryptionPlan
 
 app = typer.Typer(help="Federated governance: check products against the mesh's and domains' policies.",
                   no_args_is_help=True)  # fmt: skip
@@ -122,14 +126,71 @@ def encrypt(
     products: list[str] | None = typer.Argument(None, help="Products to rewrite (default: every encrypting one)."),
     rotate: bool = typer.Option(False, "--rotate", help="Make a new mesh key first and re-encrypt with it."),
     retire_old: bool = typer.Option(False, "--retire-old", help="Then destroy the older mesh keys."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be rewritten and purged; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation before purging history."),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Rewrite stored tables so their PII columns are encrypted as the policies say (after turning
-    encryption on, or with --rotate under a new key), then purge the history that held the old bytes."""
-    details = open_mesh(ctx).encrypt(products or None, rotate, retire_old)
+    """Rewrite the stored tables whose PII columns are not sealed as the policies say (clear values,
+    an older key, shredded subjects), then purge their history: time travel to before the rewrite is
+    gone. Says what it will rewrite and purge and asks first; with nothing to encrypt it changes nothing.
+    With --rotate, every table is re-encrypted under a new key."""
+    mesh = open_mesh(ctx)
+    plan = mesh.encryption_plan(products or None, rotate)
+    if as_json and dry_run:
+        print_json({**plan.as_dict(), "dry_run": True})
+        return
+    if not as_json:
+        _render_plan(plan)
+    if dry_run:
+        console.print("[dim]dry run: nothing was changed[/]")
+        return
+    if plan.empty and not rotate and not retire_old:
+        if as_json:
+            print_json({**plan.as_dict(), "tables": {}})
+        return
+    if retire_old and not as_json:
+        console.print("[yellow]![/] --retire-old then destroys the older mesh keys: what they sealed, in any copy "
+                      "or backup, can never be read again")  # fmt: skip
+    if not plan.empty or retire_old:
+        _confirm(yes, f"rewrite {len(plan.tables)} table(s), purge their history" + (" and destroy the older keys"
+                 if retire_old else ""))  # fmt: skip
+    details = mesh.encrypt(products or None, rotate, retire_old, plan=plan)
+    if as_json:
+        print_json(details)
+        return
     for table_id, rows in details["tables"].items():
         console.print(f"{table_id}: {rows:,} rows re-encrypted")
     console.print(f"active mesh key {details['key']}" + (f"; destroyed {', '.join(details['retired'])}"
                   if details["retired"] else ""))  # fmt: skip
+
+
+def _render_plan(plan: EncryptionPlan) -> None:
+    if plan.empty:
+        console.print("nothing to encrypt: every protected value is sealed under the active key")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("table", "why", "rows rewritten", "files replaced", "history purged"):
+        table.add_column(name, overflow="fold")
+    for t in plan.tables:
+        rotation = [f"rotation: all re-encrypted under a new key (now {plan.key})"] if plan.rotate else []
+        why = "; ".join(t.reasons + rotation)
+        purged = f"versions {t.versions[0]}-{t.versions[-1]}" if t.versions else ""
+        table.add_row(t.table_id, why, f"{t.rows:,}", f"{t.files:,}", purged)
+    console.print(table)
+    console.print(
+        "[yellow]![/] the purge removes every older version of these tables: time travel to before the "
+        "rewrite, and the change feed of those versions, are gone for good"
+    )
+
+
+def _confirm(yes: bool, what: str) -> None:
+    """Go ahead with `--yes` or a yes on a terminal; refuse anywhere else (a script, a pipe)."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise EncryptionError(f"refusing to {what} without confirmation", "review it with --dry-run, then add --yes")
+    if not typer.confirm(f"{what[0].upper()}{what[1:]}?", default=False):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -12,11 +12,14 @@ Every governed query, admitted or denied, is written to the catalog's audit log.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import hmac
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -25,7 +28,7 @@ from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import secret
 from lakemesh.lakehouse import is_text
-from lakemesh.quality.contract_check import lit, q
+from lakemesh.quality.contract_check import q
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
 from lakemesh.spec.workspace import Workspace
@@ -109,10 +112,32 @@ def _exempt(unless: list[str], principal: Principal) -> bool:
     return bool(set(unless) & set(principal.roles))
 
 
-def mask_key() -> str:
-    """The secret keying `hash` masks (`keys.secret`): without it a hash of a low-entropy value (a
-    customer id) could be reversed by hashing every candidate."""
-    return secret("mask-key")
+MASK_FUNCTION = "lakemesh_pseudonym"  # refused in governed queries, as every lakemesh_ function is
+MASK_LABEL = b"lakemesh-mask\x1f"  # keeps the mask's pseudonyms apart from other uses of the same key
+
+
+def mask_key() -> bytes:
+    """The secret keying `hash` masks (`keys.secret`, never the workspace or the tables): without it a
+    hash of a low-entropy value (an email, a customer id) could be reversed by hashing every candidate."""
+    return secret("mask-key").encode()
+
+
+def pseudonymizer(key: bytes) -> Callable[[pa.Array], pa.Array]:
+    """A vectorised engine function: HMAC-SHA256 of each text under `key`, its first 64 bits as decimal
+    text. Equal values give equal pseudonyms (joins, GROUP BY); each distinct value is hashed once."""
+
+    def pseudonymize(values: pa.Array) -> pa.Array:
+        encoded = pc.dictionary_encode(values)
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        digests = [None if v is None else _digest64(key, v) for v in encoded.dictionary.to_pylist()]
+        return pc.take(pa.array(digests, pa.string()), encoded.indices)
+
+    return pseudonymize
+
+
+def _digest64(key: bytes, value: str) -> str:
+    return str(int.from_bytes(hmac.new(key, MASK_LABEL + value.encode(), hashlib.sha256).digest()[:8]))
 
 
 def mask_sql(mask: ColumnMask, column: str, type_name: str, source: str | None = None) -> str:
@@ -123,11 +148,11 @@ def mask_sql(mask: ColumnMask, column: str, type_name: str, source: str | None =
     if method == "redact":
         return f"'***' AS {alias}" if "string" in type_name or "utf8" in type_name else f"NULL AS {alias}"
     if method == "hash":
-        # a keyed 64-bit pseudonym: equal values stay equal (joins, counts). A text column stays text, as
-        # queries written for everyone expect; decimal digits cost half what hexadecimal did
-        pseudonym = f"hash({c}, {lit(mask_key())})"
-        if "string" in type_name or "utf8" in type_name:
-            pseudonym = f"CAST({pseudonym} AS VARCHAR)"
+        # a keyed 64-bit pseudonym (HMAC): equal values stay equal (joins, counts). A text column stays
+        # text, as queries written for everyone expect; any other type shows the same number as UBIGINT
+        pseudonym = f"{MASK_FUNCTION}({text})"
+        if "string" not in type_name and "utf8" not in type_name:
+            pseudonym = f"CAST({pseudonym} AS UBIGINT)"
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE {pseudonym} END AS {alias}"
     if method == "partial":
         return f"CASE WHEN {c} IS NULL THEN NULL ELSE '***' || right({text}, {int(mask.keep)}) END AS {alias}"
@@ -290,6 +315,7 @@ def governed_query(
         as_of.check(products)
     engine = make_engine()
     try:
+        engine.function(MASK_FUNCTION, pseudonymizer(mask_key()), 1)
         for product in products:
             data = lakehouse.scan(product, as_of=as_of.of(product) if as_of is not None else None)
             schema = data.schema

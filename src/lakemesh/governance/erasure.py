@@ -254,6 +254,70 @@ def _as_stored(step: ErasureStep, subjects: list[Subject], encryptor: Encryptor 
     return subjects + sealed
 
 
+MIN_SCRUB_LENGTH = 4  # shorter values (an initial, a 2-letter code) would match all over the catalog
+SENSITIVE = {"pii", "restricted", "confidential"}
+
+
+def subject_values(
+    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], encryptor: Encryptor | None
+) -> list[str]:
+    """Every value lakemesh holds of the subjects in a personal column (tagged `pii`, or classified pii,
+    restricted or confidential) of a product holding them, decrypted: what the catalog must not keep
+    after the erasure. The subjects' keys always; other values of MIN_SCRUB_LENGTH characters or more,
+    and the words of that length of a name. Read before the rows are deleted."""
+    found: dict[str, None] = {s.value: None for s in subjects}
+    for step in (s for s in plan(ws, subjects) if s.action == "delete"):
+        columns = _personal_columns(ws.product(step.product_id))
+        for table in _tables(lakehouse, step.product_id):
+            for row in _subject_rows(lakehouse, table, step, subjects, list(columns), encryptor):
+                for column, value in row.items():
+                    if value is not None:
+                        found.update(dict.fromkeys(_scrubbable(str(value), columns[column])))
+    return list(found)
+
+
+def _subject_rows(
+    lakehouse: Lakehouse,
+    table: str,
+    step: ErasureStep,
+    subjects: list[Subject],
+    columns: list[str],
+    encryptor: Encryptor | None,
+) -> list[dict[str, Any]]:
+    """The distinct values of `columns` in the subjects' rows of a table, read in clear."""
+    from lakemesh.engines import register_revealed
+
+    predicate = _predicate(lakehouse, table, step, subjects)
+    data = lakehouse.scan(table)
+    present = [c for c in columns if c in data.schema.names]
+    if predicate is None or not present:
+        return []
+    engine = make_engine()
+    try:
+        register_revealed(engine, table, data, encryptor)
+        picked = ", ".join(f"CAST({q(c)} AS VARCHAR) AS {q(c)}" for c in present)
+        return engine.query(f"SELECT DISTINCT {picked} FROM {relation(table)} WHERE {predicate}").to_pylist()
+    finally:
+        engine.close()
+
+
+def _personal_columns(entry: ProductEntry) -> dict[str, bool]:
+    """The product's personal columns, each with whether it holds a name (scrubbed word by word too)."""
+    if entry.contract is None:
+        return {}
+    out = {}
+    for c in entry.contract.table().columns:
+        tags = {t.lower() for t in c.tags or []}
+        if tags & SENSITIVE or str(c.classification or "").lower() in SENSITIVE:
+            out[c.name] = "name" in tags or "name" in c.name.lower()
+    return out
+
+
+def _scrubbable(value: str, is_name: bool) -> list[str]:
+    words = value.split() if is_name else []
+    return [v for v in (value, *words) if len(v) >= MIN_SCRUB_LENGTH]
+
+
 def _tables(lakehouse: Lakehouse, product_id: str) -> list[str]:
     return [t for t in (product_id, quarantine_id(product_id)) if lakehouse.exists(t)]
 
