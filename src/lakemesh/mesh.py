@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import pyarrow as pa
 
 from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
+from lakemesh.catalog.lock import Notice, WriterLock
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
@@ -36,6 +39,23 @@ if TYPE_CHECKING:  # imported where used: capture and governance load only when 
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def writes(method: Callable[P, R]) -> Callable[P, R]:
+    """A method that changes the lakehouse: it runs holding the writer lock (`Mesh.writer_lock`)."""
+
+    @functools.wraps(method)
+    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
+        mesh = args[0]
+        assert isinstance(mesh, Mesh)
+        with mesh.writer_lock():
+            return method(*args, **kwargs)
+
+    return locked
 
 
 @dataclass
@@ -65,6 +85,8 @@ class Mesh:
     def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
         self.workspace = workspace
         self.settings = settings or Settings()
+        self.lock_wait: float | None = self.settings.lock_wait  # seconds to wait for another writer
+        self.lock_notice: Notice | None = None  # told while waiting for another writer (default: stderr)
 
     @classmethod
     def open(cls, path: str | Path = ".", settings: Settings | None = None) -> Mesh:
@@ -83,6 +105,13 @@ class Mesh:
     def catalog(self) -> Catalog:
         """The catalog, connected and migrated on first use."""
         return Catalog.connect(self.catalog_url)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the lakehouse's writer lock: writers of one lakehouse exclude each other (reentrant)."""
+        lock = WriterLock(self.catalog_url, self.lakehouse.root, self.lock_wait)
+        with lock.hold(self.lock_notice):
+            yield
 
     def close(self) -> None:
         if "catalog" in self.__dict__:
@@ -238,8 +267,12 @@ class Mesh:
             self.catalog.audit(self.actor, action, ",".join(product_ids) or None, False, {"reason": exc.message})
             raise
 
-    def run(self, products: list[str] | None = None, progress: Progress | None = None) -> RunReport:
-        """Build products (all when None) in dependency order; every run is recorded in the catalog."""
+    @writes
+    def run(
+        self, products: list[str] | None = None, progress: Progress | None = None, full_refresh: bool = False
+    ) -> RunReport:
+        """Build products (all when None) in dependency order; every run is recorded in the catalog.
+        `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
         report = self.validate()
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
@@ -259,7 +292,7 @@ class Mesh:
             suppress=self._suppressor(),
             protector=self.encryptor,
         )
-        return runner.run(products)
+        return runner.run(products, full_refresh=full_refresh)
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
         """Drops erased subjects' rows from bronze batches; None while no one was ever erased."""
@@ -315,6 +348,7 @@ class Mesh:
             and any(p.contract_id in contracts for p in e.spec.input_ports)
         ]
 
+    @writes
     def cdc_capture(
         self,
         product_id: str,
@@ -365,6 +399,7 @@ class Mesh:
         }
         self.catalog.record_run(row, [])
 
+    @writes
     def cdc_apply_file(self, product_id: str, lines: Any, name: str) -> tuple[int, bool]:
         """Debezium JSON events (one per line) into a CDC bronze product, once per content.
 
@@ -410,6 +445,7 @@ class Mesh:
             }
         return out
 
+    @writes
     def cdc_reset(self, product_id: str) -> None:
         from lakemesh.cdc.capture import reset
 
@@ -417,6 +453,7 @@ class Mesh:
         reset(self.workspace.product(product_id), self.lakehouse)
         self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
 
+    @writes
     def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[RetentionResult]:
         """Rows past each product's retention SLA deleted and vacuumed (counted only, `dry_run`); audited."""
         from lakemesh.governance.retention import apply_retention
@@ -433,6 +470,7 @@ class Mesh:
                     self.catalog.audit(self.actor, "retention", r.product_id, True, details)
         return results
 
+    @writes
     def forget(
         self, subjects: list[str], dry_run: bool = False, progress: Progress | None = None, shred: bool = False
     ) -> ErasureReport:
@@ -463,6 +501,7 @@ class Mesh:
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
 
+    @writes
     def encrypt(self, products: list[str] | None = None, rotate: bool = False, retire: bool = False) -> dict[str, Any]:
         """Bring stored tables in line with the encryption policies: with `rotate`, under a new mesh key
         first; `retire` then destroys the older mesh keys, once no table needs them. Audited."""
@@ -510,6 +549,7 @@ class Mesh:
     def quarantine(self, product_id: str, limit: int | None = 20) -> pa.Table:
         return quarantine_rows(self.lakehouse, self.workspace.product(product_id).id, limit, self.encryptor)
 
+    @writes
     def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
         """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
         pid = self.workspace.product(product_id).id
@@ -548,18 +588,37 @@ class Mesh:
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)
 
+    @writes
     def restore(self, product_id: str, version: str) -> dict[str, Any]:
         target = parse_as_of(version)
         assert target is not None
-        self.authorize([self.workspace.product(product_id).id], "admin", "restore")
-        result = self.lakehouse.restore(self.workspace.product(product_id).id, target)
+        pid = self.workspace.product(product_id).id
+        self.authorize([pid], "admin", "restore")
+        from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED
+
+        # the product's record of the input versions it read stays as it was: the next run rebuilds it
+        # (a transform product) and every product downstream, from full reads
+        result = self.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
+        result["rebuild_on_next_run"] = self._downstream(
+            pid, include_self=self.workspace.product(pid).spec.layer.value != "bronze"
+        )
         self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
         return result
 
+    def _downstream(self, product_id: str, include_self: bool) -> list[str]:
+        """The products built from `product_id`, directly or not, in build order."""
+        found = {product_id}
+        for pid in self.workspace.build_order():
+            if any(u in found for u in self.workspace.upstream(pid)):
+                found.add(pid)
+        return [p for p in self.workspace.build_order() if p in found and (include_self or p != product_id)]
+
+    @writes
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
         self.authorize([self.workspace.product(product_id).id], "admin", "optimize")
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
+    @writes
     def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
         if not dry_run:
             self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")
