@@ -23,6 +23,7 @@ from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
 from lakemesh.pipeline.runner import Progress
+from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess
 from lakemesh.quality.results import CheckReport, QualityReport, quality_rows
@@ -143,22 +144,23 @@ class Mesh:
             self.__dict__["catalog"] = Catalog.connect(self.catalog_url, create=False)
         return self.catalog
 
-    def validate(self) -> ValidationReport:
-        """Spec problems of every file, plus contracts changed in a breaking way without a major bump."""
+    def validate(self, skip_catalog: bool = False) -> ValidationReport:
+        """Spec problems of every file, plus contracts changed in a breaking way without a major bump.
+
+        A catalog that cannot be read is an error (the breaking-change check cannot run) unless
+        `skip_catalog` says to go without it; a workspace never run has no catalog yet, which is fine."""
         report = ValidationReport(self.workspace, list(self.workspace.problems))
         report.problems.extend(self._policy_problems())
+        report.problems.extend(transform_problems(self.workspace))
+        if skip_catalog:
+            report.problems.append(Problem("mesh.yaml", "catalog", "breaking-change check skipped", Severity.WARNING))
+            return report
         try:
             catalog = self._registered_catalog()
         except CatalogError as exc:
             if not exc.message.startswith("no catalog at"):
-                report.problems.append(
-                    Problem(
-                        "mesh.yaml",
-                        "catalog",
-                        f"{exc.message}; breaking-change check skipped",
-                        Severity.WARNING,
-                    )
-                )
+                message = f"{exc.message}: the breaking-change check cannot run (`--skip-catalog` skips it)"
+                report.problems.append(Problem("mesh.yaml", "catalog", message))
             return report
         assert catalog is not None
         for contract in self.workspace.contracts.values():

@@ -1,0 +1,45 @@
+"""`validate` parses every SQL transform with the checks `run` applies, naming the SQL file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakemesh.errors import SpecError
+from lakemesh.mesh import Mesh
+
+GOLD_SQL = "domains/orders/products/daily_sales_summary/transform.sql"
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT order_date, count(* FROM orders.analytics_orders", "SQL syntax error"),
+        ("CREATE TABLE x AS SELECT * FROM orders.analytics_orders", "exactly one SELECT query"),
+        ("DELETE FROM orders.analytics_orders", "exactly one SELECT query"),
+        ("SELECT 1; SELECT 2", "exactly one SELECT query"),
+        ("SELECT * FROM orders.order_events", "reads orders.order_events, which is not an input port"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "table function read_csv"),
+        (
+            "SELECT * FROM orders.analytics_orders a JOIN read_text('/etc/hosts') t ON true",
+            "table function read_text",
+        ),
+        ("SELECT * FROM '/tmp/some.parquet'", "which is not an input port"),
+    ],
+)
+def test_validate_refuses_bad_transform_sql(shop: Path, sql: str, message: str) -> None:
+    (shop / GOLD_SQL).write_text(sql)
+    mesh = Mesh.open(shop)
+    report = mesh.validate()
+    [problem] = report.errors
+    assert problem.file == GOLD_SQL and message in problem.message
+    assert problem.message.startswith("orders.daily_sales_summary: ")
+    # and `run` refuses it for the same reason, before building anything
+    with pytest.raises(SpecError) as refused:
+        mesh.run()
+    assert refused.value.hint == "fix these first: nothing was run" and message in refused.value.message
+
+
+def test_the_example_transforms_validate(shop: Path) -> None:
+    assert Mesh.open(shop).validate().ok
