@@ -105,3 +105,54 @@ def test_full_refresh_rebuilds_the_named_product_and_its_consumers(built: Path) 
     runs = _by_product(open_mesh(built).run())
     assert runs[GOLD] == (RunStatus.SUCCEEDED, "input orders.analytics_orders was rebuilt since version 1")
     assert _content(built) == before
+
+
+def test_full_refresh_of_bronze_reads_every_file_again(built: Path) -> None:
+    write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
+    assert open_mesh(built).run().ok
+    before = _content(built)
+    per_file = (
+        f"SELECT _source_file AS f, count(*) AS n, count(DISTINCT _record) AS r FROM {BRONZE} GROUP BY 1 ORDER BY 1"
+    )
+    bronze = table_rows(open_mesh(built), per_file)
+    report = open_mesh(built).run([BRONZE], full_refresh=True)
+    assert _by_product(report) == {BRONZE: (RunStatus.SUCCEEDED, "full refresh asked for")}
+    assert table_rows(open_mesh(built), per_file) == bronze  # each file once, not once more
+    runs = _by_product(open_mesh(built).run())
+    assert "input orders.order_events was rebuilt" in str(runs[SILVER][1])
+    assert _content(built) == before
+
+
+def test_a_changed_contract_rebuilds_with_its_new_column_type(built: Path) -> None:
+    contract = built / "domains/orders/products/daily_sales_summary/contract.yaml"
+    text = contract.read_text().replace("version: 1.0.0", "version: 2.0.0", 1)
+    old = "      - name: unique_customers\n        logicalType: integer\n        physicalType: BIGINT"
+    assert old in text
+    product = contract.with_name("product.yaml")
+    product.write_text(product.read_text().replace("    version: 1.0.0", "    version: 2.0.0"))
+    contract.write_text(
+        text.replace(old, "      - name: unique_customers\n        logicalType: number\n        physicalType: DOUBLE")
+    )
+    report = open_mesh(built).run()
+    assert report.ok, [r.error for r in report.runs]
+    assert _by_product(report)[GOLD] == (
+        RunStatus.SUCCEEDED,
+        "transform changed (product spec, transform source or contract)",
+    )
+    mesh = open_mesh(built)
+    schema = mesh.lakehouse.dataset(GOLD).schema
+    assert str(schema.field("unique_customers").type) == "double"
+    expected = table_rows(
+        mesh, f"SELECT order_date, count(DISTINCT customer_id)::DOUBLE AS u FROM {SILVER} GROUP BY 1 ORDER BY 1"
+    )
+    assert table_rows(mesh, f"SELECT order_date, unique_customers AS u FROM {GOLD} ORDER BY 1") == expected
+
+
+def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lakemesh.cli.main import app
+
+    result = CliRunner().invoke(app, ["-w", str(built), "run", GOLD, "--full-refresh"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0 and f"{GOLD}: rebuilt from full reads: full refresh asked for" in out

@@ -121,6 +121,9 @@ def render_report(report: RunReport) -> None:
             f"  {r.product_id}: {', '.join(parts)}" + (f" [dim]({detail})[/]" if detail else ""), soft_wrap=True
         )
     for r in report.runs:
+        if r.details.get("rebuilt"):
+            console.print(f"[cyan]{r.product_id}:[/] rebuilt from full reads: {r.details['rebuilt']}", soft_wrap=True)
+    for r in report.runs:
         if r.error:
             color = "red" if r.status is RunStatus.FAILED else "yellow"
             console.print(f"[{color}]{r.product_id}:[/] {r.error}", soft_wrap=True)

@@ -247,16 +247,18 @@ class Lakehouse:
             raise
         return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
 
-    def rewrite(self, product_id: str, data: pa.Table, metadata: dict[str, str]) -> WriteResult:
-        """Replace the whole table, its schema included (a column now stored encrypted), in one commit;
-        the checkpoints committed before stay."""
+    def rewrite(
+        self, product_id: str, data: pa.Table, metadata: dict[str, str], checkpoints: dict[str, int] | None = None
+    ) -> WriteResult:
+        """Replace the whole table, its schema included (a column now stored encrypted, a product rebuilt
+        under a changed contract), in one commit; the checkpoints committed before stay, `checkpoints` move."""
         try:
             write_deltalake(
                 self.uri(product_id),
                 data,
                 mode="overwrite",
                 schema_mode="overwrite",
-                commit_properties=_commit({}, metadata),
+                commit_properties=_commit(checkpoints or {}, metadata),
             )
         except (DeltaError, ValueError, pa.ArrowException) as exc:
             raise LakehouseError(f"rewriting {product_id} failed, nothing was committed: {exc}") from exc

@@ -161,17 +161,27 @@ class PipelineRunner:
         source, root = entry.spec.build.source, self.ws.root
         assert isinstance(source, FileSource)
         read = self.lakehouse.version(entry.id)
-        done = ingested_files(self.lakehouse, entry.id, read)
+        full = read is not None and entry.id in self.refresh  # every file read again, the table replaced
+        done = set() if full else ingested_files(self.lakehouse, entry.id, read)
         new = [f for f in files if _rel(f, root) not in done]
-        if not new:
+        if not new and not full:
             run.status, run.output_version = RunStatus.UP_TO_DATE, read
             return
+        if not new:
+            raise LakemeshError(
+                f"{entry.id}: {source.path} names no file: a full refresh would leave the table empty",
+                "check build.source.path; nothing was changed",
+            )
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        data = self._gated(entry, table, self._unforgotten(entry, batch.data, run), run, None, partial=False)
-        data = self._sealed(entry.id, data)
-        evolve = self._evolves(entry.id, data, table)
+        data = self._unforgotten(entry, batch.data, run)
+        data = self._sealed(entry.id, self._gated(entry, table, data, run, None, partial=False, whole=full))
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
-        self._written(run, self.lakehouse.append_at(entry.id, read, data, meta, evolve))
+        if full:
+            run.details["rebuilt"] = meta[REBUILD_KEY] = "full refresh asked for"
+            self._written(run, self.lakehouse.rewrite(entry.id, data, meta))
+        else:
+            evolve = self._evolves(entry.id, data, table)
+            self._written(run, self.lakehouse.append_at(entry.id, read, data, meta, evolve))
         run.rows_read = batch.data.num_rows
         run.details["files"] = [_rel(f, root) for f in new]
 
@@ -253,6 +263,9 @@ class PipelineRunner:
         if declared is RefreshMode.MERGE and not _gate_proved_unique(run, keys):
             _check_unique(out, keys, entry.id)
         out = self._sealed(entry.id, out)
+        if reason:  # everything recomputed: the table takes the contract's schema as it is now
+            self._written(run, self.lakehouse.rewrite(entry.id, out, meta, checkpoints))
+            return
         evolve = self._evolves(entry.id, out, table)
         if mode is RefreshMode.MERGE:
             result = self.lakehouse.merge(
@@ -473,7 +486,7 @@ class PipelineRunner:
                 self.lakehouse.checkpoint(qid, a) == v for a, v in checkpoints.items()
             ):
                 return 0
-        elif "_source_file" in rows.column_names:
+        elif "_source_file" in rows.column_names and not replace:
             done = ingested_files(self.lakehouse, qid)
             if done:
                 files = plain(rows["_source_file"].cast(pa.string()))
