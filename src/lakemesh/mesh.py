@@ -144,14 +144,16 @@ class Mesh:
             self.__dict__["catalog"] = Catalog.connect(self.catalog_url, create=False)
         return self.catalog
 
-    def validate(self, skip_catalog: bool = False) -> ValidationReport:
+    def validate(self, skip_catalog: bool = False, transforms: bool = True) -> ValidationReport:
         """Spec problems of every file, plus contracts changed in a breaking way without a major bump.
 
         A catalog that cannot be read is an error (the breaking-change check cannot run) unless
-        `skip_catalog` says to go without it; a workspace never run has no catalog yet, which is fine."""
+        `skip_catalog` says to go without it; a workspace never run has no catalog yet, which is fine.
+        `transforms`: parse SQL transforms too (a run leaves that to each product, so a bad one fails alone)."""
         report = ValidationReport(self.workspace, list(self.workspace.problems))
         report.problems.extend(self._policy_problems())
-        report.problems.extend(transform_problems(self.workspace))
+        if transforms:
+            report.problems.extend(transform_problems(self.workspace))
         if skip_catalog:
             report.problems.append(Problem("mesh.yaml", "catalog", "breaking-change check skipped", Severity.WARNING))
             return report
@@ -275,7 +277,7 @@ class Mesh:
     ) -> RunReport:
         """Build products (all when None) in dependency order; every run is recorded in the catalog.
         `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
-        report = self.validate()
+        report = self.validate(transforms=False)
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
         self.authorize([self.workspace.product(p).id for p in products or self.workspace.products], "write", "run")

@@ -156,3 +156,16 @@ def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
     result = CliRunner().invoke(app, ["-w", str(built), "run", GOLD, "--full-refresh"])
     out = " ".join(result.output.split())
     assert result.exit_code == 0 and f"{GOLD}: rebuilt from full reads: full refresh asked for" in out
+
+
+def test_restore_says_what_the_next_run_rebuilds(built: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lakemesh.cli.main import app
+
+    write_order_events(built / EVENTS / "events-0002.jsonl", 500, start=4000)
+    assert open_mesh(built).run().ok
+    result = CliRunner().invoke(app, ["-w", str(built), "restore", BRONZE, "--to", "0"])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 0, out
+    assert f"the next `lakemesh run` rebuilds from full reads: {SILVER}, {GOLD}" in out

@@ -87,7 +87,7 @@ class WriterLock:
         """Hold the lock for the block: waits up to `wait` seconds for another writer, then refuses."""
         with _REGISTRY:
             held = _HELD.setdefault(self.name, _Held(threading.RLock()))
-        if not held.guard.acquire(timeout=self.wait if self.wait > 0 else -1):
+        if not held.guard.acquire(timeout=max(self.wait, 0)):
             raise self._timeout("another thread of this process")
         try:
             if held.depth == 0:
