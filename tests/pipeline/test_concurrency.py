@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from lakemesh.catalog.lock import LockTimeoutError
@@ -155,3 +156,27 @@ def test_the_lock_is_reentrant_within_a_process(shop: Path) -> None:
     mesh = Mesh.open(shop, Settings(user="tester@example.com", lock_wait=0))
     with mesh.writer_lock():
         assert mesh.run(["orders.order_events"]).ok  # would time out at once if it waited on itself
+
+
+@pytest.mark.parametrize("writer", ["delta-rs", "parallel"])
+def test_an_append_at_a_stale_version_commits_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writer: str
+) -> None:
+    """What bronze's exclusive commit rests on, for both writers: no commit on top of another one."""
+    from lakemesh.lakehouse import ConcurrentWriteError, Lakehouse, parallel_writer
+
+    if writer == "parallel":
+        monkeypatch.setattr(parallel_writer, "MIN_ROWS", 1)
+    lakehouse = Lakehouse(str(tmp_path / "lake"))
+    rows = pa.table({"_source_file": ["a.jsonl"] * 3, "x": [1, 2, 3]})
+    lakehouse.append_at("d.t", None, rows, {})
+    with pytest.raises(ConcurrentWriteError):
+        lakehouse.append_at("d.t", None, rows, {})  # someone created it first
+    seen = lakehouse.version("d.t")
+    lakehouse.append("d.t", rows, {}, {})  # another writer, after `seen` was read
+    with pytest.raises(ConcurrentWriteError):
+        lakehouse.append_at("d.t", seen, rows, {})
+    assert lakehouse.table("d.t").to_pyarrow_table().num_rows == 6
+    lakehouse.append_at("d.t", lakehouse.version("d.t"), rows, {})
+    assert lakehouse.table("d.t").to_pyarrow_table().num_rows == 9
+    assert (parallel_writer.METRICS in lakehouse.table("d.t").history(1)[0]) is (writer == "parallel")
