@@ -122,6 +122,7 @@ def _check_lock(shop: Path, settings: Settings, env: dict[str, str] | None = Non
             waiting.run(["orders.order_events"])
         assert refused.value.hint and "--wait" in refused.value.hint
         assert notices and "waiting up to 0.5s for the writer lock held by" in notices[0]
+        assert str(holder.pid) in notices[0] and str(holder.pid) in refused.value.message  # who holds it
         assert not waiting.lakehouse.exists("orders.order_events")  # refused before anything was written
     finally:
         holder.send_signal(signal.SIGKILL)

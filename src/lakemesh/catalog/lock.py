@@ -58,8 +58,9 @@ def holder_info(command: str) -> str:
 
 
 def _command() -> str:
-    args = [Path(sys.argv[0]).name, *sys.argv[1:3]] if sys.argv and sys.argv[0] else ["python"]
-    return " ".join(args)
+    args = [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv and sys.argv[0] else ["python"]
+    command = " ".join(args)
+    return command if len(command) <= 60 else command[:57] + "..."
 
 
 class WriterLock:

@@ -121,7 +121,7 @@ def render_report(report: RunReport) -> None:
             f"  {r.product_id}: {', '.join(parts)}" + (f" [dim]({detail})[/]" if detail else ""), soft_wrap=True
         )
     for r in report.runs:
-        if r.details.get("rebuilt"):
+        if r.details.get("rebuilt") and r.status is RunStatus.SUCCEEDED:
             console.print(f"[cyan]{r.product_id}:[/] rebuilt from full reads: {r.details['rebuilt']}", soft_wrap=True)
     for r in report.runs:
         if r.error:
