@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import inspect
 import os
 import subprocess
 import uuid
@@ -49,10 +50,16 @@ R = TypeVar("R")
 def writes(method: Callable[P, R]) -> Callable[P, R]:
     """A method that changes the lakehouse: it runs holding the writer lock (`Mesh.writer_lock`)."""
 
+    signature = inspect.signature(method)
+
     @functools.wraps(method)
     def locked(*args: P.args, **kwargs: P.kwargs) -> R:
         mesh = args[0]
         assert isinstance(mesh, Mesh)
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        if bound.arguments.get("dry_run") is True:  # changes nothing: no need to wait for a writer
+            return method(*args, **kwargs)
         with mesh.writer_lock():
             return method(*args, **kwargs)
 

@@ -181,3 +181,17 @@ def test_an_append_at_a_stale_version_commits_nothing(
     lakehouse.append_at("d.t", lakehouse.version("d.t"), rows, {})
     assert lakehouse.table("d.t").to_pyarrow_table().num_rows == 9
     assert (parallel_writer.METRICS in lakehouse.table("d.t").history(1)[0]) is (writer == "parallel")
+
+
+def test_dry_runs_do_not_wait_for_the_writer_lock(shop: Path) -> None:
+    _files(shop, 1, rows=100)
+    assert open_mesh(shop).run(["orders.order_events"]).ok
+    holder = _holder(shop)
+    try:
+        mesh = Mesh.open(shop, Settings(user="tester@example.com", lock_wait=0))
+        assert mesh.vacuum("orders.order_events", retain_hours=0, dry_run=True) == []
+        with pytest.raises(LockTimeoutError):
+            mesh.vacuum("orders.order_events", retain_hours=0, dry_run=False)
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)

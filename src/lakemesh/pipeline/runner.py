@@ -341,7 +341,7 @@ class PipelineRunner:
             if mode is RefreshMode.APPEND:
                 raise LakemeshError(
                     f"{entry.id}: {exc.message}; an append product cannot catch up without it",
-                    f"rebuild it: delete its table and `lakemesh run {entry.id}`",
+                    f"rebuild it from full reads: `lakemesh run --full-refresh {entry.id}`",
                 ) from exc
             return None
 
