@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import getpass
-import inspect
 import os
 import subprocess
 import uuid
@@ -14,15 +12,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
-from lakemesh.catalog.lock import Notice, WriterLock
+from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
+from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED, rebuilt_after_restore
 from lakemesh.pipeline.runner import Progress
 from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
@@ -41,29 +40,6 @@ if TYPE_CHECKING:  # imported where used: capture and governance load only when 
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def writes(method: Callable[P, R]) -> Callable[P, R]:
-    """A method that changes the lakehouse: it runs holding the writer lock (`Mesh.writer_lock`)."""
-
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
-        mesh = args[0]
-        assert isinstance(mesh, Mesh)
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        if bound.arguments.get("dry_run") is True:  # changes nothing: no need to wait for a writer
-            return method(*args, **kwargs)
-        with mesh.writer_lock():
-            return method(*args, **kwargs)
-
-    return locked
 
 
 @dataclass
@@ -153,10 +129,8 @@ class Mesh:
 
     def validate(self, skip_catalog: bool = False, transforms: bool = True) -> ValidationReport:
         """Spec problems of every file, plus contracts changed in a breaking way without a major bump.
-
-        A catalog that cannot be read is an error (the breaking-change check cannot run) unless
-        `skip_catalog` says to go without it; a workspace never run has no catalog yet, which is fine.
-        `transforms`: parse SQL transforms too (a run leaves that to each product, so a bad one fails alone)."""
+        A catalog that cannot be read is an error unless `skip_catalog` (none yet is fine). `transforms`:
+        parse SQL transforms too (a run leaves that to each product, so a bad one fails alone)."""
         report = ValidationReport(self.workspace, list(self.workspace.problems))
         report.problems.extend(self._policy_problems())
         if transforms:
@@ -605,24 +579,11 @@ class Mesh:
         assert target is not None
         pid = self.workspace.product(product_id).id
         self.authorize([pid], "admin", "restore")
-        from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED
-
-        # the product's record of the input versions it read stays as it was: the next run rebuilds it
-        # (a transform product) and every product downstream, from full reads
+        # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
         result = self.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
-        result["rebuild_on_next_run"] = self._downstream(
-            pid, include_self=self.workspace.product(pid).spec.layer.value != "bronze"
-        )
+        result["rebuild_on_next_run"] = rebuilt_after_restore(self.workspace, pid)
         self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
         return result
-
-    def _downstream(self, product_id: str, include_self: bool) -> list[str]:
-        """The products built from `product_id`, directly or not, in build order."""
-        found = {product_id}
-        for pid in self.workspace.build_order():
-            if any(u in found for u in self.workspace.upstream(pid)):
-                found.add(pid)
-        return [p for p in self.workspace.build_order() if p in found and (include_self or p != product_id)]
 
     @writes
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import hashlib
 import json
 
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.spec.workspace import ProductEntry
+from lakemesh.spec.models import Layer
+from lakemesh.spec.workspace import ProductEntry, Workspace
 
 BUILD_APP = "lakemesh:build"
 RESTORED = 0  # the fingerprint a restore commits: no build has it, so the next run rebuilds
@@ -69,3 +70,16 @@ def _rewritten(lakehouse: Lakehouse, product: str, after: int, upto: int) -> str
         if REBUILD_KEY in commit:
             return "rebuilt"
     return None
+
+
+def rebuilt_after_restore(workspace: Workspace, product_id: str) -> list[str]:
+    """What the next run rebuilds after `product_id` was restored, in build order: every product built
+    from it, directly or not, and the product itself unless bronze (bronze ingests what it lacks)."""
+    order = workspace.build_order()
+    found = {product_id}
+    for pid in order:
+        if any(u in found for u in workspace.upstream(pid)):
+            found.add(pid)
+    if workspace.product(product_id).spec.layer is Layer.BRONZE:
+        found.discard(product_id)
+    return [p for p in order if p in found]
