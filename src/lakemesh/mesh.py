@@ -5,7 +5,8 @@ from __future__ import annotations
 import getpass
 import subprocess
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -15,10 +16,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
+from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
+from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED, rebuilt_after_restore
 from lakemesh.pipeline.runner import Progress
+from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess
 from lakemesh.quality.results import CheckReport, QualityReport, quality_rows
@@ -65,6 +69,8 @@ class Mesh:
     def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
         self.workspace = workspace
         self.settings = settings or Settings()
+        self.lock_wait: float | None = self.settings.lock_wait  # seconds to wait for another writer
+        self.lock_notice: Notice | None = None  # told while waiting for another writer (default: stderr)
 
     @classmethod
     def open(cls, path: str | Path = ".", settings: Settings | None = None) -> Mesh:
@@ -87,6 +93,7 @@ class Mesh:
 
         return check_catalog(Catalog.connect(self.catalog_url), self.lakehouse)
 
+    @writes
     def rebuild_catalog(self) -> dict[str, Any]:
         """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
         subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
@@ -97,6 +104,13 @@ class Mesh:
         details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
         catalog.audit(self.actor, "catalog.rebuild", None, True, details)
         return {**details, "registered": registered}
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the lakehouse's writer lock: writers of one lakehouse exclude each other (reentrant)."""
+        lock = WriterLock(self.catalog_url, self.lakehouse.root, self.lock_wait)
+        with lock.hold(self.lock_notice):
+            yield
 
     def close(self) -> None:
         if "catalog" in self.__dict__:
@@ -130,22 +144,23 @@ class Mesh:
             self.__dict__["catalog"] = check_catalog(Catalog.connect(self.catalog_url, create=False), self.lakehouse)
         return self.catalog
 
-    def validate(self) -> ValidationReport:
-        """Spec problems of every file, plus contracts changed in a breaking way without a major bump."""
+    def validate(self, skip_catalog: bool = False, transforms: bool = True) -> ValidationReport:
+        """Spec problems of every file, plus contracts changed in a breaking way without a major bump.
+        A catalog that cannot be read is an error unless `skip_catalog` (none yet is fine). `transforms`:
+        parse SQL transforms too (a run leaves that to each product, so a bad one fails alone)."""
         report = ValidationReport(self.workspace, list(self.workspace.problems))
         report.problems.extend(self._policy_problems())
+        if transforms:
+            report.problems.extend(transform_problems(self.workspace))
+        if skip_catalog:
+            report.problems.append(Problem("mesh.yaml", "catalog", "breaking-change check skipped", Severity.WARNING))
+            return report
         try:
             catalog = self._registered_catalog()
         except CatalogError as exc:
             if not exc.message.startswith("no catalog at"):
-                report.problems.append(
-                    Problem(
-                        "mesh.yaml",
-                        "catalog",
-                        f"{exc.message}; breaking-change check skipped",
-                        Severity.WARNING,
-                    )
-                )
+                message = f"{exc.message}: the breaking-change check cannot run (`--skip-catalog` skips it)"
+                report.problems.append(Problem("mesh.yaml", "catalog", message))
             return report
         assert catalog is not None
         for contract in self.workspace.contracts.values():
@@ -254,9 +269,13 @@ class Mesh:
             self.catalog.audit(self.actor, action, ",".join(product_ids) or None, False, {"reason": exc.message})
             raise
 
-    def run(self, products: list[str] | None = None, progress: Progress | None = None) -> RunReport:
-        """Build products (all when None) in dependency order; every run is recorded in the catalog."""
-        report = self.validate()
+    @writes
+    def run(
+        self, products: list[str] | None = None, progress: Progress | None = None, full_refresh: bool = False
+    ) -> RunReport:
+        """Build products (all when None) in dependency order; every run is recorded in the catalog.
+        `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
+        report = self.validate(transforms=False)
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
         self.authorize([self.workspace.product(p).id for p in products or self.workspace.products], "write", "run")
@@ -275,7 +294,7 @@ class Mesh:
             suppress=self._suppressor(),
             protector=self.encryptor,
         )
-        return runner.run(products)
+        return runner.run(products, full_refresh=full_refresh)
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
         """Drops erased subjects' rows from bronze batches: those the catalog lists and the lakehouse's
@@ -350,6 +369,7 @@ class Mesh:
             if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, app_id(entry.id)) != version
         ]
 
+    @writes
     def cdc_capture(
         self,
         product_id: str,
@@ -400,6 +420,7 @@ class Mesh:
         }
         self.catalog.record_run(row, [])
 
+    @writes
     def cdc_apply_file(self, product_id: str, lines: Any, name: str) -> tuple[int, bool]:
         """Debezium JSON events (one per line) into a CDC bronze product, once per content.
 
@@ -446,6 +467,7 @@ class Mesh:
             }
         return out
 
+    @writes
     def cdc_reset(self, product_id: str) -> None:
         from lakemesh.cdc.capture import reset
 
@@ -453,6 +475,7 @@ class Mesh:
         reset(self.workspace.product(product_id), self.lakehouse)
         self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
 
+    @writes
     def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[RetentionResult]:
         """Rows past each product's retention SLA deleted and vacuumed (counted only, `dry_run`); audited."""
         from lakemesh.governance.retention import apply_retention
@@ -471,6 +494,7 @@ class Mesh:
                     self.catalog.audit(self.actor, "retention", r.product_id, False, {"error": r.error})
         return results
 
+    @writes
     def forget(
         self, subjects: list[str], dry_run: bool = False, progress: Progress | None = None, shred: bool = False
     ) -> ErasureReport:
@@ -519,6 +543,7 @@ class Mesh:
         ids = [self.workspace.product(p).id for p in products] if products else sorted(encryptor.plans)
         return plan_encryption(self.lakehouse, encryptor, [t for p in ids for t in (p, quarantine_id(p))], rotate)
 
+    @writes
     def encrypt(
         self,
         products: list[str] | None = None,
@@ -556,6 +581,7 @@ class Mesh:
     def quarantine(self, product_id: str, limit: int | None = 20) -> pa.Table:
         return quarantine_rows(self.lakehouse, self.workspace.product(product_id).id, limit, self.encryptor)
 
+    @writes
     def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
         """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
         pid = self.workspace.product(product_id).id
@@ -607,18 +633,24 @@ class Mesh:
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)
 
+    @writes
     def restore(self, product_id: str, version: str) -> dict[str, Any]:
         target = parse_as_of(version, "--to")
         assert target is not None
-        self.authorize([self.workspace.product(product_id).id], "admin", "restore")
-        result = self.lakehouse.restore(self.workspace.product(product_id).id, target)
+        pid = self.workspace.product(product_id).id
+        self.authorize([pid], "admin", "restore")
+        # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
+        result = self.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
+        result["rebuild_on_next_run"] = rebuilt_after_restore(self.workspace, pid)
         self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
         return result
 
+    @writes
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
         self.authorize([self.workspace.product(product_id).id], "admin", "optimize")
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
+    @writes
     def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
         if not dry_run:
             self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")

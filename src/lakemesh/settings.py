@@ -11,3 +11,4 @@ class Settings(BaseSettings):
     catalog_url: str | None = None
     user: str | None = None
     storage: str | None = None
+    lock_wait: float | None = None  # seconds a writer waits for another one's lock

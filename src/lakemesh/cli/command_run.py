@@ -23,6 +23,12 @@ def run(
     ctx: typer.Context,
     products: list[str] | None = typer.Argument(None, help="Products to build (default with --all: every one)."),
     all_products: bool = typer.Option(False, "--all", help="Build every product of the workspace."),
+    full_refresh: bool = typer.Option(
+        False, "--full-refresh", help="Rebuild the named (or, with --all, every) product from full reads of its inputs."
+    ),
+    wait: float | None = typer.Option(
+        None, "--wait", metavar="SECONDS", help="How long to wait for another writer's lock (default 60)."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Build products into Delta tables: bronze from sources, silver and gold by their transforms.
@@ -33,6 +39,9 @@ def run(
     if not products and not all_products:
         raise typer.BadParameter("name products to build, or pass --all")
     mesh = open_mesh(ctx)
+    if wait is not None:
+        mesh.lock_wait = wait
+    mesh.lock_notice = lambda message: console.print(f"[yellow]{message}[/]", soft_wrap=True)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -51,7 +60,7 @@ def run(
             else:
                 bar.advance(task)
 
-        report = mesh.run(products or None, progress=progress)
+        report = mesh.run(products or None, progress=progress, full_refresh=full_refresh)
     if as_json:
         print_json([{**r.__dict__, "quality": r.quality.as_dict() if r.quality else None} for r in report.runs])
     else:
@@ -114,6 +123,9 @@ def render_report(report: RunReport) -> None:
     for r in report.runs:
         for warning in r.details.get("warnings") or []:  # type: ignore[attr-defined]
             console.print(f"[yellow]{r.product_id}:[/] {warning}", soft_wrap=True)
+        if r.details.get("rebuilt") and r.status is RunStatus.SUCCEEDED:
+            console.print(f"[cyan]{r.product_id}:[/] rebuilt from full reads: {r.details['rebuilt']}", soft_wrap=True)
+    for r in report.runs:
         if r.error:
             color = "red" if r.status is RunStatus.FAILED else "yellow"
             console.print(f"[{color}]{r.product_id}:[/] {r.error}", soft_wrap=True)

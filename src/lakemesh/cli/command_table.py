@@ -40,7 +40,10 @@ def restore(
 ) -> None:
     """Make an earlier version the current one (a new commit: history is kept)."""
     result = open_mesh(ctx).restore(product_id, to)
+    rebuild = result.pop("rebuild_on_next_run", [])
     console.print(f"[green]restored[/] {product_id} to {to}: {result}")
+    if rebuild:
+        console.print(f"the next `lakemesh run` rebuilds from full reads: {', '.join(rebuild)}", soft_wrap=True)
 
 
 def optimize(

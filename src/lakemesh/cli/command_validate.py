@@ -11,13 +11,17 @@ from lakemesh.cli.render import console, print_json, problems_json, problems_tab
 def validate(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+    skip_catalog: bool = typer.Option(
+        False, "--skip-catalog", help="Skip the breaking-change check against the catalog (say so: a CI gate)."
+    ),
 ) -> None:
     """Check mesh.yaml, domains, products and contracts; compare contracts with the catalog's versions.
 
-    Reports every problem at once with file, field path and a fix. Exit code 1 when there are errors.
+    Reports every problem at once with file, field path and a fix; SQL transforms are parsed and checked
+    as `run` checks them. Exit code 1 when there are errors, a catalog that cannot be read included.
     """
     mesh = open_mesh(ctx)
-    report = mesh.validate()
+    report = mesh.validate(skip_catalog=skip_catalog)
     ws = report.workspace
     if as_json:
         print_json({"ok": report.ok, "problems": problems_json(report.problems)})

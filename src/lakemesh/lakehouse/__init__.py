@@ -2,6 +2,7 @@
 
 from lakemesh.lakehouse.store import (
     CDF_COLUMNS,
+    ConcurrentWriteError,
     HistoryPurgedError,
     Lakehouse,
     LakehouseError,
@@ -14,6 +15,7 @@ from lakemesh.lakehouse.store import (
 
 __all__ = [
     "CDF_COLUMNS",
+    "ConcurrentWriteError",
     "HistoryPurgedError",
     "Lakehouse",
     "LakehouseError",

@@ -108,9 +108,11 @@ def append(
     checkpoints: dict[str, int],
     metadata: dict[str, str],
     delta_encoded: tuple[str, ...] = (),
+    exclusive: bool = False,
 ) -> None:
     """Write `data` as new files under `uri` and commit them with the checkpoints (Delta app transactions)
-    and `metadata`; a table not created yet is created with `configuration`."""
+    and `metadata`; a table not created yet is created with `configuration`. `exclusive`: commit only as
+    the version right after `table`'s (a table not created by anyone else), else raise CommitFailedError."""
     directory = Path(uri)
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -123,12 +125,18 @@ def append(
     commit = CommitProperties(
         app_transactions=[Transaction(app, version) for app, version in checkpoints.items()] or None,
         custom_metadata={**metadata, METRICS: json.dumps(metrics)},
+        max_commit_retries=0 if exclusive else None,
     )
     try:
         if table is None:
             schema = Schema.from_arrow(stored_schema(data.schema))
             create_table_with_add_actions(
-                uri, schema, adds, mode="append", configuration=configuration, commit_properties=commit
+                uri,
+                schema,
+                adds,
+                mode="error" if exclusive else "append",
+                configuration=configuration,
+                commit_properties=commit,
             )
         else:
             actions: list[AddAction | RemoveAction] = list(adds)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.dataset as ds
 from deltalake import ColumnProperties, CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
-from deltalake.exceptions import DeltaError, TableNotFoundError
+from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
 from lakemesh.errors import LakemeshError, NotFoundError
 from lakemesh.lakehouse import parallel_writer
@@ -29,6 +29,10 @@ AUTO_COMPACT_FILES = 64
 
 class LakehouseError(LakemeshError):
     """A Delta table operation failed."""
+
+
+class ConcurrentWriteError(LakehouseError):
+    """Another writer committed to the table after the version a write was based on."""
 
 
 class HistoryPurgedError(LakehouseError):
@@ -116,9 +120,10 @@ def _travel(table: DeltaTable, product_id: str, as_of: int | str | datetime) -> 
         raise LakehouseError(f"{product_id} cannot be read as of {as_of}", "see `lakemesh history`") from exc
 
 
-def _commit(checkpoints: dict[str, int], metadata: dict[str, str]) -> CommitProperties:
+def _commit(checkpoints: dict[str, int], metadata: dict[str, str], exclusive: bool = False) -> CommitProperties:
     txns = [Transaction(app_id, version) for app_id, version in checkpoints.items()]
-    return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None)
+    retries = 0 if exclusive else None  # no retry on top of another writer's commit: the caller re-reads
+    return CommitProperties(app_transactions=txns or None, custom_metadata=metadata or None, max_commit_retries=retries)
 
 
 # row numbers (bronze's `_record`): delta-encoded they take almost no space, where plain encoding of
@@ -259,16 +264,40 @@ class Lakehouse:
         self._write(product_id, data, "append", None, checkpoints, metadata, evolve)
         return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
 
-    def rewrite(self, product_id: str, data: pa.Table, metadata: dict[str, str]) -> WriteResult:
-        """Replace the whole table, its schema included (a column now stored encrypted), in one commit;
-        the checkpoints committed before stay."""
+    def append_at(
+        self,
+        product_id: str,
+        read_version: int | None,
+        data: pa.Table,
+        metadata: dict[str, str],
+        evolve: bool = False,
+    ) -> WriteResult:
+        """Append `data` as the version right after `read_version` (None: creating the table), the one the
+        rows were chosen against; ConcurrentWriteError if another writer committed in between."""
+        base = None if read_version is None else self.table(product_id, read_version)
+        try:
+            self._write(product_id, data, "append", None, {}, metadata, evolve, base)
+        except LakehouseError as exc:
+            if isinstance(exc.__cause__, CommitFailedError) or (base is None and self.exists(product_id)):
+                raise ConcurrentWriteError(
+                    f"{product_id} changed while it was being written (another writer committed first)",
+                    "nothing was committed; run again",
+                ) from exc
+            raise
+        return WriteResult(self.table(product_id).version(), data.num_rows, inserted=data.num_rows)
+
+    def rewrite(
+        self, product_id: str, data: pa.Table, metadata: dict[str, str], checkpoints: dict[str, int] | None = None
+    ) -> WriteResult:
+        """Replace the whole table, its schema included (a column now stored encrypted, a product rebuilt
+        under a changed contract), in one commit; the checkpoints committed before stay, `checkpoints` move."""
         try:
             write_deltalake(
                 self.uri(product_id),
                 data,
                 mode="overwrite",
                 schema_mode="overwrite",
-                commit_properties=_commit({}, metadata),
+                commit_properties=_commit(checkpoints or {}, metadata),
             )
         except (DeltaError, ValueError, pa.ArrowException) as exc:
             raise LakehouseError(f"rewriting {product_id} failed, nothing was committed: {exc}") from exc
@@ -302,36 +331,50 @@ class Lakehouse:
         checkpoints: dict[str, int],
         metadata: dict[str, str],
         evolve: bool,
+        base: DeltaTable | bool | None = False,
     ) -> None:
-        creating = not self.exists(product_id)
+        """`base`: False for a write on the newest version; a table version (None: no table yet) for an
+        exclusive append that commits right after it or not at all."""
+        exclusive = base is not False
+        creating = base is None if exclusive else not self.exists(product_id)
         options: dict[str, Any] = {
             "schema_mode": "merge" if evolve and not creating else None,
             "configuration": TABLE_PROPERTIES if creating else None,
-            "commit_properties": _commit(checkpoints, metadata),
+            "commit_properties": _commit(checkpoints, metadata, exclusive),
             "writer_properties": _writer_properties(data.schema),
         }
         uri = self.uri(product_id)
+        target: str | DeltaTable = base if isinstance(base, DeltaTable) else uri
         try:
             if mode == "append" or creating:
-                if not evolve and self._parallel_append(product_id, creating, data, checkpoints, metadata):
+                if not evolve and self._parallel_append(product_id, creating, data, checkpoints, metadata, base):
                     return
-                write_deltalake(uri, data, mode="append", **options)
+                write_deltalake(target, data, mode="error" if exclusive and creating else "append", **options)
             else:
                 write_deltalake(uri, data, mode="overwrite", predicate=predicate, **options)
         except (DeltaError, ValueError, pa.ArrowException, OSError) as exc:
             raise LakehouseError(f"writing {product_id} failed, nothing was committed: {exc}") from exc
 
     def _parallel_append(
-        self, product_id: str, creating: bool, data: pa.Table, checkpoints: dict[str, int], metadata: dict[str, str]
+        self,
+        product_id: str,
+        creating: bool,
+        data: pa.Table,
+        checkpoints: dict[str, int],
+        metadata: dict[str, str],
+        base: DeltaTable | bool | None = False,
     ) -> bool:
         """Append with Parquet encoded on every core (`parallel_writer`) where the table allows; False if not."""
         if data.num_rows < parallel_writer.MIN_ROWS:
             return False  # not worth loading the table to find out
         uri = self.uri(product_id)
-        table = None if creating else self.table(product_id)
+        exclusive = base is not False
+        table = base if isinstance(base, DeltaTable) else None if creating else self.table(product_id)
         if not parallel_writer.eligible(uri, table, data):
             return False
-        parallel_writer.append(uri, table, data, TABLE_PROPERTIES, checkpoints, metadata, SEQUENCE_COLUMNS)
+        parallel_writer.append(
+            uri, table, data, TABLE_PROPERTIES, checkpoints, metadata, SEQUENCE_COLUMNS, exclusive=exclusive
+        )
         return True
 
     def merge(
@@ -418,13 +461,21 @@ class Lakehouse:
                 entry["operationMetrics"] = json.loads(entry.pop(parallel_writer.METRICS))
         return entries
 
-    def restore(self, product_id: str, version: int | str | datetime) -> dict[str, Any]:
+    def restore(
+        self,
+        product_id: str,
+        version: int | str | datetime,
+        checkpoints: dict[str, int] | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Make `version` the table's content again, in one commit carrying `checkpoints`: app transactions
+        are not rolled back by a restore, so the caller says what its readers must know (rebuild)."""
         table = self.table(product_id)
         check_as_of(table, product_id, version)
         if version == table.version():
             raise LakehouseError(f"{product_id} is already at version {version}: nothing to restore")
         try:
-            return dict(table.restore(version))
+            return dict(table.restore(version, commit_properties=_commit(checkpoints or {}, metadata or {})))
         except (DeltaError, ValueError) as exc:
             # the cause (delta-kernel's own words) stays chained for --debug
             raise LakehouseError(f"restoring {product_id} to {version} failed", "see `lakemesh history`") from exc

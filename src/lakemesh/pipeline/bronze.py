@@ -42,12 +42,14 @@ def source_files(root: Path, source: FileSource) -> list[Path]:
     return sorted(p for p in root.glob(pattern) if p.is_file())
 
 
-def ingested_files(lakehouse: Lakehouse, product_id: str) -> set[str]:
+def ingested_files(lakehouse: Lakehouse, product_id: str, version: int | None = None) -> set[str]:
+    """The source files the table holds rows of, at `version` (default: the newest); what a restore removed
+    is not among them, so it is ingested again."""
     if not lakehouse.exists(product_id):
         return set()
     con = duckdb.connect()
     try:
-        con.register("bronze", lakehouse.dataset(product_id))
+        con.register("bronze", lakehouse.dataset(product_id, version))
         return {row[0] for row in con.execute("SELECT DISTINCT _source_file FROM bronze").fetchall()}
     finally:
         con.close()

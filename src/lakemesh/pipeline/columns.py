@@ -65,7 +65,8 @@ def evolution(existing: pa.Schema, incoming: pa.Schema, table: Table, product_id
                 raise SchemaMismatch(
                     f"{product_id}: new column '{field.name}' is required by the contract, but the table has "
                     "rows without it",
-                    "make the new column optional (required: false), or rebuild the table",
+                    "make the new column optional (required: false), or rebuild the table: "
+                    f"`lakemesh run --full-refresh {product_id}`",
                 )
             evolve = True
             continue
@@ -73,6 +74,7 @@ def evolution(existing: pa.Schema, incoming: pa.Schema, table: Table, product_id
         if have != want:
             raise SchemaMismatch(
                 f"{product_id}: column '{field.name}' is {have} in the table but {want} by the contract",
-                "only additive optional columns evolve a table; restore the type or rebuild the table",
+                f"only additive optional columns evolve a table: restore the type, or rebuild the table with "
+                f"`lakemesh run --full-refresh {product_id}`",
             )
     return evolve

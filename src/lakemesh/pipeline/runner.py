@@ -24,16 +24,17 @@ from deltalake.exceptions import DeltaError
 
 from lakemesh.engines import Engine, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import CDF_COLUMNS, HistoryPurgedError, Lakehouse, WriteResult, plain
+from lakemesh.lakehouse import CDF_COLUMNS, ConcurrentWriteError, HistoryPurgedError, Lakehouse, WriteResult, plain
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
+from lakemesh.pipeline.rebuild import BUILD_APP, REBUILD_KEY, fingerprint, rebuild_reason
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
 from lakemesh.quality.results import CheckStatus
 from lakemesh.spec.expectations import expectations_of
-from lakemesh.spec.models import Layer, PostgresCdcSource, RefreshMode
+from lakemesh.spec.models import FileSource, Layer, PostgresCdcSource, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
@@ -41,6 +42,7 @@ Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
 # drops the rows of erased data subjects from a bronze batch: (kept rows, how many were dropped)
 Suppressor = Callable[[ProductEntry, pa.Table], tuple[pa.Table, int]]
+_RACE_RETRIES = 8  # bronze commits lost to racing writers before a run gives up
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,14 @@ class PipelineRunner:
         self.record = record
         self.progress = progress
         self.engine_name = engine
+        self.refresh: set[str] = set()  # products rebuilt from full reads whatever their state
 
-    def run(self, product_ids: list[str] | None = None) -> RunReport:
-        """Run the given products (all when None) in dependency order; a failure skips only its dependents."""
+    def run(self, product_ids: list[str] | None = None, full_refresh: bool = False) -> RunReport:
+        """Run the given products (all when None) in dependency order; a failure skips only its dependents.
+        `full_refresh`: the given products are rebuilt from full reads of their inputs."""
         order = self.ws.build_order()
         selected = set(order) if not product_ids else {self.ws.product(p).id for p in product_ids}
+        self.refresh = selected if full_refresh else set()
         report, broken = RunReport(), set()
         for pid in (p for p in order if p in selected):
             run = ProductRun(pid, str(uuid.uuid4()))
@@ -140,20 +145,43 @@ class PipelineRunner:
         if isinstance(source, PostgresCdcSource):
             self._capture(entry, run)
             return
-        root = self.ws.root
-        files = source_files(root, source)
-        done = ingested_files(self.lakehouse, entry.id)
-        new = [f for f in files if _rel(f, root) not in done]
+        files = source_files(self.ws.root, source)
         run.details["files_found"] = len(files)
-        if not new:
-            run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
+        for _ in range(_RACE_RETRIES):
+            try:
+                self._ingest_new(entry, table, files, run)
+                return
+            except ConcurrentWriteError:
+                continue  # another writer took files first: choose again from what the table holds now
+        raise LakemeshError(f"{entry.id}: other writers kept committing first", "run again")
+
+    def _ingest_new(self, entry: ProductEntry, table: Table, files: list[Path], run: ProductRun) -> None:
+        """Ingest the files the table's current version does not hold, committed right after that version
+        only: two writers racing never both take one file (the later commit fails, ConcurrentWriteError)."""
+        source, root = entry.spec.build.source, self.ws.root
+        assert isinstance(source, FileSource)
+        read = self.lakehouse.version(entry.id)
+        full = read is not None and entry.id in self.refresh  # every file read again, the table replaced
+        done = set() if full else ingested_files(self.lakehouse, entry.id, read)
+        new = [f for f in files if _rel(f, root) not in done]
+        if not new and not full:
+            run.status, run.output_version = RunStatus.UP_TO_DATE, read
             return
+        if not new:
+            raise LakemeshError(
+                f"{entry.id}: {source.path} names no file: a full refresh would leave the table empty",
+                "check build.source.path; nothing was changed",
+            )
         batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
-        data = self._gated(entry, table, self._unforgotten(entry, batch.data, run), run, None, partial=False)
-        data = self._sealed(entry.id, data)
-        evolve = self._evolves(entry.id, data, table)
+        data = self._unforgotten(entry, batch.data, run)
+        data = self._sealed(entry.id, self._gated(entry, table, data, run, None, partial=False, whole=full))
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
-        self._written(run, self.lakehouse.append(entry.id, data, {}, meta, evolve))
+        if full:
+            run.details["rebuilt"] = meta[REBUILD_KEY] = "full refresh asked for"
+            self._written(run, self.lakehouse.rewrite(entry.id, data, meta))
+        else:
+            evolve = self._evolves(entry.id, data, table)
+            self._written(run, self.lakehouse.append_at(entry.id, read, data, meta, evolve))
         run.rows_read = batch.data.num_rows
         run.details["files"] = [_rel(f, root) for f in new]
         if batch.warnings:
@@ -198,12 +226,21 @@ class PipelineRunner:
         current = self._inputs(entry)
         last = {p: self.lakehouse.checkpoint(entry.id, app_id(p)) for p in current}
         run.input_versions = {p: [last[p], v] for p, v in current.items()}
-        if self.lakehouse.exists(entry.id) and all(last[p] == v for p, v in current.items()):
+        exists = self.lakehouse.exists(entry.id)
+        reason = "full refresh asked for" if exists and entry.id in self.refresh else None
+        reason = reason or rebuild_reason(self.lakehouse, entry, current, last)
+        if reason is None and exists and all(last[p] == v for p, v in current.items()):
             run.status, run.output_version = RunStatus.UP_TO_DATE, self.lakehouse.version(entry.id)
             return
-        mode = entry.spec.build.refresh_mode(entry.spec.layer)
-        checkpoints = {app_id(p): v for p, v in current.items()}
+        declared = entry.spec.build.refresh_mode(entry.spec.layer)
+        # a rebuild reads every input in full and replaces the whole table (cdc: folds every event again)
+        mode = RefreshMode.FULL if reason and declared is not RefreshMode.CDC else declared
+        checkpoints = {app_id(p): v for p, v in current.items()} | {BUILD_APP: fingerprint(entry)}
         meta = {"lakemesh.run": run.run_id}
+        if reason:
+            run.details["rebuilt"] = reason
+            meta[REBUILD_KEY] = reason
+            last = dict.fromkeys(current)
         if mode is RefreshMode.CDC:
             self._apply_changes(entry, table, current, last, checkpoints, meta, run)
             return
@@ -218,16 +255,19 @@ class PipelineRunner:
                 return
             out = self._compute(entry, table, engine, current)
             keys = table.primary_key
-            if mode is RefreshMode.MERGE and not keys:
+            if declared is RefreshMode.MERGE and not keys:
                 raise LakemeshError(f"{entry.id}: merge needs a primary key in the contract", "set primaryKey: true")
             partial = self.lakehouse.exists(entry.id) and mode in (RefreshMode.MERGE, RefreshMode.PARTITIONS)
             out = self._unforgotten(entry, out, run)
             out = self._gated(entry, table, out, run, checkpoints, partial, whole=plan.complete, engine=engine)
         finally:
             engine.close()
-        if mode is RefreshMode.MERGE and not _gate_proved_unique(run, keys):
+        if declared is RefreshMode.MERGE and not _gate_proved_unique(run, keys):
             _check_unique(out, keys, entry.id)
         out = self._sealed(entry.id, out)
+        if reason:  # everything recomputed: the table takes the contract's schema as it is now
+            self._written(run, self.lakehouse.rewrite(entry.id, out, meta, checkpoints))
+            return
         evolve = self._evolves(entry.id, out, table)
         if mode is RefreshMode.MERGE:
             result = self.lakehouse.merge(
@@ -303,7 +343,7 @@ class PipelineRunner:
             if mode is RefreshMode.APPEND:
                 raise LakemeshError(
                     f"{entry.id}: {exc.message}; an append product cannot catch up without it",
-                    f"rebuild it: delete its table and `lakemesh run {entry.id}`",
+                    f"rebuild it from full reads: `lakemesh run --full-refresh {entry.id}`",
                 ) from exc
             return None
 
@@ -455,7 +495,7 @@ class PipelineRunner:
                 self.lakehouse.checkpoint(qid, a) == v for a, v in checkpoints.items()
             ):
                 return 0
-        elif "_source_file" in rows.column_names:
+        elif "_source_file" in rows.column_names and not replace:
             done = ingested_files(self.lakehouse, qid)
             if done:
                 files = plain(rows["_source_file"].cast(pa.string()))

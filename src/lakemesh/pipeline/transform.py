@@ -13,8 +13,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from lakemesh.errors import LakemeshError
-from lakemesh.spec.problems import did_you_mean
-from lakemesh.spec.workspace import ProductEntry
+from lakemesh.spec.problems import Problem, did_you_mean
+from lakemesh.spec.workspace import ProductEntry, Workspace
 
 
 class TransformError(LakemeshError):
@@ -46,10 +46,20 @@ def columns_read(sql: str, dialect: str, available: list[str]) -> list[str] | No
 
 def load_sql(entry: ProductEntry, inputs: list[str], engine_dialect: str) -> str:
     """The product's SQL, checked to be one read query over its inputs, in the engine's dialect."""
+    return checked_sql(entry, inputs).sql(dialect=engine_dialect)
+
+
+def checked_sql(entry: ProductEntry, inputs: list[str]) -> exp.Query:
+    """The product's SQL parsed: exactly one read query, reading only the products of its input ports
+    and no table function (no file, URL or database reachable past the inputs); TransformError otherwise.
+    `run` and `validate` both check with it."""
     transform = entry.spec.build.transform
     assert transform is not None and transform.sql is not None
     where = f"{entry.id} ({entry.folder.name}/{transform.sql})"
-    text = (entry.folder / transform.sql).read_text(encoding="utf-8")
+    path = entry.folder / transform.sql
+    if not path.is_file():
+        raise TransformError(f"{where}: the SQL file does not exist", "create it, or fix build.transform.sql")
+    text = path.read_text(encoding="utf-8")
     try:
         statements = [s for s in sqlglot.parse(text, read=transform.dialect) if s is not None]
     except ParseError as exc:
@@ -58,14 +68,26 @@ def load_sql(entry: ProductEntry, inputs: list[str], engine_dialect: str) -> str
         raise TransformError(f"{where}: SQL syntax error{line}: {first.get('description', exc)}") from exc
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
         raise TransformError(f"{where}: a transform is exactly one SELECT query", "move other statements out")
-    unknown = sorted(referenced_products(statements[0]) - set(inputs))
+    query = statements[0]
+    functions = sorted({t.this.sql(dialect=transform.dialect).split("(")[0].lower() for t in _function_tables(query)})
+    if functions:
+        raise TransformError(
+            f"{where}: reads from the table function {', '.join(functions)}; a transform reads only its inputs",
+            "ingest that data through a bronze product and add an input port for it",
+        )
+    unknown = sorted(referenced_products(query) - set(inputs))
     if unknown:
         hint = did_you_mean(unknown[0], inputs)
         raise TransformError(
             f"{where}: reads {', '.join(unknown)}, which is not an input port of the product{hint}",
             f"its inputs are {', '.join(inputs) or 'none'}: add an input port for it",
         )
-    return statements[0].sql(dialect=engine_dialect)
+    return query
+
+
+def _function_tables(tree: exp.Query) -> list[exp.Table]:
+    """FROM/JOIN items that call a function (read_csv(...), generate_series(...)) instead of naming a table."""
+    return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Func)]
 
 
 def import_function(base: Path, ref: str, module_name: str) -> Callable[..., Any] | None:
@@ -103,3 +125,22 @@ def as_arrow(result: Any, where: str) -> pa.Table:
     if callable(to_arrow):
         return pa.table(to_arrow())
     raise TransformError(f"{where}: the function returned {type(result).__name__}, not Arrow data")
+
+
+def transform_problems(workspace: Workspace) -> list[Problem]:
+    """Every SQL transform checked as `run` checks it (`checked_sql`), reported against its SQL file."""
+    problems = []
+    for entry in workspace.products.values():
+        transform = entry.spec.build.transform
+        if transform is None or transform.sql is None or not (entry.folder / transform.sql).is_file():
+            continue  # no SQL, or a missing file the workspace loader reports already
+        inputs = [p for p in (workspace.producer_of(port.contract_id) for port in entry.spec.input_ports) if p]
+        try:
+            checked_sql(entry, inputs)
+        except TransformError as exc:
+            path = entry.folder / transform.sql
+            file = str(path.relative_to(workspace.root)) if path.is_relative_to(workspace.root) else str(path)
+            message = exc.message.split(": ", 1)[-1]  # the file is the problem's location already
+            hint = f" ({exc.hint})" if exc.hint else ""
+            problems.append(Problem(file, "", f"{entry.id}: {message}{hint}"))
+    return problems
