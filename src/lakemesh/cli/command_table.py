@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
+from lakemesh.cli.render import console, esc, plain, print_json
 
 
 def history(
@@ -29,7 +29,8 @@ def history(
         when = datetime.fromtimestamp(h.get("timestamp", 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         metrics = h.get("operationMetrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if k.startswith("num") and v)[:90]
-        table.add_row(str(h.get("version")), when, str(h.get("operation")), shown, str(h.get("lakemesh.run", "")))
+        run = plain(h.get("lakemesh.run"))
+        table.add_row(str(h.get("version")), when, plain(h.get("operation")), plain(shown), run)
     console.print(table)
 
 
@@ -40,7 +41,7 @@ def restore(
 ) -> None:
     """Make an earlier version the current one (a new commit: history is kept)."""
     result = open_mesh(ctx).restore(product_id, to)
-    console.print(f"[green]restored[/] {product_id} to {to}: {result}")
+    console.print(f"[green]restored[/] {esc(product_id)} to {esc(to)}: {esc(result)}")
 
 
 def optimize(
@@ -51,7 +52,7 @@ def optimize(
     """Compact small files (and Z-order by columns), one commit."""
     metrics = open_mesh(ctx).optimize(product_id, zorder)
     console.print(
-        f"[green]optimized[/] {product_id}: {metrics.get('numFilesRemoved', 0)} files -> "
+        f"[green]optimized[/] {esc(product_id)}: {metrics.get('numFilesRemoved', 0)} files -> "
         f"{metrics.get('numFilesAdded', 0)}"
     )
 
@@ -67,4 +68,4 @@ def vacuum(
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(files)} files")
     for file in files[:20]:
-        console.print(f"  {file}")
+        console.print(f"  {file}", markup=False)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from lakemesh import __version__
 from lakemesh.cli import (
@@ -84,9 +85,9 @@ def main() -> None:
     except LakemeshError as exc:
         if debug:
             err_console.print_exception()
-        err_console.print(f"[red]error:[/] {exc.message}", soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)
         if exc.hint:
-            err_console.print(f"[dim]hint:[/] {exc.hint}", soft_wrap=True)
+            err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
         sys.exit(1)
 
 
