@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from lakemesh import __version__
 from lakemesh.cli import (
@@ -26,7 +28,67 @@ from lakemesh.cli import (
 from lakemesh.cli.render import err_console
 from lakemesh.errors import LakemeshError
 
+# options of the root that a user may type anywhere on the line: `lakemesh validate -w shop --debug`
+GLOBAL_FLAGS = ("--debug",)
+GLOBAL_VALUED = ("-w", "--workspace")
+JSON_HELP = "Print the result as JSON on stdout (for scripts and CI)."
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """The arguments with the root's own options moved in front of the subcommand, where click wants them."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg in GLOBAL_FLAGS or arg.startswith("--workspace="):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+            front.extend(args[i : i + 2])
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _polish_params(params: list[Any]) -> list[Any]:
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+        if "--json" in param.opts and not param.help:
+            param.help = JSON_HELP
+    return params
+
+
+def _polish(command: Any) -> None:
+    """Help without a `<bool>` placeholder on flags, and a line of help on every `--json`.
+
+    click adds `--help` and the completion flags only when it lists a command's parameters, so the
+    listing itself is wrapped.
+    """
+    listing = command.get_params
+    command.get_params = lambda ctx: _polish_params(listing(ctx))
+    for sub in getattr(command, "commands", {}).values():
+        _polish(sub)
+
+
+class LakemeshGroup(TyperGroup):
+    """The root command: global options anywhere on the line, polished help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _polish(self)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(args))
+
+
 app = typer.Typer(
+    cls=LakemeshGroup,
     name="lakemesh",
     help="Data products and their ODCS contracts as files, turned into governed, versioned tables.",
     no_args_is_help=True,
