@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # imported where used: capture and governance load only when 
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
+    from lakemesh.lakehouse.doctor import Finding
 
 
 @dataclass
@@ -560,10 +561,18 @@ class Mesh:
         self.authorize([self.workspace.product(product_id).id], "admin", "optimize")
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
-    def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
+    def vacuum(
+        self, product_id: str, retain_hours: int | None = None, dry_run: bool = True, force: bool = False
+    ) -> list[str]:
         if not dry_run:
             self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")
-        files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run)
+        files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run, force)
         if not dry_run:
             self.catalog.audit(self.actor, "vacuum", product_id, True, {"files": len(files), "retain": retain_hours})
         return files
+
+    def doctor(self, product_id: str) -> list[Finding]:
+        """What is damaged in the product's table (log or data files) and how to recover; [] when intact."""
+        from lakemesh.lakehouse.doctor import diagnose
+
+        return diagnose(self.lakehouse, self.workspace.product(product_id).id)

@@ -62,10 +62,30 @@ def vacuum(
     product_id: str = typer.Argument(...),
     retain: int | None = typer.Option(None, "--retain", help="Keep files needed for this many hours of time travel."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the files without deleting them."),
+    force: bool = typer.Option(False, "--force", help="Allow a retention below 168 hours (7 days)."),
 ) -> None:
-    """Delete files no version within the retention window needs (default retention: 7 days)."""
-    files = open_mesh(ctx).vacuum(product_id, retain, dry_run)
+    """Delete files no version within the retention window needs (default retention: 7 days).
+
+    A retention below 168 hours needs `--force`, as in Delta: readers of older versions lose their files.
+    """
+    files = open_mesh(ctx).vacuum(product_id, retain, dry_run, force)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(files)} files")
     for file in files[:20]:
         console.print(f"  {file}", markup=False)
+
+
+def doctor(ctx: typer.Context, product_id: str = typer.Argument(..., help="Product id.")) -> None:
+    """Check the product's table for damage (missing or truncated log files, missing data files) and say
+    how to recover. Exit 1 when something is wrong."""
+    mesh = open_mesh(ctx)
+    findings = mesh.doctor(product_id)
+    if not findings:
+        table = mesh.lakehouse.table(mesh.workspace.product(product_id).id)
+        intact = f"log and data files intact (version {table.version()}, {len(table.file_uris())} files)"
+        console.print(f"[green]✓[/] {esc(product_id)}: {intact}")
+        return
+    for finding in findings:
+        console.print(f"[red]✗[/] {esc(finding.problem)}", soft_wrap=True)
+        console.print(f"  [dim]fix:[/] {esc(finding.fix)}", soft_wrap=True)
+    raise typer.Exit(1)

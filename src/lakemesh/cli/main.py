@@ -103,6 +103,7 @@ app.command("history")(command_table.history)
 app.command("restore")(command_table.restore)
 app.command("optimize")(command_table.optimize)
 app.command("vacuum")(command_table.vacuum)
+app.command("doctor")(command_table.doctor)
 app.command("demo")(command_demo.demo)
 app.command("forget")(command_forget.forget)
 app.add_typer(command_catalog.app, name="catalog")
@@ -139,18 +140,51 @@ def root(
     ctx.obj = {"workspace": workspace, "debug": debug}
 
 
+READ_ONLY_HINT = (
+    "the catalog accepts no writes (a read-only file, user or replica): set LAKEMESH_CATALOG_URL to a writable "
+    "one; commands that only read (query, validate, history) still work"
+)
+
+
+def _library_errors() -> tuple[tuple[type[BaseException], str, str], ...]:
+    """Errors of the libraries underneath that no layer turned into a LakemeshError: what failed, and a hint."""
+    import duckdb
+    from deltalake.exceptions import DeltaError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (
+        (SQLAlchemyError, "the catalog database failed", "check that the catalog is reachable and writable"),
+        (DeltaError, "a Delta table operation failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
+        (duckdb.Error, "the query engine failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
+        (OSError, "a file operation failed", "check the path and its permissions"),
+    )
+
+
+def fail(message: str, hint: str | None, debug: bool) -> None:
+    """One red line (the message's first; --debug shows the traceback and all of it), the hint, exit 1."""
+    if debug:
+        err_console.print_exception()
+    lines = message.strip().splitlines() or [""]
+    if hint is None and any(word in message for word in ("read-only", "readonly")):
+        hint = READ_ONLY_HINT
+    err_console.print(f"[red]error:[/] {escape(lines[0])}", soft_wrap=True)
+    if hint:
+        err_console.print(f"[dim]hint:[/] {escape(hint)}", soft_wrap=True)
+    sys.exit(1)
+
+
 def main() -> None:
-    """Entry point: run the app, turning LakemeshError into one red line plus a hint (exit 1)."""
+    """Entry point: run the app, turning errors into one red line plus a hint (exit 1)."""
     debug = "--debug" in sys.argv
     try:
         app()
     except LakemeshError as exc:
-        if debug:
-            err_console.print_exception()
-        err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)
-        if exc.hint:
-            err_console.print(f"[dim]hint:[/] {escape(exc.hint)}", soft_wrap=True)
-        sys.exit(1)
+        fail(exc.message, exc.hint, debug)
+    except Exception as exc:  # the one boundary: what no layer wrapped still gets one line
+        for kind, what, hint in _library_errors():
+            if isinstance(exc, kind):
+                fail(f"{what}: {exc}", hint, debug)
+        raise
 
 
 if __name__ == "__main__":
