@@ -13,7 +13,7 @@ from lakemesh.errors import LakemeshError
 from lakemesh.quality.contract_check import check_file
 from lakemesh.spec.diff import diff_contracts
 from lakemesh.spec.export import EXPORT_FORMATS, to_jsonschema, to_odcs, to_sql_ddl
-from lakemesh.spec.odcs import lint_document, schema_minor
+from lakemesh.spec.odcs import lint_document, schema_fit, schema_minor
 from lakemesh.spec.problems import has_errors
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml
 
@@ -42,7 +42,10 @@ def lint(
         raise typer.Exit(1)
     if not as_json:
         api = raw.get("apiVersion") if isinstance(raw, dict) else "?"
-        console.print(f"[green]✓[/] {esc(file)}: valid ODCS {esc(api)} (checked with the {schema_minor(api)} schema)")
+        fit = schema_fit(raw) if isinstance(raw, dict) else None
+        console.print(
+            f"[green]✓[/] {esc(file)}: valid ODCS {esc(api)} (checked with the {fit or schema_minor(api)} schema)"
+        )
 
 
 @app.command()
