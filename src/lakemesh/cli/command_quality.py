@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from lakemesh.cli.render import STATUS_STYLE, console, esc, metrics_line, plain,
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
+
+if TYPE_CHECKING:
+    from lakemesh.quality.gx_import import ImportReport
 
 app = typer.Typer(
     help="Data quality: run a product's expectations, see their history, manage quarantined rows.",
@@ -263,6 +266,7 @@ def import_gx(
     """Add a GX suite's expectations to a contract's `quality` sections, as ODCS custom rules.
 
     Comments and formatting of the contract are kept. Expectations lakemesh cannot run are listed by name.
+    When one cannot be imported at all (a column the contract lacks), nothing is written and the exit code is 1.
     """
     from lakemesh.quality.gx_import import import_suite
 
@@ -280,13 +284,35 @@ def import_gx(
         console.print(f"[dim]= {esc(label)} (already in the contract)[/]")
     for name in report.unsupported:
         console.print(f"[yellow]![/] {esc(name)}: lakemesh cannot run this expectation", soft_wrap=True)
+    for name in report.skipped:
+        console.print(f"[dim]- {esc(name)}: left out (--skip-unsupported)[/]", soft_wrap=True)
     for label, why in report.not_imported:
         console.print(f"[red]✗[/] {esc(label)}: not imported, {esc(why)}", soft_wrap=True)
     if dry_run:
         console.print(report.text, markup=False, highlight=False)
-        return
-    path.write_text(report.text)
+    elif report.not_imported:
+        console.print(
+            f"[red]{len(report.not_imported)} of the suite's expectations cannot be imported: nothing was written "
+            f"to {esc(path)}[/]; fix the suite or the contract and import again",
+            soft_wrap=True,
+        )
+    else:
+        _replace(path, report.text)
+        _imported(path, report)
+    if report.not_imported:
+        raise typer.Exit(1)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the new contract next to the old one and swap it in: a reader sees one or the other, whole."""
+    temporary = path.with_name(f".{path.name}.importing")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _imported(path: Path, report: ImportReport) -> None:
     console.print(
         f"{path}: {len(report.added)} expectations added from suite '{report.suite}'"
-        f"; {len(report.unsupported)} cannot run, {len(report.not_imported)} not imported"
+        f"; {len(report.unsupported)} cannot run, {len(report.skipped)} left out",
+        markup=False,
     )
