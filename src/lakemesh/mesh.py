@@ -85,11 +85,20 @@ class Mesh:
         """The catalog, connected and migrated on first use."""
         return Catalog.connect(self.catalog_url)
 
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        if "catalog" in self.__dict__:
-            self.catalog.close()
-        if self.__dict__.get("encryptor") is not None:
-            self.encryptor.store.close()  # type: ignore[union-attr]
+        """Release the catalog's connections and the key store; the Mesh can be used again (it reconnects)."""
+        catalog = self.__dict__.pop("catalog", None)
+        if catalog is not None:
+            catalog.close()
+        encryptor = self.__dict__.pop("encryptor", None)
+        if encryptor is not None:
+            encryptor.store.close()
 
     @cached_property
     def actor(self) -> str:

@@ -84,3 +84,15 @@ def test_query_writes_json_csv_and_parquet_to_stdout(workspace: Path) -> None:
     assert pq.read_table(io.BytesIO(binary.stdout)).to_pylist() == [{"n": 1, "s": "a,b"}, {"n": 2, "s": None}]
     with pytest.raises(LakemeshError, match="unknown --format 'xml'"):
         run("-w", str(workspace), "query", SQL, "--format", "xml")
+
+
+def test_catalog_show_says_when_the_freshness_figure_was_taken(workspace: Path) -> None:
+    (workspace / "data/orders/first.csv").write_text("id,created_at,amount\no-1,2026-01-05T10:00:00,12.50\n")
+    assert run("-w", str(workspace), "run", "--all")[0] == 0
+    assert run("-w", str(workspace), "quality", "check", "orders.orders")[0] == 0
+    assert run("-w", str(workspace), "catalog", "sync")[0] == 0
+    code, out = run("-w", str(workspace), "catalog", "show", "orders.orders")
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("quality"))
+    checked = line.split("(checked ", 1)[1].split(",", 1)[0]
+    assert f"before the check at {checked} UTC" in line and " ago" not in line

@@ -150,7 +150,9 @@ def render_quality_summary(rows: list[dict[str, Any]]) -> None:
     metrics = {r["check_name"].removeprefix("metric."): r["observed"] for r in rows if r["status"] == "metric"}
     checks = [r for r in rows if r["status"] != "metric"]
     version = rows[0]["table_version"]
-    line = metrics_line({k: v for k, v in metrics.items() if isinstance(v, int | float) or v is None})
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float) or v is None}
+    # the age was measured when the check ran, not now: say so
+    line = metrics_line(numbers, taken=f"{when} UTC")
     passed = sum(r["status"] == "passed" for r in checks)
     console.print(
         f"[bold]quality[/] (checked {when}, table v{version}): {passed}/{len(checks)} checks passed; {line}",

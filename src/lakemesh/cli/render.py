@@ -136,7 +136,8 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def metrics_line(metrics: dict[str, float | None]) -> str:
+def metrics_line(metrics: dict[str, float | None], taken: str | None = None) -> str:
+    """Quality metrics in one line; the commit's age as of `taken` (a recorded check's time) or of now."""
     parts = []
     for key in ("completeness", "validity", "uniqueness", "freshness"):
         value = metrics.get(key)
@@ -145,7 +146,8 @@ def metrics_line(metrics: dict[str, float | None]) -> str:
     age = metrics.get("freshness_seconds")
     if age is not None:
         sla = metrics.get("freshness_sla_seconds")
-        parts.append(f"last commit {_duration(age)} ago" + (f" (SLA {_duration(sla)})" if sla else ""))
+        when = f"before the check at {taken}" if taken else "ago"
+        parts.append(f"last commit {_duration(age)} {when}" + (f" (SLA {_duration(sla)})" if sla else ""))
     return ", ".join(parts)
 
 
