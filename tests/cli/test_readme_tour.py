@@ -56,3 +56,15 @@ def test_the_tour_works_in_the_demo_workspace(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     _walk(_tour_blocks()[1], tmp_path / "demo-workspace")
     assert (tmp_path / "demo-workspace/statuses.csv").read_text().startswith('"status","n"')
+
+
+def test_the_python_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code = re.search(r"## Python API.*?```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert code is not None
+    assert _run("lakemesh init shop", tmp_path).returncode == 0
+    (tmp_path / "shop/data/orders/a.csv").write_text("id,created_at,amount\nO-1,2026-01-05T10:00:00,12.50\n")
+    monkeypatch.chdir(tmp_path)
+    scope: dict[str, object] = {}
+    exec(code.group(1), scope)  # the README's own example, as written
+    assert scope["report"].ok and scope["frame"].shape[0] == 1  # type: ignore[attr-defined]
+    assert scope["old"].to_pylist() == [{"n": 1}]  # type: ignore[attr-defined]
