@@ -72,3 +72,34 @@ def test_sync_refuses_a_broken_workspace_and_changes_nothing(shop: Path, catalog
 
 def test_actor_comes_from_settings(shop: Path) -> None:
     assert Mesh.open(shop, Settings(user="carol@example.com")).actor == "carol@example.com"
+
+
+def test_mesh_is_a_context_manager_that_closes_its_catalog(tmp_path: Path) -> None:
+    from tests.cli.test_cli import run
+
+    assert run("init", "shop", "--path", str(tmp_path / "shop"))[0] == 0
+    with Mesh.open(tmp_path / "shop") as mesh:
+        mesh.sync()
+        pool = mesh.catalog.engine.pool
+        assert pool.checkedin() == 1  # the connection the sync used, kept for the next call
+    assert pool.checkedin() == 0  # closed on the way out
+    assert [h.product_id for h in mesh.search("")] == ["sales.orders"]  # and it reconnects when used again
+    mesh.close()
+    with pytest.raises(RuntimeError, match="inside"), Mesh.open(tmp_path / "shop") as mesh:
+        mesh.sync()
+        pool = mesh.catalog.engine.pool
+        raise RuntimeError("inside")
+    assert pool.checkedin() == 0  # closed when the block fails too
+
+
+def test_query_results_convert_to_pandas_in_the_default_install(tmp_path: Path) -> None:
+    import importlib.metadata
+
+    from tests.cli.test_cli import run
+
+    assert run("init", "shop", "--path", str(tmp_path / "shop"))[0] == 0
+    requirements = importlib.metadata.requires("lakemesh") or []
+    assert any(r.startswith("pandas") and "extra ==" not in r for r in requirements)
+    with Mesh.open(tmp_path / "shop") as mesh:
+        frame = mesh.query("SELECT 1 AS n, 'a' AS s UNION ALL SELECT 2, 'b' ORDER BY n").to_pandas()
+    assert list(frame.columns) == ["n", "s"] and frame["n"].tolist() == [1, 2]

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported where used: capture and governance load only when 
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
+    from lakemesh.lakehouse.doctor import Finding
 
 
 @dataclass
@@ -112,11 +113,20 @@ class Mesh:
         with lock.hold(self.lock_notice):
             yield
 
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        if "catalog" in self.__dict__:
-            self.catalog.close()
-        if self.__dict__.get("encryptor") is not None:
-            self.encryptor.store.close()  # type: ignore[union-attr]
+        """Release the catalog's connections and the key store; the Mesh can be used again (it reconnects)."""
+        catalog = self.__dict__.pop("catalog", None)
+        if catalog is not None:
+            catalog.close()
+        encryptor = self.__dict__.pop("encryptor", None)
+        if encryptor is not None:
+            encryptor.store.close()
 
     @cached_property
     def actor(self) -> str:
@@ -651,10 +661,18 @@ class Mesh:
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
     @writes
-    def vacuum(self, product_id: str, retain_hours: int | None = None, dry_run: bool = True) -> list[str]:
+    def vacuum(
+        self, product_id: str, retain_hours: int | None = None, dry_run: bool = True, force: bool = False
+    ) -> list[str]:
         if not dry_run:
             self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")
-        files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run)
+        files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run, force)
         if not dry_run:
             self.catalog.audit(self.actor, "vacuum", product_id, True, {"files": len(files), "retain": retain_hours})
         return files
+
+    def doctor(self, product_id: str) -> list[Finding]:
+        """What is damaged in the product's table (log or data files) and how to recover; [] when intact."""
+        from lakemesh.lakehouse.doctor import diagnose
+
+        return diagnose(self.lakehouse, self.workspace.product(product_id).id)

@@ -91,11 +91,11 @@ def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -
         metrics["numFilesRemoved"] == files_before and len(mesh.lakehouse.table("orders.order_events").file_uris()) == 1
     )
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before
-    stale = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=True)
+    stale = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True)
     assert len(stale) == files_before
     folder = Path(mesh.lakehouse.uri("orders.order_events"))
     assert len(list(folder.glob("*.parquet"))) == files_before + 1
-    deleted = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=False)
+    deleted = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=False, force=True)
     assert sorted(deleted) == sorted(stale)
     assert len(list(folder.glob("*.parquet"))) == 1  # the bytes are gone from storage
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before

@@ -75,8 +75,13 @@ def test_schema_is_chosen_by_api_version() -> None:
     # `relationships` on a property arrived in v3.1: unknown to the v3.0 schema
     doc["schema"][0]["properties"][1]["relationships"] = [{"to": "emails.id", "type": "foreignKey"}]
     problems = lint_document(doc, "c.yaml")
-    assert [p.path for p in problems] == ["schema[0].properties[1].relationships"]
-    assert "unknown key 'relationships'" in problems[0].message
+    # the v3.1 schema accepts it: a warning that names it and the bump, not an error
+    assert [(p.path, p.is_error) for p in problems] == [("apiVersion", False)]
+    assert "unknown key 'relationships'" in problems[0].message and "bump apiVersion to v3.1.0" in problems[0].message
+    doc["schema"][0]["properties"][1]["relationshipz"] = []
+    problems = lint_document(doc, "c.yaml")
+    assert "schema[0].properties[1].relationshipz" in {p.path for p in problems if p.is_error}
+    del doc["schema"][0]["properties"][1]["relationshipz"]
     doc["apiVersion"] = "v3.1.0"
     assert lint_document(doc, "c.yaml") == []
 

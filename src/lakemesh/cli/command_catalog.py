@@ -11,7 +11,7 @@ from rich.table import Table
 
 from lakemesh.catalog import ProductRecord, SyncReport
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, metrics_line, print_json
+from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled
 
 app = typer.Typer(help="Register the workspace in the catalog, search it, show products.", no_args_is_help=True)
 
@@ -23,7 +23,7 @@ def sync(ctx: typer.Context) -> None:
     with console.status(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
         report = mesh.sync()
     render_sync(report)
-    console.print(f"catalog: {mesh.catalog.url}")
+    console.print(f"catalog: {esc(mesh.catalog.url)}")
 
 
 @app.command()
@@ -44,10 +44,10 @@ def rebuild(ctx: typer.Context) -> None:
 def render_sync(report: SyncReport) -> None:
     for change in report.changed:
         style = {"created": "green", "updated": "yellow", "removed": "red"}[change.change]
-        console.print(f"[{style}]{change.change:>8}[/] {change.kind} [bold]{change.id}[/] v{change.version}")
+        console.print(f"[{style}]{change.change:>8}[/] {change.kind} [bold]{esc(change.id)}[/] v{change.version}")
         if change.change == "updated":
             for line in change.summary[:8]:
-                console.print(f"           {line}", soft_wrap=True)
+                console.print(f"           {esc(line)}", soft_wrap=True)
     parts = [f"{report.count(c)} {c}" for c in ("created", "updated", "removed", "unchanged")]
     console.print(", ".join(parts))
 
@@ -68,13 +68,19 @@ def search(
         print_json([asdict(h) for h in hits])
         return
     if not hits:
-        console.print("no products match" + (f" '{query}'" if query else ""))
+        console.print("no products match" + (f" '{query}'" if query else ""), markup=False)
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("product", "layer", "owner", "tags", "description"):
         table.add_column(name, overflow="fold")
     for h in hits:
-        table.add_row(f"[bold]{h.product_id}[/]", h.layer, h.owner or "", ", ".join(h.tags), (h.description or "")[:70])
+        table.add_row(
+            styled(h.product_id, "bold"),
+            plain(h.layer),
+            plain(h.owner),
+            plain(", ".join(h.tags)),
+            plain((h.description or "")[:70]),
+        )
     console.print(table)
 
 
@@ -104,33 +110,33 @@ def render_product(record: ProductRecord) -> None:
     doc, row = record.document, record.row
     sla = ", ".join(f"{k} {v}" for k, v in (doc.get("sla") or {}).items() if v is not None) or "none"
     lines = [
-        f"[bold]{row['name']}[/]  ({row['layer']}, {row['status']}, v{row['spec_version']})",
-        (doc.get("description") or {}).get("purpose") or "",
-        f"owner: {row['owner'] or '-'}   team: {(doc.get('team') or {}).get('name', '-')}",
-        f"tags: {', '.join(row['tags']) or '-'}",
-        f"SLA: {sla}",
+        f"[bold]{esc(row['name'])}[/]  ({esc(row['layer'])}, {esc(row['status'])}, v{esc(row['spec_version'])})",
+        esc((doc.get("description") or {}).get("purpose") or ""),
+        f"owner: {esc(row['owner'] or '-')}   team: {esc(_team(doc))}",
+        f"tags: {esc(', '.join(row['tags']) or '-')}",
+        f"SLA: {esc(sla)}",
     ]
     for port in doc.get("inputPorts") or []:
-        lines.append(f"input  [cyan]{port['name']}[/] <- contract {port['contractId']} {port.get('version') or ''}")
+        lines.append(f"input  [cyan]{esc(port['name'])}[/] <- contract {_port_contract(port)}")
     for port in doc.get("outputPorts") or []:
-        lines.append(f"output [cyan]{port['name']}[/] -> contract {port['contractId']} {port.get('version') or ''}")
+        lines.append(f"output [cyan]{esc(port['name'])}[/] -> contract {_port_contract(port)}")
     if record.contract:
         c = record.contract
-        lines.append(f"contract: {c.get('id')} {c.get('version')} (ODCS {c.get('apiVersion')}, {c.get('status')})")
-    console.print(Panel("\n".join(lines), title=row["id"], expand=False))
+        lines.append(esc(f"contract: {c.get('id')} {c.get('version')} (ODCS {c.get('apiVersion')}, {c.get('status')})"))
+    console.print(Panel("\n".join(lines), title=plain(row["id"]), expand=False))
     if record.columns:
         cols = Table(box=None, header_style="bold", pad_edge=False, title="columns", title_justify="left")
         for name in ("column", "type", "req", "pk", "classification", "tags", "description"):
             cols.add_column(name, overflow="fold")
         for c in record.columns:
             cols.add_row(
-                c["name"],
-                c["physical_type"] or c["logical_type"] or "",
+                plain(c["name"]),
+                plain(c["physical_type"] or c["logical_type"]),
                 "✓" if c["required"] else "",
                 "✓" if c["primary_key"] else "",
-                c["classification"] or "",
-                ", ".join(c["tags"]),
-                (c["description"] or "")[:60],
+                plain(c["classification"]),
+                plain(", ".join(c["tags"])),
+                plain((c["description"] or "")[:60]),
             )
         console.print(cols)
     if record.quality:
@@ -140,8 +146,17 @@ def render_product(record: ProductRecord) -> None:
         hist.add_column(name, overflow="fold")
     for v in record.versions:
         when = v.changed_at.strftime("%Y-%m-%d %H:%M") if v.changed_at else ""
-        hist.add_row(str(v.version), v.change, when, v.changed_by, "; ".join(v.summary[:4]))
+        hist.add_row(str(v.version), v.change, when, plain(v.changed_by), plain("; ".join(v.summary[:4])))
     console.print(hist)
+
+
+def _port_contract(port: dict[str, Any]) -> str:
+    return esc(f"{port['contractId']} {port.get('version') or ''}")
+
+
+def _team(doc: dict[str, Any]) -> str:
+    team = doc.get("team")
+    return str(team.get("name", "-")) if isinstance(team, dict) else "-"
 
 
 def render_quality_summary(rows: list[dict[str, Any]]) -> None:
@@ -150,7 +165,9 @@ def render_quality_summary(rows: list[dict[str, Any]]) -> None:
     metrics = {r["check_name"].removeprefix("metric."): r["observed"] for r in rows if r["status"] == "metric"}
     checks = [r for r in rows if r["status"] != "metric"]
     version = rows[0]["table_version"]
-    line = metrics_line({k: v for k, v in metrics.items() if isinstance(v, int | float) or v is None})
+    numbers = {k: v for k, v in metrics.items() if isinstance(v, int | float) or v is None}
+    # the age was measured when the check ran, not now: say so
+    line = metrics_line(numbers, taken=f"{when} UTC")
     passed = sum(r["status"] == "passed" for r in checks)
     console.print(
         f"[bold]quality[/] (checked {when}, table v{version}): {passed}/{len(checks)} checks passed; {line}",
@@ -159,4 +176,4 @@ def render_quality_summary(rows: list[dict[str, Any]]) -> None:
     for r in checks:
         if r["status"] != "passed":
             count = "" if r["unexpected_count"] is None else f" ({r['unexpected_count']:,} rows)"
-            console.print(f"  {r['status']:<8} {r['check_name']}{count} [dim]{r['severity'] or ''}[/]")
+            console.print(f"  {r['status']:<8} {esc(r['check_name'])}{count} [dim]{esc(r['severity'])}[/]")

@@ -8,12 +8,12 @@ from pathlib import Path
 import typer
 
 from lakemesh.cli.common import resolve_contract
-from lakemesh.cli.render import check_json, check_table, console, print_json, problems_json, problems_table
+from lakemesh.cli.render import check_json, check_table, console, esc, print_json, problems_json, problems_table
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.contract_check import check_file
 from lakemesh.spec.diff import diff_contracts
 from lakemesh.spec.export import EXPORT_FORMATS, to_jsonschema, to_odcs, to_sql_ddl
-from lakemesh.spec.odcs import lint_document, schema_minor
+from lakemesh.spec.odcs import lint_document, schema_fit, schema_minor
 from lakemesh.spec.problems import has_errors
 from lakemesh.spec.yaml_io import YamlFileError, read_yaml
 
@@ -38,11 +38,14 @@ def lint(
         console.print(problems_table(problems))
     if has_errors(problems):
         if not as_json:
-            console.print(f"[red]✗[/] {file}: {sum(p.is_error for p in problems)} errors")
+            console.print(f"[red]✗[/] {esc(file)}: {sum(p.is_error for p in problems)} errors")
         raise typer.Exit(1)
     if not as_json:
         api = raw.get("apiVersion") if isinstance(raw, dict) else "?"
-        console.print(f"[green]✓[/] {file}: valid ODCS {api} (checked with the {schema_minor(api)} schema)")
+        fit = schema_fit(raw) if isinstance(raw, dict) else None
+        console.print(
+            f"[green]✓[/] {esc(file)}: valid ODCS {esc(api)} (checked with the {fit or schema_minor(api)} schema)"
+        )
 
 
 @app.command()
@@ -68,11 +71,11 @@ def diff(
     else:
         for c in result.changes:
             mark = "[red]breaking[/]    " if c.breaking else "[green]non-breaking[/]"
-            console.print(f"{mark} {c.kind:<22} {c.path}: {c.detail}", soft_wrap=True)
+            console.print(f"{mark} {c.kind:<22} {esc(c.path)}: {esc(c.detail)}", soft_wrap=True)
         verdict = "[green]ok[/]" if result.version_ok else "[red]needs a major version bump[/]"
         console.print(
             f"{len(result.changes)} changes, {len(result.breaking)} breaking; "
-            f"{result.old_version} -> {result.new_version} (required bump: {result.required_bump}): {verdict}"
+            f"{esc(result.old_version)} -> {esc(result.new_version)} (required bump: {result.required_bump}): {verdict}"
         )
     if not result.version_ok:
         raise typer.Exit(1)
@@ -98,7 +101,7 @@ def export(
         raise LakemeshError(f"unknown export format '{fmt}'", f"use one of {', '.join(EXPORT_FORMATS)}")
     if output:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(f"wrote {output}", markup=False)
     else:
         print(text, end="")
 
@@ -123,7 +126,7 @@ def check(
         console.print(check_table(report, show_passed=show_all))
         verdict = "[green]passed[/]" if report.passed else f"[red]{len(report.failed)} rules failed[/]"
         console.print(
-            f"{report.rows:,} records checked against {report.contract_id} ({report.table}) in "
+            f"{report.rows:,} records checked against {esc(report.contract_id)} ({esc(report.table)}) in "
             f"{report.seconds:.2f}s ({report.rows_per_second:,.0f} records/s): {verdict}"
         )
     if not report.passed:

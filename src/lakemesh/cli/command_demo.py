@@ -12,7 +12,7 @@ from lakemesh.cli.command_catalog import render_sync
 from lakemesh.cli.command_forget import render_erasure
 from lakemesh.cli.command_quality import quality_table
 from lakemesh.cli.command_run import render_report
-from lakemesh.cli.render import check_table, console, metrics_line, render_rows
+from lakemesh.cli.render import check_table, console, esc, metrics_line, render_rows
 from lakemesh.mesh import Mesh
 
 
@@ -49,7 +49,7 @@ def demo(
     render_rows(gold)
     console.rule("catalog search 'orders'")
     for hit in mesh.search("orders", limit=5):
-        console.print(f"  [bold]{hit.product_id}[/] ({hit.layer}) {hit.description or ''}")
+        console.print(f"  [bold]{esc(hit.product_id)}[/] ({esc(hit.layer)}) {esc(hit.description)}")
     product, (path, _) = "orders.order_events", files["orders.order_events"]
     console.rule(f"contract check {product} (the raw file, before any gate)")
     contract = mesh.workspace.product(product).contract
@@ -76,7 +76,7 @@ def demo(
     policies = mesh.workspace.mesh.governance.policies
     violations = mesh.governance_check()
     mark = "[green]✓[/]" if not violations else "[yellow]![/]"
-    names = ", ".join(p.name for p in policies)
+    names = esc(", ".join(p.name for p in policies))
     console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
     _governed(mesh)
     mesh.close()
@@ -98,7 +98,7 @@ def demo(
         "contract export orders.analytics_orders --format sql-ddl --dialect postgres",
         f"contract check orders.order_events {files['orders.order_events'][0]}",
     ):
-        console.print(f"  lakemesh -w {target} {cmd}")
+        console.print(f"  lakemesh -w {target} {cmd}", markup=False)
 
 
 def _governed(mesh: Mesh) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from lakemesh.cli.render import console
 from lakemesh.scaffold import scaffold_workspace
@@ -19,7 +20,7 @@ def init(
     """Create a workspace: mesh.yaml, one domain, one product with its ODCS contract."""
     target = path or Path(name)
     files = scaffold_workspace(target, name, domain, product)
-    console.print(f"[green]created[/] workspace [bold]{name}[/] in {target}/")
+    console.print(f"[green]created[/] workspace [bold]{escape(name)}[/] in {escape(str(target))}/")
     for file in files:
-        console.print(f"  {file.relative_to(target)}")
-    console.print(f"\nnext: [bold]cd {target} && lakemesh validate && lakemesh catalog sync[/]")
+        console.print(f"  {file.relative_to(target)}", markup=False)
+    console.print(f"\nnext: [bold]cd {escape(str(target))} && lakemesh validate && lakemesh catalog sync[/]")

@@ -6,16 +6,19 @@ import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import STATUS_STYLE, console, metrics_line, print_json, render_rows
+from lakemesh.cli.render import STATUS_STYLE, console, esc, metrics_line, plain, print_json, render_rows, styled
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
+
+if TYPE_CHECKING:
+    from lakemesh.quality.gx_import import ImportReport
 
 app = typer.Typer(
     help="Data quality: run a product's expectations, see their history, manage quarantined rows.",
@@ -68,18 +71,18 @@ def quality_table(report: QualityReport, show_passed: bool = True) -> Table:
         style = STATUS_STYLE[r.status]
         detail = r.detail if r.status is CheckStatus.ERROR else _examples(r.examples)
         table.add_row(
-            r.name,
-            f"[{style}]{r.status.value}[/]",
-            SEVERITY_SHORT.get(r.severity, r.severity),
-            _short(r.observed),
+            plain(r.name),
+            styled(r.status.value, style),
+            plain(SEVERITY_SHORT.get(r.severity, r.severity)),
+            plain(_short(r.observed)),
             unexpected,
             pct,
-            detail,
+            plain(detail),
         )
     if hidden:
         table.add_row(f"[green]{hidden} checks passed[/]", "", "", "", "", "", "")
     for name, why in report.unsupported:
-        table.add_row(name, "[dim]skipped[/]", "", "", "", "", why)
+        table.add_row(plain(name), "[dim]skipped[/]", "", "", "", "", plain(why))
     return table
 
 
@@ -176,7 +179,10 @@ def history(
         print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows[: limit * 50]])
         return
     if not rows:
-        console.print(f"no quality results for {product} yet: run `lakemesh quality check {product}` or `lakemesh run`")
+        console.print(
+            f"no quality results for {product} yet: run `lakemesh quality check {product}` or `lakemesh run`",
+            markup=False,
+        )
         return
     by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in reversed(rows):  # oldest first
@@ -193,11 +199,11 @@ def history(
             if name in HIDDEN_METRICS or not values:
                 continue
             current = f"{values[-1]:.4g}" if values else ""
-            table.add_row(name, f"[cyan]{sparkline(values)}[/]", current, "", when)
+            table.add_row(plain(name), f"[cyan]{sparkline(values)}[/]", current, "", when)
             continue
         trend = "".join(MARK.get(r["status"], "?") for r in recent)
         unexpected = "" if last["unexpected_count"] is None else f"{last['unexpected_count']:,}"
-        table.add_row(name, trend, last["status"], unexpected, when)
+        table.add_row(plain(name), trend, plain(last["status"]), unexpected, when)
     console.print(table)
     console.print("[dim]trend: oldest to newest; gates check each run's new rows, `quality check` the whole table[/]")
 
@@ -221,12 +227,12 @@ def quarantine(
         print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pylist()])
         return
     if rows.num_rows == 0:
-        console.print(f"{product}: nothing in quarantine")
+        console.print(f"{product}: nothing in quarantine", markup=False)
         return
     first = ["_quarantine_checks", "_quarantine_reason"]
     ordered = rows.select(first + [c for c in rows.column_names if c not in first])
     render_rows(ordered, limit)
-    console.print(f"{total:,} rows in quarantine; after a fix: lakemesh quality reprocess {product}")
+    console.print(f"{total:,} rows in quarantine; after a fix: lakemesh quality reprocess {product}", markup=False)
 
 
 @app.command()
@@ -241,7 +247,8 @@ def reprocess(ctx: typer.Context, product: str = typer.Argument(..., help="The p
     console.print(
         f"{product}: {result.released:,} rows released into the product"
         + (f" (now version {result.product_version})" if result.released else "")
-        + f", {result.still_quarantined:,} still in quarantine"
+        + f", {result.still_quarantined:,} still in quarantine",
+        markup=False,
     )
 
 
@@ -259,6 +266,7 @@ def import_gx(
     """Add a GX suite's expectations to a contract's `quality` sections, as ODCS custom rules.
 
     Comments and formatting of the contract are kept. Expectations lakemesh cannot run are listed by name.
+    When one cannot be imported at all (a column the contract lacks), nothing is written and the exit code is 1.
     """
     from lakemesh.quality.gx_import import import_suite
 
@@ -271,18 +279,40 @@ def import_gx(
         path = mesh.root / found.file
     report = import_suite(suite, path, table, skip_unsupported)
     for label in report.added:
-        console.print(f"[green]+[/] {label}")
+        console.print(f"[green]+[/] {esc(label)}")
     for label in report.already_present:
-        console.print(f"[dim]= {label} (already in the contract)[/]")
+        console.print(f"[dim]= {esc(label)} (already in the contract)[/]")
     for name in report.unsupported:
-        console.print(f"[yellow]![/] {name}: lakemesh cannot run this expectation", soft_wrap=True)
+        console.print(f"[yellow]![/] {esc(name)}: lakemesh cannot run this expectation", soft_wrap=True)
+    for name in report.skipped:
+        console.print(f"[dim]- {esc(name)}: left out (--skip-unsupported)[/]", soft_wrap=True)
     for label, why in report.not_imported:
-        console.print(f"[red]✗[/] {label}: not imported, {why}", soft_wrap=True)
+        console.print(f"[red]✗[/] {esc(label)}: not imported, {esc(why)}", soft_wrap=True)
     if dry_run:
         console.print(report.text, markup=False, highlight=False)
-        return
-    path.write_text(report.text)
+    elif report.not_imported:
+        console.print(
+            f"[red]{len(report.not_imported)} of the suite's expectations cannot be imported: nothing was written "
+            f"to {esc(path)}[/]; fix the suite or the contract and import again",
+            soft_wrap=True,
+        )
+    else:
+        _replace(path, report.text)
+        _imported(path, report)
+    if report.not_imported:
+        raise typer.Exit(1)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the new contract next to the old one and swap it in: a reader sees one or the other, whole."""
+    temporary = path.with_name(f".{path.name}.importing")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _imported(path: Path, report: ImportReport) -> None:
     console.print(
         f"{path}: {len(report.added)} expectations added from suite '{report.suite}'"
-        f"; {len(report.unsupported)} cannot run, {len(report.not_imported)} not imported"
+        f"; {len(report.unsupported)} cannot run, {len(report.skipped)} left out",
+        markup=False,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,14 +29,42 @@ def query(
     principal: str | None = typer.Option(
         None, "--as", help="Run as this principal: its grants, column masks and row filters apply; audited."
     ),
+    fmt: str | None = typer.Option(
+        None, "--format", "-f", help="Write every row to stdout as csv, json (one array) or parquet (binary)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Every row as one JSON array on stdout (--format json)."),
 ) -> None:
     """Run read-only SQL over products (DuckDB over their Delta tables), optionally time-travelling."""
+    fmt = "json" if as_json else fmt
+    if fmt is not None and fmt not in STDOUT_FORMATS:
+        raise LakemeshError(f"unknown --format '{fmt}'", f"use one of {', '.join(STDOUT_FORMATS)}")
     result = open_mesh(ctx).query(sql, as_of=as_of, principal=principal)
+    if fmt is not None:
+        write_stdout(result, fmt)
+        return
     if output is not None:
         write_result(result, output)
         console.print(f"wrote {result.num_rows:,} rows to {output}")
         return
     render_rows(result, limit)
+
+
+STDOUT_FORMATS = ("csv", "json", "parquet")
+
+
+def write_stdout(result: pa.Table, fmt: str) -> None:
+    """Every row of `result` on stdout: CSV, one JSON array, or a Parquet file's bytes."""
+    if fmt == "json":
+        print(json.dumps(result.to_pylist(), default=str))
+        return
+    sink = pa.BufferOutputStream()
+    if fmt == "csv":
+        pacsv.write_csv(result, sink)
+    else:
+        pq.write_table(result, sink)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(sink.getvalue().to_pybytes())
+    sys.stdout.buffer.flush()
 
 
 def write_result(result: pa.Table, output: Path) -> None:
@@ -44,8 +74,6 @@ def write_result(result: pa.Table, output: Path) -> None:
     elif suffix == ".parquet":
         pq.write_table(result, output)
     elif suffix in (".json", ".jsonl"):
-        import json
-
         with output.open("w", encoding="utf-8") as out:
             for row in result.to_pylist():
                 out.write(json.dumps(row, default=str) + "\n")

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
+from lakemesh.cli.render import console, esc, plain, print_json
 
 
 def history(
@@ -29,7 +29,8 @@ def history(
         when = datetime.fromtimestamp(h.get("timestamp", 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
         metrics = h.get("operationMetrics") or {}
         shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if k.startswith("num") and v)[:90]
-        table.add_row(str(h.get("version")), when, str(h.get("operation")), shown, str(h.get("lakemesh.run", "")))
+        run = plain(h.get("lakemesh.run"))
+        table.add_row(str(h.get("version")), when, plain(h.get("operation")), plain(shown), run)
     console.print(table)
 
 
@@ -41,9 +42,9 @@ def restore(
     """Make an earlier version the current one (a new commit: history is kept)."""
     result = open_mesh(ctx).restore(product_id, to)
     rebuild = result.pop("rebuild_on_next_run", [])
-    console.print(f"[green]restored[/] {product_id} to {to}: {result}")
+    console.print(f"[green]restored[/] {esc(product_id)} to {esc(to)}: {esc(result)}")
     if rebuild:
-        console.print(f"the next `lakemesh run` rebuilds from full reads: {', '.join(rebuild)}", soft_wrap=True)
+        console.print(f"the next `lakemesh run` rebuilds from full reads: {esc(', '.join(rebuild))}", soft_wrap=True)
 
 
 def optimize(
@@ -54,7 +55,7 @@ def optimize(
     """Compact small files (and Z-order by columns), one commit."""
     metrics = open_mesh(ctx).optimize(product_id, zorder)
     console.print(
-        f"[green]optimized[/] {product_id}: {metrics.get('numFilesRemoved', 0)} files -> "
+        f"[green]optimized[/] {esc(product_id)}: {metrics.get('numFilesRemoved', 0)} files -> "
         f"{metrics.get('numFilesAdded', 0)}"
     )
 
@@ -64,10 +65,30 @@ def vacuum(
     product_id: str = typer.Argument(...),
     retain: int | None = typer.Option(None, "--retain", help="Keep files needed for this many hours of time travel."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the files without deleting them."),
+    force: bool = typer.Option(False, "--force", help="Allow a retention below 168 hours (7 days)."),
 ) -> None:
-    """Delete files no version within the retention window needs (default retention: 7 days)."""
-    files = open_mesh(ctx).vacuum(product_id, retain, dry_run)
+    """Delete files no version within the retention window needs (default retention: 7 days).
+
+    A retention below 168 hours needs `--force`, as in Delta: readers of older versions lose their files.
+    """
+    files = open_mesh(ctx).vacuum(product_id, retain, dry_run, force)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(files)} files")
     for file in files[:20]:
-        console.print(f"  {file}")
+        console.print(f"  {file}", markup=False)
+
+
+def doctor(ctx: typer.Context, product_id: str = typer.Argument(..., help="Product id.")) -> None:
+    """Check the product's table for damage (missing or truncated log files, missing data files) and say
+    how to recover. Exit 1 when something is wrong."""
+    mesh = open_mesh(ctx)
+    findings = mesh.doctor(product_id)
+    if not findings:
+        table = mesh.lakehouse.table(mesh.workspace.product(product_id).id)
+        intact = f"log and data files intact (version {table.version()}, {len(table.file_uris())} files)"
+        console.print(f"[green]✓[/] {esc(product_id)}: {intact}")
+        return
+    for finding in findings:
+        console.print(f"[red]✗[/] {esc(finding.problem)}", soft_wrap=True)
+        console.print(f"  [dim]fix:[/] {esc(finding.fix)}", soft_wrap=True)
+    raise typer.Exit(1)

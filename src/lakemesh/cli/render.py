@@ -8,7 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from lakemesh.quality.results import CheckReport, CheckStatus
 from lakemesh.spec.problems import Problem
@@ -25,6 +27,21 @@ STATUS_STYLE = {
 }
 
 
+def plain(value: Any) -> Text:
+    """A value from data or a user's file as literal text: never read as markup (`[red]`, `[/]`)."""
+    return Text("" if value is None else str(value))
+
+
+def styled(value: Any, style: str) -> Text:
+    """A value from data or a user's file, literal, in one style of ours."""
+    return Text("" if value is None else str(value), style=style)
+
+
+def esc(value: Any) -> str:
+    """A value from data or a user's file, escaped for a markup string of ours."""
+    return escape("" if value is None else str(value))
+
+
 def print_json(data: Any) -> None:
     """Plain JSON on stdout, for scripts and CI."""
     print(json.dumps(data, indent=2, default=str))
@@ -34,9 +51,9 @@ def render_rows(data: pa.Table, limit: int = 50) -> None:
     """An Arrow table as a terminal table, with the row count."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in data.column_names:
-        table.add_column(name, overflow="fold")
+        table.add_column(plain(name), overflow="fold")
     for row in data.slice(0, limit).to_pylist():
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+        table.add_row(*(plain(v) for v in row.values()))
     console.print(table)
     more = f" (showing {limit})" if data.num_rows > limit else ""
     console.print(f"[dim]{data.num_rows:,} rows{more}[/]")
@@ -49,7 +66,7 @@ def problems_table(problems: Sequence[Problem]) -> Table:
     table.add_column("problem", overflow="fold")
     for p in problems:
         style = "red" if p.is_error else "yellow"
-        table.add_row(f"[{style}]{p.severity.value}[/]", p.location, p.message)
+        table.add_row(styled(p.severity.value, style), plain(p.location), plain(p.message))
     return table
 
 
@@ -87,8 +104,11 @@ def check_table(report: CheckReport, show_passed: bool = False) -> Table:
             continue
         pct = f"{100 * r.violations / report.rows:.2f}" if report.rows and r.column and r.violations else ""
         examples = "; ".join(_example(e) for e in r.examples[:2])
+        if r.status is not CheckStatus.PASSED and r.detail:
+            examples = f"{r.detail}: {examples}" if examples else r.detail
         style = STATUS_STYLE[r.status]
-        table.add_row(r.rule, r.column or "", f"[{style}]{r.status.value}[/]", f"{r.violations:,}", pct, examples)
+        cells = (plain(r.rule), plain(r.column), styled(r.status.value, style), plain(f"{r.violations:,}"))
+        table.add_row(*cells, pct, plain(examples))
     if passed:
         table.add_row(f"[green]{passed} rules passed[/]", "", "", "", "", "")
     return table
@@ -116,7 +136,8 @@ def check_json(report: CheckReport) -> dict[str, Any]:
     }
 
 
-def metrics_line(metrics: dict[str, float | None]) -> str:
+def metrics_line(metrics: dict[str, float | None], taken: str | None = None) -> str:
+    """Quality metrics in one line; the commit's age as of `taken` (a recorded check's time) or of now."""
     parts = []
     for key in ("completeness", "validity", "uniqueness", "freshness"):
         value = metrics.get(key)
@@ -125,7 +146,8 @@ def metrics_line(metrics: dict[str, float | None]) -> str:
     age = metrics.get("freshness_seconds")
     if age is not None:
         sla = metrics.get("freshness_sla_seconds")
-        parts.append(f"last commit {_duration(age)} ago" + (f" (SLA {_duration(sla)})" if sla else ""))
+        when = f"before the check at {taken}" if taken else "ago"
+        parts.append(f"last commit {_duration(age)} {when}" + (f" (SLA {_duration(sla)})" if sla else ""))
     return ", ".join(parts)
 
 

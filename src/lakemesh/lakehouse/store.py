@@ -20,11 +20,14 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from lakemesh.errors import LakemeshError, NotFoundError
 from lakemesh.lakehouse import parallel_writer
+from lakemesh.spec.problems import did_you_mean
 
 TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 # a table with more files than this gets compacted after a write
 AUTO_COMPACT_FILES = 64
+# Delta's default retention: a vacuum keeping less may delete files a running reader or time travel needs
+MIN_RETAIN_HOURS = 168
 
 
 class LakehouseError(LakemeshError):
@@ -145,6 +148,24 @@ def _size(path: str) -> int:
     return local.stat().st_size if "://" not in path.removeprefix("file://") and local.exists() else 0
 
 
+def doctor_hint(product_id: str) -> str:
+    return f"run `lakemesh doctor {product_id}` to see what is damaged and how to recover"
+
+
+def damaged_log(product_id: str, uri: str, exc: Exception) -> LakehouseError:
+    """The error for a table whose log cannot be read: a file missing, truncated or unreadable."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return LakehouseError(
+        f"{product_id}: the Delta log of its table at {uri} cannot be read ({first})", doctor_hint(product_id)
+    )
+
+
+def local_path(uri: str) -> Path | None:
+    """The local file behind a table file URI; None on an object store."""
+    bare = uri.removeprefix("file://")
+    return None if "://" in bare else Path(bare)
+
+
 def is_text(t: pa.DataType) -> bool:
     """Any of Arrow's string types."""
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
@@ -180,6 +201,8 @@ class Lakehouse:
             table = DeltaTable(self.uri(product_id))
         except TableNotFoundError as exc:
             raise NotFoundError(f"{product_id} has no table yet", f"build it with `lakemesh run {product_id}`") from exc
+        except (DeltaError, OSError) as exc:
+            raise damaged_log(product_id, self.uri(product_id), exc) from exc
         if as_of is not None:
             _travel(table, product_id, as_of)
         return table
@@ -188,15 +211,28 @@ class Lakehouse:
         return self.table(product_id).version() if self.exists(product_id) else None
 
     def dataset(self, product_id: str, as_of: int | str | datetime | None = None) -> ds.Dataset:
-        return self.table(product_id, as_of).to_pyarrow_dataset()
+        table = self.table(product_id, as_of)
+        self.require_files(product_id, table)
+        return table.to_pyarrow_dataset()
 
     def scan(self, product_id: str, as_of: int | str | datetime | None = None) -> ParquetScan | ds.Dataset:
         """What an engine reads for a table version: its Parquet files when they are the table, else a dataset."""
         table = self.table(product_id, as_of)
+        self.require_files(product_id, table)
         files = self._plain_files(table)
         if not files:
             return table.to_pyarrow_dataset()
         return ParquetScan(files, pa.schema(table.schema().to_arrow()))
+
+    def require_files(self, product_id: str, table: DeltaTable) -> None:
+        """A LakehouseError naming the first data file of this version that is gone from local storage."""
+        for uri in table.file_uris():
+            path = local_path(uri)
+            if path is not None and not path.exists():
+                raise LakehouseError(
+                    f"{product_id}: data file {path.name} of version {table.version()} is missing from {path.parent}",
+                    doctor_hint(product_id),
+                )
 
     def _plain_files(self, table: DeltaTable) -> tuple[str, ...] | None:
         """The version's Parquet files when they hold its rows exactly, else None."""
@@ -455,7 +491,10 @@ class Lakehouse:
 
     def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
         """The table's commits, newest first; a parallel write's metrics shown as delta-rs's own."""
-        entries = list(self.table(product_id).history(limit))
+        try:
+            entries = list(self.table(product_id).history(limit))
+        except (DeltaError, OSError) as exc:
+            raise damaged_log(product_id, self.uri(product_id), exc) from exc
         for entry in entries:
             if parallel_writer.METRICS in entry and not entry.get("operationMetrics"):
                 entry["operationMetrics"] = json.loads(entry.pop(parallel_writer.METRICS))
@@ -481,8 +520,22 @@ class Lakehouse:
             raise LakehouseError(f"restoring {product_id} to {version} failed", "see `lakemesh history`") from exc
 
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+        """Compact small files, or rewrite them clustered by `zorder` columns; one commit."""
         table = self.table(product_id)
-        metrics = table.optimize.z_order(zorder) if zorder else table.optimize.compact()
+        names = pa.schema(table.schema().to_arrow()).names
+        for column in zorder or []:
+            if column not in names:
+                raise LakehouseError(
+                    f"{product_id} has no column '{column}'{did_you_mean(column, names)}",
+                    f"Z-order by its columns: {', '.join(names)}",
+                )
+        self.require_files(product_id, table)
+        try:
+            metrics = table.optimize.z_order(zorder) if zorder else table.optimize.compact()
+        except (DeltaError, OSError) as exc:
+            raise LakehouseError(
+                f"optimizing {product_id} failed, nothing was committed: {exc}", doctor_hint(product_id)
+            ) from exc
         return dict(metrics)
 
     def maybe_compact(self, product_id: str) -> dict[str, Any] | None:
@@ -523,7 +576,15 @@ class Lakehouse:
         after = {p.name for p in log.iterdir()} if log.is_dir() else set()
         return {"files_removed": len(removed), "bytes_removed": size, "log_files_removed": len(before - after)}
 
-    def vacuum(self, product_id: str, retain_hours: int | None, dry_run: bool) -> list[str]:
+    def vacuum(self, product_id: str, retain_hours: int | None, dry_run: bool, force: bool = False) -> list[str]:
+        """Delete files no version of the last `retain_hours` needs; below a week only when `force`d, as Delta."""
+        if retain_hours is not None and retain_hours < MIN_RETAIN_HOURS and not force:
+            raise LakehouseError(
+                f"{product_id}: a retention of {retain_hours} hours is below {MIN_RETAIN_HOURS} hours (7 days), "
+                "Delta's safety limit: a reader still on an older version, or time travel to it, would find "
+                "its files deleted",
+                "pass --force to vacuum anyway, or keep --retain at 168 or more",
+            )
         table = self.table(product_id)
-        enforce = retain_hours is None or retain_hours >= 168
+        enforce = retain_hours is None or retain_hours >= MIN_RETAIN_HOURS
         return list(table.vacuum(retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce))

@@ -10,7 +10,9 @@ may run them, and `lakemesh validate` keeps warning about them) unless `skip_uns
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ class ImportReport:
     already_present: list[str] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # by name: lakemesh cannot run these
     not_imported: list[tuple[str, str]] = field(default_factory=list)  # (expectation, why)
+    skipped: list[str] = field(default_factory=list)  # left out on request (--skip-unsupported)
     text: str = ""  # the new contract text
 
 
@@ -54,10 +57,12 @@ def import_suite(
         name, expectations = load_gx_suite(suite_path.read_text())
     except (OSError, ValueError) as exc:
         raise LakemeshError(f"{suite_path}: cannot read a Great Expectations suite: {exc}") from exc
+    text = contract_path.read_text()
     yaml = YAML()  # round trip
     yaml.preserve_quotes = True
     yaml.width = 4096
-    doc = yaml.load(contract_path.read_text())
+    yaml.indent(**_indentation(text))
+    doc = yaml.load(text)
     schema = doc.get("schema") if isinstance(doc, dict) else None
     if not schema:
         raise LakemeshError(f"{contract_path}: the contract has no schema objects to attach expectations to")
@@ -73,7 +78,7 @@ def import_suite(
         if gx_type not in GX_KINDS:
             report.unsupported.append(gx_type)
             if skip_unsupported:
-                report.not_imported.append((gx_type, "lakemesh does not run it (--skip-unsupported)"))
+                report.skipped.append(gx_type)
                 continue
         if column is not None and column not in props:
             report.not_imported.append((label, f"the contract has no column '{column}'"))
@@ -96,6 +101,30 @@ def import_suite(
     report.text = out.getvalue()
     _lint(report.text, contract_path)
     return report
+
+
+_KEY = re.compile(r"^( *)[^\s#-][^:]*:\s*$")
+_ITEM = re.compile(r"^( *)- ")
+
+
+def _indentation(text: str) -> dict[str, int]:
+    """The contract's own indentation (ruamel's defaults would re-indent every list of a file written as
+    `key:` / `  - item`): the dash offset of its first list under a key, the mapping step of its first
+    nested key."""
+    lines = text.splitlines()
+    mapping, offset = 2, 0
+    for above, line in pairwise(lines):
+        key, item = _KEY.match(above), _ITEM.match(line)
+        if key and item:
+            offset = max(0, len(item.group(1)) - len(key.group(1)))
+            break
+    for above, line in pairwise(lines):
+        key = _KEY.match(above)
+        nested = re.match(r"^( *)[^\s#-]", line)
+        if key and nested and len(nested.group(1)) > len(key.group(1)):
+            mapping = len(nested.group(1)) - len(key.group(1))
+            break
+    return {"mapping": mapping, "sequence": offset + 2, "offset": offset}
 
 
 def _same(existing: Any, rule: dict[str, Any]) -> bool:

@@ -23,6 +23,7 @@ from lakemesh.spec.expectations import (
     render_query,
 )
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
+from lakemesh.spec.variables import placeholders
 
 WRITES = (
     "Insert",
@@ -175,7 +176,8 @@ def sql_problems(query: Any, file: str, at: str, name: str, products: Iterable[s
 
     if not isinstance(query, str) or not query.strip():
         return [Problem(file, at, f"{name}: a sql rule needs a query")]
-    text = render_query(query, "__lakemesh_table", "__lakemesh_column")
+    # variables are resolved when the rule runs; here they only need to parse
+    text = render_query(placeholders(query), "__lakemesh_table", "__lakemesh_column")
     try:
         statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
     except sqlglot.errors.ParseError as exc:
@@ -204,12 +206,14 @@ def sql_reference_problems(query: Any, file: str, at: str, name: str, products: 
     if not isinstance(query, str):
         return []
     try:
-        tree = sqlglot.parse_one(render_query(query, "__lakemesh_table", "__lakemesh_column"), read="duckdb")
+        tree = sqlglot.parse_one(
+            render_query(placeholders(query), "__lakemesh_table", "__lakemesh_column"), read="duckdb"
+        )
     except sqlglot.errors.ParseError:
         return []  # reported by the contract's own lint
     allowed = {"__lakemesh_table", *products}
     for full in sorted(sql_tables(tree)):
-        if full not in allowed:
+        if full not in allowed and not full.startswith("__var_"):  # a table named by a variable: known at use
             hint = did_you_mean(full, sorted(allowed - {"__lakemesh_table"}))
             return [
                 Problem(file, at, f"{name}: the query reads '{full}', which is neither ${{table}} nor a product{hint}")

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from lakemesh.spec.models import parse_duration as duration_seconds
+from lakemesh.spec.variables import resolve
 
 
 class CheckSeverity(str, Enum):
@@ -257,7 +258,7 @@ def expectations_of(table_raw: dict[str, Any], layer: str | None = None) -> Suit
             continue
         for k, rule in enumerate(prop.get("quality") or []):
             where = f"properties[{j}].quality[{k}]"
-            _declared(suite, rule, where, str(prop.get("name", "")))
+            _declared(suite, _with_enum(rule, prop), where, str(prop.get("name", "")))
     for k, rule in enumerate(table_raw.get("quality") or []):
         _declared(suite, rule, f"quality[{k}]", None)
     declared = list(suite.expectations)
@@ -300,6 +301,17 @@ def _bound_within(declared: dict[str, Any], schema: dict[str, Any], key: str, st
     if mine != theirs:
         return bool((mine - theirs) * sign > 0)
     return bool(declared.get(strict)) or not schema.get(strict)
+
+
+def _with_enum(rule: Any, prop: dict[str, Any]) -> Any:
+    """An `invalidValues` rule without arguments on a property with a v3.2 `enum`: the enum is what is valid."""
+    if not isinstance(rule, dict) or rule.get("metric", rule.get("rule")) not in ("invalidValues", "validValues"):
+        return rule
+    args: dict[str, Any] = rule["arguments"] if isinstance(rule.get("arguments"), dict) else {}
+    if "validValues" in args or "pattern" in args or not isinstance(prop.get("enum"), list):
+        return rule
+    values = [e.get("value") if isinstance(e, dict) else e for e in prop["enum"]]
+    return {**rule, "arguments": {**args, "validValues": values}}
 
 
 def _declared(suite: Suite, rule: Any, where: str, column: str | None) -> None:
@@ -426,8 +438,10 @@ def _schema_expectations(table_raw: dict[str, Any], severity: CheckSeverity) -> 
 
 
 def render_query(query: str, relation: str, column: str | None) -> str:
-    """A rule's SQL with `${table}` / `{table}` and `${column}` / `{column}` filled in."""
-    out = re.sub(r"\$?\{\s*(?:table|object)\s*\}", relation, query)
+    """A rule's SQL with `${table}` / `{table}` and `${column}` / `{column}` filled in, and its RFC-0050
+    variables (`${VAR}`, `${VAR:-default}`) from the environment."""
+    out = resolve(query, "quality rule query")
+    out = re.sub(r"\$?\{\s*(?:table|object)\s*\}", relation, out)
     if column:
         out = re.sub(r"\$?\{\s*(?:column|property)\s*\}", '"' + column.replace('"', '""') + '"', out)
     return out

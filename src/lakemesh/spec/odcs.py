@@ -174,6 +174,15 @@ class Contract:
         raise NotFoundError(f"contract {self.id} has no schema object '{name}'{did_you_mean(name, names)}", hint)
 
     @property
+    def servers(self) -> list[dict[str, Any]]:
+        """The `servers` entries with their RFC-0050 variables resolved from the environment now (the
+        document keeps them as written)."""
+        from lakemesh.spec.variables import resolve_all
+
+        servers = self.raw.get("servers") or []
+        return [resolve_all(s, f"{self.file} servers[{i}]") for i, s in enumerate(servers) if isinstance(s, dict)]
+
+    @property
     def sla(self) -> dict[str, tuple[Any, str | None]]:
         """SLA properties by name: value and unit."""
         out: dict[str, tuple[Any, str | None]] = {}
@@ -211,8 +220,24 @@ def _unknown_keys(err: SchemaError) -> list[str]:
     return re.findall(r"'([^']+)'", match.group(1)) if match else []
 
 
+def schema_fit(raw: dict[str, Any]) -> str | None:
+    """The first schema, from the one its `apiVersion` names on, that the document is valid under; None if none.
+
+    The standard's own examples are checked against its newest schema, so a document labelled v3.0.2 may use
+    fields of v3.1 or v3.2 (a `team` object, `exclusiveMinimum` as a value, a library rule without `rule`).
+    """
+    minor = schema_minor(raw.get("apiVersion"))
+    if minor is None:
+        return None
+    for candidate in list(SCHEMA_FILES)[list(SCHEMA_FILES).index(minor) :]:
+        if _validator(candidate).is_valid(raw):
+            return candidate
+    return None
+
+
 def schema_problems(raw: dict[str, Any], file: str) -> list[Problem]:
-    """Problems with a document against the ODCS JSON Schema its `apiVersion` names."""
+    """Problems with a document against the ODCS JSON Schema its `apiVersion` names; a warning instead when
+    a later schema accepts it."""
     api_version = raw.get("apiVersion")
     minor = schema_minor(api_version)
     if minor is None:
@@ -222,6 +247,21 @@ def schema_problems(raw: dict[str, Any], file: str) -> list[Problem]:
             shown = "missing" if api_version is None else f"'{api_version}'"
             msg = f"apiVersion {shown} is not an ODCS v3 version; use one of {', '.join(SUPPORTED_API_VERSIONS)}"
         return [Problem(file, "apiVersion", msg)]
+    problems = _problems_under(minor, raw, file)
+    fit = schema_fit(raw) if problems else None
+    if fit is None or fit == minor:
+        return problems
+    first = problems[0]
+    where = f" at {first.path}" if first.path else ""
+    detail = first.message if len(first.message) <= 160 else first.message[:80] + " … " + first.message[-60:]
+    message = (
+        f"valid under the ODCS {fit} schema, not under the {minor} schema its apiVersion {api_version} names "
+        f"({len(problems)} difference(s), first{where}: {detail}); bump apiVersion to {fit}.0"
+    )
+    return [Problem(file, "apiVersion", message, Severity.WARNING)]
+
+
+def _problems_under(minor: str, raw: dict[str, Any], file: str) -> list[Problem]:
     errors = list(_validator(minor).iter_errors(raw))
     unknown_kinds = ("additionalProperties", "unevaluatedProperties")
     # a failed oneOf leaves its keys "unevaluated": report the oneOf, not the keys
