@@ -24,7 +24,7 @@ RACER = """
 import sys, time
 from pathlib import Path
 from lakemesh.mesh import Mesh
-from lakemesh.pipeline import PipelineRunner
+from lakemesh.pipeline.runner import PipelineRunner
 mesh = Mesh.open(sys.argv[1])
 print("ready", flush=True)
 while not Path(sys.argv[2]).exists():

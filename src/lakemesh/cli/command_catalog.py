@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from lakemesh.catalog import ProductRecord, SyncReport
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled
+
+if TYPE_CHECKING:
+    from lakemesh.catalog import ProductRecord, SyncReport
 
 app = typer.Typer(help="Register the workspace in the catalog, search it, show products.", no_args_is_help=True)
 

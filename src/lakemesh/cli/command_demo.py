@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from lakemesh import demo as demo_lib
 from lakemesh.cli.command_catalog import render_sync
 from lakemesh.cli.command_forget import render_erasure
 from lakemesh.cli.command_quality import quality_table
 from lakemesh.cli.command_run import render_report
 from lakemesh.cli.render import check_table, console, esc, metrics_line, render_rows
-from lakemesh.mesh import Mesh
+
+if TYPE_CHECKING:
+    from lakemesh.mesh import Mesh
 
 
 def demo(
@@ -21,6 +23,9 @@ def demo(
     target: Path = typer.Option(Path("demo-workspace"), "--dir", help="Working folder (replaced on each run)."),
 ) -> None:
     """Build the example shop mesh end to end: synthetic data, validation, catalog, bronze -> silver -> gold."""
+    from lakemesh import demo as demo_lib
+    from lakemesh.mesh import Mesh
+
     started = time.perf_counter()
     console.rule("[bold]lakemesh demo")
     with console.status("copying the example shop mesh"):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, print_json
-from lakemesh.governance.erasure import ErasureReport
+
+if TYPE_CHECKING:
+    from lakemesh.governance.erasure import ErasureReport
 
 
 def forget(

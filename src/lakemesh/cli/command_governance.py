@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, print_json
-from lakemesh.governance.encryption import EncryptionError
-from lakemesh.governance.encryption_plan import EncryptionPlan
+
+if TYPE_CHECKING:
+    from lakemesh.governance.encryption_plan import EncryptionPlan
 
 app = typer.Typer(help="Federated governance: check products against the mesh's and domains' policies.",
                   no_args_is_help=True)  # fmt: skip
@@ -188,6 +190,8 @@ def _confirm(yes: bool, what: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
+        from lakemesh.governance.encryption import EncryptionError
+
         raise EncryptionError(f"refusing to {what} without confirmation", "review it with --dry-run, then add --yes")
     if not typer.confirm(f"{what[0].upper()}{what[1:]}?", default=False):
         raise typer.Exit(1)

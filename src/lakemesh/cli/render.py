@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -14,6 +13,9 @@ from rich.text import Text
 
 from lakemesh.quality.results import CheckReport, CheckStatus
 from lakemesh.spec.problems import Problem
+
+if TYPE_CHECKING:  # the data stack is imported by the commands that run, not by `--help`
+    import pyarrow as pa
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
