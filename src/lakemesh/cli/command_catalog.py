@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled
+from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled, working
 
 if TYPE_CHECKING:
     from lakemesh.catalog import ProductRecord, SyncReport
@@ -22,7 +22,7 @@ app = typer.Typer(help="Register the workspace in the catalog, search it, show p
 def sync(ctx: typer.Context) -> None:
     """Register domains, products and contracts; every change becomes a new version with its history."""
     mesh = open_mesh(ctx)
-    with console.status(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
+    with working(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
         report = mesh.sync()
     render_sync(report)
     console.print(f"catalog: {esc(mesh.catalog.url)}")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -27,6 +29,18 @@ STATUS_STYLE = {
     CheckStatus.ERROR: "red bold",
     CheckStatus.SKIPPED: "dim",
 }
+
+
+def live() -> bool:
+    """Whether progress may redraw itself: stderr is a real terminal, not a pipe under FORCE_COLOR or TERM=dumb."""
+    return sys.stderr.isatty() and err_console.is_terminal and not err_console.is_dumb_terminal
+
+
+@contextmanager
+def working(message: str) -> Iterator[Any]:
+    """A spinner on stderr while something runs, only on a live terminal: logs and pipes get no redraw codes."""
+    with err_console.status(Text(message), spinner="dots") if live() else nullcontext() as shown:
+        yield shown
 
 
 def plain(value: Any) -> Text:
