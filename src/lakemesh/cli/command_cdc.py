@@ -81,7 +81,7 @@ def run(
         except KeyboardInterrupt:
             return
         if as_json:
-            print_json(report.__dict__ | {"events_per_second": report.events_per_second})
+            print_json(report)
         elif report.snapshot_rows or report.events or once:
             console.print(
                 f"{product}: {report.snapshot_rows:,} snapshot rows, {report.events:,} changes"

@@ -36,7 +36,7 @@ def check(
         raise typer.BadParameter("use critical, high or medium", param_hint="--fail-on")
     violations = open_mesh(ctx).governance_check(products or None, data=data)
     if as_json:
-        print_json([v.as_dict() for v in violations])
+        print_json(violations)
     elif not violations:
         console.print("[green]✓[/] no policy violations")
     else:
@@ -103,7 +103,7 @@ def retention_apply(
     """Delete rows older than the contract's `retention` SLA (by its `element` column), then vacuum them away."""
     results = open_mesh(ctx).retention_apply(products or None, dry_run)
     if as_json:
-        print_json([r.__dict__ for r in results])
+        print_json(results)
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("product", "column", "cutoff", "rows" if dry_run else "deleted", "files removed", "note"):

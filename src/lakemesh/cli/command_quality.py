@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import STATUS_STYLE, console, esc, metrics_line, plain, print_json, render_rows, styled
+from lakemesh.cli.render import STATUS_STYLE, console, dump, esc, metrics_line, plain, print_json, render_rows, styled
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
 
@@ -72,7 +72,7 @@ def quality_table(report: QualityReport, show_passed: bool = True) -> Table:
         table.add_row(
             plain(r.name),
             styled(r.status.value, style),
-            plain(SEVERITY_SHORT.get(r.severity, r.severity)),
+            plain(SEVERITY_SHORT[r.severity.value]),
             plain(_short(r.observed)),
             unexpected,
             pct,
@@ -104,7 +104,7 @@ def junit(report: QualityReport) -> str:
         if r.unexpected_count is not None:
             message += f", {r.unexpected_count} unexpected ({r.unexpected_percent or 0:.2f}%)"
         if r.status is CheckStatus.FAILED:
-            ET.SubElement(case, "failure", message=message, type=r.type).text = json.dumps(r.as_dict(), default=str)
+            ET.SubElement(case, "failure", message=message, type=r.type).text = json.dumps(dump(r), default=str)
         elif r.status is CheckStatus.ERROR:
             ET.SubElement(case, "error", message=r.detail, type=r.type)
         elif r.status is CheckStatus.WARNING:
@@ -133,7 +133,7 @@ def check(
     if junit_file:
         junit_file.write_text(junit(report))
     if as_json:
-        print_json(report.as_dict())
+        print_json(report)
     else:
         console.print(quality_table(report, show_passed=not failed_only))
         version = "" if report.table_version is None else f" v{report.table_version}"

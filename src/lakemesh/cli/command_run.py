@@ -63,7 +63,7 @@ def run(
 
         report = mesh.run(products or None, progress=progress, full_refresh=full_refresh)
     if as_json:
-        print_json([{**r.__dict__, "quality": r.quality.as_dict() if r.quality else None} for r in report.runs])
+        print_json(report.runs)
     else:
         render_report(report)
     if not report.ok:

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -58,9 +59,19 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def print_json(data: Any) -> None:
-    """Plain JSON on stdout, for scripts and CI."""
+def print_json(data: BaseModel | Sequence[BaseModel] | Any) -> None:
+    """Plain JSON on stdout, for scripts and CI: a result model (or a list of them) as `model_dump(mode="json")`,
+    the same shape a future HTTP API returns; other data (rows, a Delta log) as it is."""
+    if isinstance(data, BaseModel):
+        data = dump(data)
+    elif isinstance(data, list | tuple) and data and all(isinstance(x, BaseModel) for x in data):
+        data = [dump(x) for x in data]
     print(json.dumps(data, indent=2, default=str))
+
+
+def dump(result: BaseModel) -> Any:
+    """A result model as JSON-ready data: enums as their values, public field names."""
+    return result.model_dump(mode="json", by_alias=True, fallback=str)
 
 
 def render_rows(data: pa.Table, limit: int = 50) -> None:
