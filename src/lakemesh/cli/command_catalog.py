@@ -67,7 +67,7 @@ def search(
     """Rank products by full-text match over names, descriptions, tags, columns and column docs."""
     hits = open_mesh(ctx).search(query, domain=domain, tag=tag, owner=owner, limit=limit)
     if as_json:
-        print_json([asdict(h) for h in hits])
+        print_json(hits)
         return
     if not hits:
         console.print("no products match" + (f" '{query}'" if query else ""), markup=False)
@@ -78,7 +78,7 @@ def search(
     for h in hits:
         table.add_row(
             styled(h.product_id, "bold"),
-            plain(h.layer),
+            plain(h.layer.value),
             plain(h.owner),
             plain(", ".join(h.tags)),
             plain((h.description or "")[:70]),
