@@ -19,9 +19,9 @@ from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
 from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
+from lakemesh.pipeline import ProductRun, RunReport
 from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED, rebuilt_after_restore
-from lakemesh.pipeline.runner import Progress
+from lakemesh.pipeline.runner import PipelineRunner, Progress
 from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess

@@ -65,3 +65,42 @@ def test_quality_messages_keep_their_regex(workspace: Path) -> None:
     assert code == 1
     line = next(line for line in out.splitlines() if line.startswith("pattern"))
     assert "must match /^[a-z]+$/" in line and "'[red]x[/red]'" in line
+
+
+def _orders_files(workspace: Path, **files: str) -> None:
+    folder = workspace / "data/orders"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def test_run_prints_file_names_and_errors_plain(workspace: Path) -> None:
+    # a slash cannot be in a file name, so the markup is an opening tag: rich would eat it and bold the rest
+    _orders_files(workspace, **{"[bold]y.csv": 'id,created_at\n"unterminated\n'})
+    out = _colour("-w", str(workspace), "run", "--all", cwd=workspace)
+    assert out.returncode == 1, out.stderr
+    assert "data/orders/[bold]y.csv line 2" in out.stdout
+    assert "\x1b[1my.csv" not in out.stdout
+
+
+def test_validate_prints_breaking_changes_plain(workspace: Path) -> None:
+    contract = workspace / "domains/orders/products/orders/contract.yaml"
+    contract.write_text(contract.read_text().replace("- name: amount", '- name: "[bold]amount"'))
+    assert run("-w", str(workspace), "catalog", "sync")[0] == 0
+    text = contract.read_text()
+    start = text.index('      - name: "[bold]amount"')
+    end = text.find("      - name:", start + 1)
+    contract.write_text(text[:start] + (text[end:] if end > 0 else ""))
+    out = _colour("-w", str(workspace), "validate", cwd=workspace)
+    assert out.returncode == 1
+    assert "orders.[bold]amount: column '[bold]amount' was removed" in out.stdout
+
+
+def test_run_through_a_pipe_has_no_progress_redraws(workspace: Path) -> None:
+    """issue 14: FORCE_COLOR (as CI sets it) made the progress bar redraw into the log; colours stay."""
+    _orders_files(workspace, **{"a.csv": "id,created_at,amount\nA,2024-01-01T00:00:00,1\n"})
+    out = _colour("-w", str(workspace), "run", "--all", cwd=workspace)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for code in ("\x1b[?25l", "\x1b[2K", "\x1b[1A", "\r"):
+        assert code not in out.stdout and code not in out.stderr
+    assert "orders.orders" in out.stdout and "\x1b[32msucceeded" in out.stdout

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, text
 
 from lakemesh.errors import CatalogError
+from lakemesh.spec.models import Layer, ProductStatus
 
 _COLUMNS = "p.id, p.name, p.domain, p.owner, p.layer, p.status, p.description, p.tags"
 # FTS5 column filters and tsquery weight labels for the three tiers
@@ -23,14 +24,17 @@ _SQLITE_TIERS = ("{name tags} : ", "{name tags description} : ", "")
 _POSTGRES_TIERS = ("head_vector", "body_vector", "search_vector")
 
 
-@dataclass(frozen=True)
-class SearchHit:
+class SearchHit(BaseModel):
+    """One product found by a catalog search, ranked by `score` (`catalog search --json`)."""
+
+    model_config = ConfigDict(frozen=True)
+
     product_id: str
     name: str
     domain: str
     owner: str | None
-    layer: str
-    status: str
+    layer: Layer
+    status: ProductStatus
     description: str | None
     tags: list[str]
     score: float
@@ -69,7 +73,17 @@ def _hit(row: Any, tier: int) -> SearchHit:
         raise CatalogError(f"catalog row of product {row.id}: tags are {type(tags).__name__}, not a list")
     # a higher tier always outranks a lower one; within a tier, the engine's relevance score
     score = (3 - tier) * 1000.0 + float(row.score)
-    return SearchHit(row.id, row.name, row.domain, row.owner, row.layer, row.status, row.description, tags, score)
+    return SearchHit(
+        product_id=row.id,
+        name=row.name,
+        domain=row.domain,
+        owner=row.owner,
+        layer=row.layer,
+        status=row.status,
+        description=row.description,
+        tags=tags,
+        score=score,
+    )
 
 
 def search_products(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field, computed_field
 
 from lakemesh.cdc.events import EventColumns, bronze_rows
 from lakemesh.cdc.pgoutput import Relation
@@ -50,8 +51,9 @@ def app_ids(slot: str) -> tuple[str, str, str]:
 SNAPSHOT_DONE, SNAPSHOT_UNDER_WAY, SNAPSHOT_RESET = 1, 2, 0
 
 
-@dataclass
-class CaptureReport:
+class CaptureReport(BaseModel):
+    """One capture: snapshot rows, change events, commits, the LSN reached (`cdc run --json`)."""
+
     product_id: str
     run_id: str
     snapshot_rows: int = 0
@@ -60,8 +62,9 @@ class CaptureReport:
     commits: int = 0
     seconds: float = 0.0
     position: str = ""
-    details: dict[str, object] = field(default_factory=dict)
+    details: dict[str, object] = Field(default_factory=dict)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def events_per_second(self) -> float:
         total = self.events + self.snapshot_rows
@@ -94,7 +97,7 @@ def capture(
 ) -> CaptureReport:
     """Snapshot if needed, then stream changes into the bronze table until drained (`once`) or stopped."""
     config = CdcConfig.of(entry.id, cdc_source(entry))
-    report = CaptureReport(entry.id, str(uuid.uuid4()))
+    report = CaptureReport(product_id=entry.id, run_id=str(uuid.uuid4()))
     started = time.perf_counter()
     commit_app, seq_app, _ = app_ids(config.slot)
     columns = _contract_columns(entry)

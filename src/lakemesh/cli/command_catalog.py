@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from lakemesh.catalog import ProductRecord, SyncReport
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled
+from lakemesh.cli.render import console, esc, metrics_line, plain, print_json, styled, working
+
+if TYPE_CHECKING:
+    from lakemesh.catalog import ProductRecord, SyncReport
 
 app = typer.Typer(help="Register the workspace in the catalog, search it, show products.", no_args_is_help=True)
 
@@ -20,7 +22,7 @@ app = typer.Typer(help="Register the workspace in the catalog, search it, show p
 def sync(ctx: typer.Context) -> None:
     """Register domains, products and contracts; every change becomes a new version with its history."""
     mesh = open_mesh(ctx)
-    with console.status(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
+    with working(f"syncing {mesh.root.name} into {mesh.catalog_url}"):
         report = mesh.sync()
     render_sync(report)
     console.print(f"catalog: {esc(mesh.catalog.url)}")
@@ -65,7 +67,7 @@ def search(
     """Rank products by full-text match over names, descriptions, tags, columns and column docs."""
     hits = open_mesh(ctx).search(query, domain=domain, tag=tag, owner=owner, limit=limit)
     if as_json:
-        print_json([asdict(h) for h in hits])
+        print_json(hits)
         return
     if not hits:
         console.print("no products match" + (f" '{query}'" if query else ""), markup=False)
@@ -76,7 +78,7 @@ def search(
     for h in hits:
         table.add_row(
             styled(h.product_id, "bold"),
-            plain(h.layer),
+            plain(h.layer.value),
             plain(h.owner),
             plain(", ".join(h.tags)),
             plain((h.description or "")[:70]),

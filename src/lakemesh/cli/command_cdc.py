@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from lakemesh.cli.command_run import render_report
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, err_console, print_json
+from lakemesh.cli.render import console, err_console, esc, print_json, working
 from lakemesh.errors import LakemeshError
 
 app = typer.Typer(
@@ -59,32 +60,34 @@ def run(
     delay = interval
     while True:
         try:
-            with console.status(f"capturing changes into {product}", spinner="dots") as shown:
+            with working(f"capturing changes into {product}") as shown:
                 counts = {"snapshot": 0, "stream": 0}
 
                 def progress(phase: str, n: int, counts: dict[str, int] = counts) -> None:
                     counts[phase] += n
                     what = "snapshot rows read" if phase == "snapshot" else "changes written"
-                    shown.update(f"{product}: {counts[phase]:,} {what}")
+                    if shown is not None:
+                        shown.update(Text(f"{product}: {counts[phase]:,} {what}"))
 
                 report = mesh.cdc_capture(product, once=True, stop=lambda: stopping["now"], progress=progress)
             delay = interval
         except LakemeshError as exc:
             if once:
                 raise
-            err_console.print(f"[red]error:[/] {exc.message} (retrying in {delay:.0f}s)", soft_wrap=True)
+            err_console.print(f"[red]error:[/] {esc(exc.message)} (retrying in {delay:.0f}s)", soft_wrap=True)
             time.sleep(delay)
             delay = min(delay * 2, 60)
             continue
         except KeyboardInterrupt:
             return
         if as_json:
-            print_json(report.__dict__ | {"events_per_second": report.events_per_second})
+            print_json(report)
         elif report.snapshot_rows or report.events or once:
             console.print(
                 f"{product}: {report.snapshot_rows:,} snapshot rows, {report.events:,} changes"
                 f"{f' ({report.skipped:,} replayed, skipped)' if report.skipped else ''} in {report.seconds:.1f}s "
-                f"({report.events_per_second:,.0f} events/s), {report.commits} commits, at LSN {report.position}"
+                f"({report.events_per_second:,.0f} events/s), {report.commits} commits, at LSN {report.position}",
+                markup=False,
             )
         ok = True
         if apply:
@@ -124,12 +127,14 @@ def apply_file(
             count, seen = mesh.cdc_apply_file(product, lines, source)
     pending = mesh.cdc_pending(product) if apply else []
     if seen and not pending:
-        console.print(f"{product}: these {count:,} events were applied before; nothing to do")
+        console.print(f"{product}: these {count:,} events were applied before; nothing to do", markup=False)
         return
     if seen:  # an earlier run stopped after bronze's commit: its consumers catch up now
-        console.print(f"{product}: these {count:,} events are in bronze already; {', '.join(pending)} behind")
+        console.print(
+            f"{product}: these {count:,} events are in bronze already; {', '.join(pending)} behind", markup=False
+        )
     else:
-        console.print(f"{product}: {count:,} events appended")
+        console.print(f"{product}: {count:,} events appended", markup=False)
     if apply and not _apply_downstream(mesh, product, False):
         raise typer.Exit(1)
 
@@ -147,22 +152,29 @@ def status(
         return
     slot = info.get("slot_state") or {}
     console.print(
-        f"[bold]{product}[/]: slot {info['slot']}, publication {info['publication']}, tables {info['tables']}"
+        f"[bold]{esc(product)}[/]: "
+        + esc(f"slot {info['slot']}, publication {info['publication']}, tables {info['tables']}")
     )
     if slot:
         state = "[green]active[/]" if slot.get("active") else "idle"
         console.print(
-            f"  slot {state}: confirmed {slot['confirmed_lsn']}, server at {slot['current_lsn']}, "
-            f"lag {int(slot['lag_bytes'] or 0):,} bytes"
+            f"  slot {state}: "
+            + esc(
+                f"confirmed {slot['confirmed_lsn']}, server at {slot['current_lsn']}, "
+                f"lag {int(slot['lag_bytes'] or 0):,} bytes"
+            )
         )
     else:
         console.print("  [yellow]no slot on the server[/] (first run creates it; `cdc reset` after a loss)")
-    console.print(f"  bronze holds changes up to {info['bronze_position']}; snapshot done: {info['snapshot_done']}")
+    console.print(
+        f"  bronze holds changes up to {info['bronze_position']}; snapshot done: {info['snapshot_done']}", markup=False
+    )
     last = info.get("last_run")
     if isinstance(last, dict):
         console.print(
             f"  last run {last['at']:%Y-%m-%d %H:%M:%S}: {last['status']}, {last.get('events', 0):,} events "
-            f"({last.get('events_per_second', 0):,} events/s)" + (f"; error: {last['error']}" if last["error"] else "")
+            f"({last.get('events_per_second', 0):,} events/s)" + (f"; error: {last['error']}" if last["error"] else ""),
+            markup=False,
         )
 
 
@@ -172,4 +184,4 @@ def reset(
 ) -> None:
     """Drop the slot and take a new snapshot on the next run (after a lost slot, or to resynchronize)."""
     open_mesh(ctx).cdc_reset(product)
-    console.print(f"{product}: slot dropped; the next `lakemesh cdc run {product}` takes a new snapshot")
+    console.print(f"{product}: slot dropped; the next `lakemesh cdc run {product}` takes a new snapshot", markup=False)

@@ -8,9 +8,17 @@ from pathlib import Path
 import typer
 
 from lakemesh.cli.common import resolve_contract
-from lakemesh.cli.render import check_json, check_table, console, esc, print_json, problems_json, problems_table
+from lakemesh.cli.render import (
+    check_json,
+    check_table,
+    console,
+    esc,
+    print_json,
+    problems_json,
+    problems_table,
+    working,
+)
 from lakemesh.errors import LakemeshError
-from lakemesh.quality.contract_check import check_file
 from lakemesh.spec.diff import diff_contracts
 from lakemesh.spec.export import EXPORT_FORMATS, to_jsonschema, to_odcs, to_sql_ddl
 from lakemesh.spec.odcs import lint_document, schema_fit, schema_minor
@@ -117,8 +125,10 @@ def check(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Check every record against the contract: types, required, allowed values, patterns, ranges, keys."""
+    from lakemesh.quality.contract_check import check_file
+
     loaded = resolve_contract(ctx, contract)
-    with console.status(f"checking {data} against {loaded.id}"):
+    with working(f"checking {data} against {loaded.id}"):
         report = check_file(loaded, data, table=table, fmt=fmt)
     if as_json:
         print_json(check_json(report))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from lakemesh import demo as demo_lib
 from lakemesh.cli.command_catalog import render_sync
 from lakemesh.cli.command_forget import render_erasure
 from lakemesh.cli.command_quality import quality_table
 from lakemesh.cli.command_run import render_report
-from lakemesh.cli.render import check_table, console, esc, metrics_line, render_rows
-from lakemesh.mesh import Mesh
+from lakemesh.cli.render import check_table, console, esc, metrics_line, render_rows, working
+
+if TYPE_CHECKING:
+    from lakemesh.mesh import Mesh
 
 
 def demo(
@@ -21,11 +23,14 @@ def demo(
     target: Path = typer.Option(Path("demo-workspace"), "--dir", help="Working folder (replaced on each run)."),
 ) -> None:
     """Build the example shop mesh end to end: synthetic data, validation, catalog, bronze -> silver -> gold."""
+    from lakemesh import demo as demo_lib
+    from lakemesh.mesh import Mesh
+
     started = time.perf_counter()
     console.rule("[bold]lakemesh demo")
-    with console.status("copying the example shop mesh"):
+    with working("copying the example shop mesh"):
         demo_lib.prepare_workspace(target)
-    with console.status(f"generating {rows:,} order events (with dirty records) and customer records"):
+    with working(f"generating {rows:,} order events (with dirty records) and customer records"):
         files = demo_lib.generate_data(target, rows, max(1000, rows // 20))
     for product, (path, count) in files.items():
         console.print(f"[green]✓[/] {count:,} rows for {product} in {path.relative_to(target)}")
@@ -38,7 +43,7 @@ def demo(
     console.rule("catalog sync")
     render_sync(mesh.sync())
     console.rule("lakemesh run --all")
-    with console.status("building bronze -> silver -> gold"):
+    with working("building bronze -> silver -> gold"):
         built = mesh.run()
     render_report(built)
     console.rule("gold: orders.daily_sales_summary (first days)")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
-from lakemesh.governance.erasure import ErasureReport
+from lakemesh.cli.render import console, esc, plain, print_json
+
+if TYPE_CHECKING:
+    from lakemesh.governance.erasure import ErasureReport
 
 
 def forget(
@@ -56,7 +60,7 @@ def render_erasure(report: ErasureReport) -> None:
         moved = (
             (_size(step.bytes_rewritten), f"{step.files_removed} files, {_size(step.bytes_removed)}") if sizes else ()
         )
-        table.add_row(step.product_id, action, rows, *moved, step.error or step.reason)
+        table.add_row(plain(step.product_id), action, rows, *moved, plain(step.error or step.reason))
     console.print(table)
     if shredding:
         shredded = sum(s.total_rows for s in report.steps if s.action == "shred")
@@ -66,7 +70,7 @@ def render_erasure(report: ErasureReport) -> None:
         done = "would erase" if report.dry_run else "erased"
         console.print(f"{done} {report.rows:,} rows of {len(report.subjects)} subject(s) in {report.seconds:.1f}s")
     for path in report.source_files:
-        console.print(f"[yellow]![/] source file {path} still holds the subject: lakemesh does not own it; "
+        console.print(f"[yellow]![/] source file {esc(path)} still holds the subject: lakemesh does not own it; "
                       "delete or rewrite it (later runs skip the subject's rows meanwhile)")  # fmt: skip
     if report.dry_run:
         console.print("[dim]dry run: nothing was changed[/]")

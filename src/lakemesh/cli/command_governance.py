@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
-from lakemesh.governance.encryption import EncryptionError
-from lakemesh.governance.encryption_plan import EncryptionPlan
+from lakemesh.cli.render import console, esc, plain, print_json, styled
+
+if TYPE_CHECKING:
+    from lakemesh.governance.encryption_plan import EncryptionPlan
 
 app = typer.Typer(help="Federated governance: check products against the mesh's and domains' policies.",
                   no_args_is_help=True)  # fmt: skip
@@ -34,7 +36,7 @@ def check(
         raise typer.BadParameter("use critical, high or medium", param_hint="--fail-on")
     violations = open_mesh(ctx).governance_check(products or None, data=data)
     if as_json:
-        print_json([v.as_dict() for v in violations])
+        print_json(violations)
     elif not violations:
         console.print("[green]✓[/] no policy violations")
     else:
@@ -43,7 +45,9 @@ def check(
             table.add_column(name, overflow="fold")
         for v in violations:
             sev = v.severity.value
-            table.add_row(f"[{STYLE[sev]}]{sev}[/]", v.product_id, v.policy, v.message, v.source)
+            table.add_row(
+                styled(sev, STYLE[sev]), plain(v.product_id), plain(v.policy), plain(v.message), plain(v.source)
+            )
         console.print(table)
         counts = {s: sum(v.severity.value == s for v in violations) for s in ("critical", "high", "medium")}
         console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + " violations")
@@ -69,21 +73,20 @@ def classify(
     if as_json:
         print_json([p.as_dict() for p in proposals])
     elif not proposals:
-        console.print(f"{entry.id}: no PII found in untagged columns")
+        console.print(f"{entry.id}: no PII found in untagged columns", markup=False)
     else:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("column", "proposed tags", "classification", "confidence", "by", "examples"):
             table.add_column(name, overflow="fold")
         for p in proposals:
             by = "name and values" if p.by_name and p.examples else "name" if p.by_name else "values"
-            table.add_row(
-                p.column, f"pii, {p.kind}", p.classification, f"{p.confidence:.0%}", by, ", ".join(p.examples)
-            )
+            cells = (p.column, f"pii, {p.kind}", p.classification, f"{p.confidence:.0%}", by, ", ".join(p.examples))
+            table.add_row(*(plain(c) for c in cells))
         console.print(table)
     if write and proposals and entry.contract is not None:
         path = mesh.root / entry.contract.file
         write_proposals(path, proposals)
-        console.print(f"{path}: tags added to {len(proposals)} column(s); review and bump the contract's version")
+        console.print(f"{esc(path)}: tags added to {len(proposals)} column(s); review and bump the contract's version")
 
 
 retention_app = typer.Typer(help="Retention: delete and vacuum rows past each product's retention SLA.",
@@ -100,7 +103,7 @@ def retention_apply(
     """Delete rows older than the contract's `retention` SLA (by its `element` column), then vacuum them away."""
     results = open_mesh(ctx).retention_apply(products or None, dry_run)
     if as_json:
-        print_json([r.__dict__ for r in results])
+        print_json(results)
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for name in ("product", "column", "cutoff", "rows" if dry_run else "deleted", "files removed", "note"):
@@ -108,15 +111,15 @@ def retention_apply(
     for r in results:
         cutoff = f"{r.cutoff:%Y-%m-%d %H:%M}" if r.cutoff else ""
         files = "" if dry_run or r.skipped else f"{r.files_removed:,}"
-        note = f"[red]failed: {r.error}[/]" if r.error else r.skipped or ""
+        note = styled(f"failed: {r.error}", "red") if r.error else plain(r.skipped)
         done = "" if r.skipped or r.error else f"{r.rows:,}"
-        table.add_row(r.product_id, r.column or "", cutoff, done, "" if r.error else files, note)
+        table.add_row(plain(r.product_id), plain(r.column), cutoff, done, "" if r.error else files, note)
     console.print(table)
     if dry_run:
         console.print("[dim]dry run: nothing was deleted[/]")
     failed = [r.product_id for r in results if r.error]
     if failed:
-        console.print(f"[red]retention failed for {', '.join(failed)}[/]; the other products were processed")
+        console.print(f"[red]retention failed for {esc(', '.join(failed))}[/]; the other products were processed")
         raise typer.Exit(1)
 
 
@@ -159,9 +162,9 @@ def encrypt(
         print_json(details)
         return
     for table_id, rows in details["tables"].items():
-        console.print(f"{table_id}: {rows:,} rows re-encrypted")
+        console.print(f"{table_id}: {rows:,} rows re-encrypted", markup=False)
     console.print(f"active mesh key {details['key']}" + (f"; destroyed {', '.join(details['retired'])}"
-                  if details["retired"] else ""))  # fmt: skip
+                  if details["retired"] else ""), markup=False)  # fmt: skip
 
 
 def _render_plan(plan: EncryptionPlan) -> None:
@@ -175,7 +178,7 @@ def _render_plan(plan: EncryptionPlan) -> None:
         rotation = [f"rotation: all re-encrypted under a new key (now {plan.key})"] if plan.rotate else []
         why = "; ".join(t.reasons + rotation)
         purged = f"versions {t.versions[0]}-{t.versions[-1]}" if t.versions else ""
-        table.add_row(t.table_id, why, f"{t.rows:,}", f"{t.files:,}", purged)
+        table.add_row(plain(t.table_id), plain(why), f"{t.rows:,}", f"{t.files:,}", purged)
     console.print(table)
     console.print(
         "[yellow]![/] the purge removes every older version of these tables: time travel to before the "
@@ -188,6 +191,8 @@ def _confirm(yes: bool, what: str) -> None:
     if yes:
         return
     if not sys.stdin.isatty():
+        from lakemesh.governance.encryption import EncryptionError
+
         raise EncryptionError(f"refusing to {what} without confirmation", "review it with --dry-run, then add --yes")
     if not typer.confirm(f"{what[0].upper()}{what[1:]}?", default=False):
         raise typer.Exit(1)
@@ -206,6 +211,6 @@ def keys(ctx: typer.Context) -> None:
     for name in ("key", "created", "status"):
         table.add_column(name)
     for key in encryptor.store.mesh_keys():
-        table.add_row(key["id"], key["created"][:19], "active" if key["id"] == active else "readable")
+        table.add_row(plain(key["id"]), plain(key["created"][:19]), "active" if key["id"] == active else "readable")
     console.print(table)
-    console.print(f"key store: {encryptor.store.path}")
+    console.print(f"key store: {encryptor.store.path}", markup=False)

@@ -12,9 +12,8 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import STATUS_STYLE, console, esc, metrics_line, plain, print_json, render_rows, styled
+from lakemesh.cli.render import STATUS_STYLE, console, dump, esc, metrics_line, plain, print_json, render_rows, styled
 from lakemesh.errors import LakemeshError
-from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
 
 if TYPE_CHECKING:
@@ -73,7 +72,7 @@ def quality_table(report: QualityReport, show_passed: bool = True) -> Table:
         table.add_row(
             plain(r.name),
             styled(r.status.value, style),
-            plain(SEVERITY_SHORT.get(r.severity, r.severity)),
+            plain(SEVERITY_SHORT[r.severity.value]),
             plain(_short(r.observed)),
             unexpected,
             pct,
@@ -105,7 +104,7 @@ def junit(report: QualityReport) -> str:
         if r.unexpected_count is not None:
             message += f", {r.unexpected_count} unexpected ({r.unexpected_percent or 0:.2f}%)"
         if r.status is CheckStatus.FAILED:
-            ET.SubElement(case, "failure", message=message, type=r.type).text = json.dumps(r.as_dict(), default=str)
+            ET.SubElement(case, "failure", message=message, type=r.type).text = json.dumps(dump(r), default=str)
         elif r.status is CheckStatus.ERROR:
             ET.SubElement(case, "error", message=r.detail, type=r.type)
         elif r.status is CheckStatus.WARNING:
@@ -130,15 +129,11 @@ def check(
 
     Exit 1 when a check of severity error or quarantine fails (warnings do not fail).
     """
-    mesh = open_mesh(ctx)
-    try:
-        report = mesh.quality_check(product, as_of, record=record)
-    finally:
-        mesh.close()
+    report = open_mesh(ctx).quality_check(product, as_of, record=record)
     if junit_file:
         junit_file.write_text(junit(report))
     if as_json:
-        print_json(report.as_dict())
+        print_json(report)
     else:
         console.print(quality_table(report, show_passed=not failed_only))
         version = "" if report.table_version is None else f" v{report.table_version}"
@@ -170,11 +165,7 @@ def history(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each check's recent results as a trend (✓ passed, ! warning, ✗ failed) and the computed metrics over time."""
-    mesh = open_mesh(ctx)
-    try:
-        rows = mesh.quality_history(product, check_name, limit=5000)
-    finally:
-        mesh.close()
+    rows = open_mesh(ctx).quality_history(product, check_name, limit=5000)
     if as_json:
         print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows[: limit * 50]])
         return
@@ -216,13 +207,12 @@ def quarantine(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """List the rows a quality gate set aside, with the checks they failed and why."""
+    from lakemesh.quality.gate import quarantine_id
+
     mesh = open_mesh(ctx)
-    try:
-        rows = mesh.quarantine(product, limit)
-        qid = quarantine_id(mesh.workspace.product(product).id)
-        total = mesh.lakehouse.table(qid).count() if rows.num_columns else 0
-    finally:
-        mesh.close()
+    rows = mesh.quarantine(product, limit)
+    qid = quarantine_id(mesh.workspace.product(product).id)
+    total = mesh.lakehouse.table(qid).count() if rows.num_columns else 0
     if as_json:
         print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pylist()])
         return
@@ -239,11 +229,7 @@ def quarantine(
 def reprocess(ctx: typer.Context, product: str = typer.Argument(..., help="The product.")) -> None:
     """Re-check quarantined rows against the contract as it is now; the ones that pass are written to the
     product, the others stay in quarantine with fresh reasons."""
-    mesh = open_mesh(ctx)
-    try:
-        result = mesh.reprocess_quarantine(product)
-    finally:
-        mesh.close()
+    result = open_mesh(ctx).reprocess_quarantine(product)
     console.print(
         f"{product}: {result.released:,} rows released into the product"
         + (f" (now version {result.product_version})" if result.released else "")

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import typer
 
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, render_rows
 from lakemesh.errors import LakemeshError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def query(
@@ -57,6 +58,10 @@ def write_stdout(result: pa.Table, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(result.to_pylist(), default=str))
         return
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     sink = pa.BufferOutputStream()
     if fmt == "csv":
         pacsv.write_csv(result, sink)
@@ -68,6 +73,9 @@ def write_stdout(result: pa.Table, fmt: str) -> None:
 
 
 def write_result(result: pa.Table, output: Path) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     suffix = output.suffix.lower()
     if suffix == ".csv":
         pacsv.write_csv(result, output)

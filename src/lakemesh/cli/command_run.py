@@ -5,11 +5,12 @@ from __future__ import annotations
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json
+from lakemesh.cli.render import console, err_console, live, plain, print_json, styled
 from lakemesh.pipeline import ProductRun, RunReport, RunStatus
-from lakemesh.quality.results import CheckStatus
+from lakemesh.quality.results import CheckStatus, ExpectationResult
 
 STYLE = {
     RunStatus.SUCCEEDED: "green",
@@ -41,16 +42,16 @@ def run(
     mesh = open_mesh(ctx)
     if wait is not None:
         mesh.lock_wait = wait
-    mesh.lock_notice = lambda message: console.print(f"[yellow]{message}[/]", soft_wrap=True)
+    mesh.lock_notice = lambda message: err_console.print(styled(message, "yellow"), soft_wrap=True)
     with Progress(
         SpinnerColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),  # product ids are not markup
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),
-        console=console,
+        console=err_console,  # stdout carries the report (or the JSON) alone
         transient=True,
-        disable=as_json,
+        disable=as_json or not live(),
     ) as bar:
         task = bar.add_task("building", total=len(products or mesh.workspace.products))
 
@@ -62,7 +63,7 @@ def run(
 
         report = mesh.run(products or None, progress=progress, full_refresh=full_refresh)
     if as_json:
-        print_json([{**r.__dict__, "quality": r.quality.as_dict() if r.quality else None} for r in report.runs])
+        print_json(report.runs)
     else:
         render_report(report)
     if not report.ok:
@@ -87,8 +88,8 @@ def render_report(report: RunReport) -> None:
     for r in report.runs:
         version = "" if r.output_version is None else str(r.output_version)
         table.add_row(
-            r.product_id,
-            f"[{STYLE[r.status]}]{r.status.value}[/]",
+            plain(r.product_id),
+            styled(r.status.value, STYLE[r.status]),
             _count(r.rows_read),
             _count(r.rows_written),
             _count(r.inserted),
@@ -102,32 +103,46 @@ def render_report(report: RunReport) -> None:
         console.print("[bold]quality gates[/]")
     for r in gates:
         assert r.quality is not None
-        results = r.quality.results
-        bad = (CheckStatus.FAILED, CheckStatus.ERROR)
-        passed = sum(x.status is CheckStatus.PASSED for x in results)
-        warnings = sum(x.status is CheckStatus.WARNING for x in results)
-        failed = sum(x.status in bad and x.severity != "quarantine" for x in results)
-        caught = sum(x.status in bad and x.severity == "quarantine" for x in results)
-        parts = [f"[green]{passed} passed[/]"]
-        if warnings:
-            parts.append(f"[yellow]{warnings} warnings[/]")
-        if failed:
-            parts.append(f"[red]{failed} failed[/]")
-        if caught:
-            parts.append(f"[magenta]{caught} quarantining {_count(r.quarantined)} rows[/]")
-        flagged = [x for x in results if x.status is not CheckStatus.PASSED and x.unexpected_count]
-        detail = ", ".join(f"{x.name} {_count(x.unexpected_count or 0)}" for x in flagged[:4])
-        console.print(
-            f"  {r.product_id}: {', '.join(parts)}" + (f" [dim]({detail})[/]" if detail else ""), soft_wrap=True
-        )
+        console.print(_gate_line(r, r.quality.results), soft_wrap=True)
     for r in report.runs:
         for warning in r.details.get("warnings") or []:  # type: ignore[attr-defined]
-            console.print(f"[yellow]{r.product_id}:[/] {warning}", soft_wrap=True)
+            console.print(_line(r.product_id, "yellow", warning), soft_wrap=True)
         if r.details.get("rebuilt") and r.status is RunStatus.SUCCEEDED:
-            console.print(f"[cyan]{r.product_id}:[/] rebuilt from full reads: {r.details['rebuilt']}", soft_wrap=True)
+            console.print(
+                _line(r.product_id, "cyan", f"rebuilt from full reads: {r.details['rebuilt']}"), soft_wrap=True
+            )
     for r in report.runs:
         if r.error:
-            color = "red" if r.status is RunStatus.FAILED else "yellow"
-            console.print(f"[{color}]{r.product_id}:[/] {r.error}", soft_wrap=True)
+            console.print(
+                _line(r.product_id, "red" if r.status is RunStatus.FAILED else "yellow", r.error), soft_wrap=True
+            )
             if r.hint:
-                console.print(f"  [dim]hint:[/] {r.hint}", soft_wrap=True)
+                console.print(Text.assemble("  ", ("hint:", "dim"), " ", r.hint), soft_wrap=True)
+
+
+def _line(product_id: str, style: str, message: object) -> Text:
+    """`product: message`, the product in a style of ours, both literal text."""
+    return Text.assemble((f"{product_id}:", style), " ", str(message))
+
+
+def _gate_line(r: ProductRun, results: list[ExpectationResult]) -> Text:
+    """One product's gate: counts by outcome, and the checks that flagged rows (names as literal text)."""
+    bad = (CheckStatus.FAILED, CheckStatus.ERROR)
+    passed = sum(x.status is CheckStatus.PASSED for x in results)
+    warnings = sum(x.status is CheckStatus.WARNING for x in results)
+    failed = sum(x.status in bad and x.severity != "quarantine" for x in results)
+    caught = sum(x.status in bad and x.severity == "quarantine" for x in results)
+    parts = [(f"{passed} passed", "green")]
+    if warnings:
+        parts.append((f"{warnings} warnings", "yellow"))
+    if failed:
+        parts.append((f"{failed} failed", "red"))
+    if caught:
+        parts.append((f"{caught} quarantining {_count(r.quarantined)} rows", "magenta"))
+    line = Text(f"  {r.product_id}: ")
+    line.append(Text(", ").join(Text(text, style) for text, style in parts))
+    flagged = [x for x in results if x.status is not CheckStatus.PASSED and x.unexpected_count]
+    if flagged:
+        detail = ", ".join(f"{x.name} {_count(x.unexpected_count or 0)}" for x in flagged[:4])
+        line.append(f" ({detail})", style="dim")
+    return line

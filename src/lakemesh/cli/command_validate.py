@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, print_json, problems_json, problems_table
+from lakemesh.cli.render import console, esc, print_json, problems_json, problems_table
 
 
 def validate(
@@ -30,9 +30,11 @@ def validate(
             console.print(problems_table(report.problems))
         for cid, diff in report.diffs.items():
             if diff.breaking:
-                console.print(f"\n[bold]{cid}[/] {diff.old_version} -> {diff.new_version}: breaking changes")
+                versions = esc(f"{diff.old_version} -> {diff.new_version}")
+                console.print(f"\n[bold]{esc(cid)}[/] {versions}: breaking changes", soft_wrap=True)
                 for change in diff.breaking:
-                    console.print(f"  [red]{change.kind}[/] {change.path}: {change.detail}")
+                    what = esc(f"{change.path}: {change.detail}")
+                    console.print(f"  [red]{esc(change.kind)}[/] {what}", soft_wrap=True)
         summary = (
             f"{len(ws.domains)} domains, {len(ws.products)} products, {len(ws.contracts)} contracts: "
             f"{len(report.errors)} errors, {len(report.warnings)} warnings"

@@ -1,19 +1,25 @@
-"""Helpers the commands share: opening the workspace named by --workspace."""
+"""Helpers the commands share: opening the workspace named by --workspace (closed when the command ends)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lakemesh.errors import LakemeshError, SpecError
-from lakemesh.mesh import Mesh
 from lakemesh.spec.odcs import Contract, load_contract
+
+if TYPE_CHECKING:
+    from lakemesh.mesh import Mesh
 
 
 def open_mesh(ctx: typer.Context) -> Mesh:
+    """The workspace named by --workspace, closed when the command ends, however it ends."""
+    from lakemesh.mesh import Mesh  # the facade pulls in the data stack: not for `--help`
+
     obj = ctx.find_root().obj or {}
-    return Mesh.open(obj.get("workspace", Path()))
+    return ctx.with_resource(Mesh.open(obj.get("workspace", Path())))
 
 
 def resolve_contract(ctx: typer.Context, ref: str) -> Contract:

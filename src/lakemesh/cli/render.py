@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -14,6 +16,9 @@ from rich.text import Text
 
 from lakemesh.quality.results import CheckReport, CheckStatus
 from lakemesh.spec.problems import Problem
+
+if TYPE_CHECKING:  # the data stack is imported by the commands that run, not by `--help`
+    import pyarrow as pa
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -25,6 +30,18 @@ STATUS_STYLE = {
     CheckStatus.ERROR: "red bold",
     CheckStatus.SKIPPED: "dim",
 }
+
+
+def live() -> bool:
+    """Whether progress may redraw itself: stderr is a real terminal, not a pipe under FORCE_COLOR or TERM=dumb."""
+    return sys.stderr.isatty() and err_console.is_terminal and not err_console.is_dumb_terminal
+
+
+@contextmanager
+def working(message: str) -> Iterator[Any]:
+    """A spinner on stderr while something runs, only on a live terminal: logs and pipes get no redraw codes."""
+    with err_console.status(Text(message), spinner="dots") if live() else nullcontext() as shown:
+        yield shown
 
 
 def plain(value: Any) -> Text:
@@ -42,9 +59,19 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def print_json(data: Any) -> None:
-    """Plain JSON on stdout, for scripts and CI."""
+def print_json(data: BaseModel | Sequence[BaseModel] | Any) -> None:
+    """Plain JSON on stdout, for scripts and CI: a result model (or a list of them) as `model_dump(mode="json")`,
+    the same shape a future HTTP API returns; other data (rows, a Delta log) as it is."""
+    if isinstance(data, BaseModel):
+        data = dump(data)
+    elif isinstance(data, list | tuple) and data and all(isinstance(x, BaseModel) for x in data):
+        data = [dump(x) for x in data]
     print(json.dumps(data, indent=2, default=str))
+
+
+def dump(result: BaseModel) -> Any:
+    """A result model as JSON-ready data: enums as their values, public field names."""
+    return result.model_dump(mode="json", by_alias=True, fallback=str)
 
 
 def render_rows(data: pa.Table, limit: int = 50) -> None:

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+
 from lakemesh.spec.expectation_checks import sql_problems
 from lakemesh.spec.models import PolicySeverity, PolicySpec
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
@@ -54,23 +56,23 @@ class Policy:
             return False
         return not spec.products or any(fnmatch.fnmatchcase(entry.id, p) for p in spec.products)
 
+    def violation(self, product_id: str, message: str) -> Violation:
+        """This policy broken by a product, as the result a check returns."""
+        return Violation(
+            policy=self.name, severity=self.severity, product_id=product_id, message=message, source=self.source
+        )
 
-@dataclass(frozen=True)
-class Violation:
+
+class Violation(BaseModel):
+    """One product breaking one policy: what `governance check --json` and the API return."""
+
+    model_config = ConfigDict(frozen=True)
+
     policy: str
     severity: PolicySeverity
-    product_id: str
+    product_id: str = Field(validation_alias=AliasChoices("product_id", "product"), serialization_alias="product")
     message: str
-    source: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {
-            "policy": self.policy,
-            "severity": self.severity.value,
-            "product": self.product_id,
-            "message": self.message,
-            "declared_in": self.source,
-        }
+    source: str = Field(validation_alias=AliasChoices("source", "declared_in"), serialization_alias="declared_in")
 
 
 @dataclass(frozen=True)
@@ -287,7 +289,7 @@ def evaluate(ws: Workspace, product_ids: Iterable[str] | None = None) -> list[Vi
                 messages = KINDS[policy.spec.kind](policy, entry, ws) if policy.spec.kind in KINDS else []
             except Exception as exc:  # noqa: BLE001 - a user's policy function failing is a violation to show
                 messages = [f"the policy could not be evaluated: {type(exc).__name__}: {exc}"]
-            out.extend(Violation(policy.name, policy.severity, entry.id, m, policy.source) for m in messages)
+            out.extend(policy.violation(entry.id, m) for m in messages)
     return sorted(out, key=lambda v: (-v.severity.rank, v.product_id, v.policy))
 
 
@@ -316,14 +318,12 @@ def check_data(ws: Workspace, lakehouse: Any, product_ids: Iterable[str] | None 
                 try:
                     found = int(engine.query(query).column(0)[0].as_py() or 0)
                 except Exception as exc:  # noqa: BLE001 - shown as the policy's violation
-                    out.append(
-                        Violation(policy.name, policy.severity, entry.id, f"the query failed: {exc}", policy.source)
-                    )
+                    out.append(policy.violation(entry.id, f"the query failed: {exc}"))
                     continue
                 if found > policy.spec.max_rows:
                     what = policy.spec.description or "rows break the policy"
                     msg = f"{found:,} offending rows (at most {policy.spec.max_rows:,} allowed): {what}"
-                    out.append(Violation(policy.name, policy.severity, entry.id, msg, policy.source))
+                    out.append(policy.violation(entry.id, msg))
         finally:
             engine.close()
     return out

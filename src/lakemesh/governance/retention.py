@@ -8,11 +8,11 @@ longer reaches them either (consumers behind the purge read the table in full on
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+from pydantic import BaseModel, Field
 
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
@@ -23,8 +23,9 @@ from lakemesh.spec.models import parse_duration
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 
-@dataclass
-class RetentionResult:
+class RetentionResult(BaseModel):
+    """What retention did to one product (or, in a dry run, would do)."""
+
     product_id: str
     column: str | None = None
     cutoff: datetime | None = None
@@ -32,7 +33,7 @@ class RetentionResult:
     files_removed: int = 0
     skipped: str | None = None  # why nothing was done
     error: str | None = None  # why this product failed (the others are still processed)
-    details: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
 
 
 def retention_of(entry: ProductEntry) -> tuple[float, str] | str:
@@ -78,7 +79,7 @@ def apply_retention(
     out = []
     for pid in product_ids or list(ws.products):
         entry = ws.product(pid)
-        result = RetentionResult(entry.id)
+        result = RetentionResult(product_id=entry.id)
         out.append(result)
         try:
             _apply_one(entry, lakehouse, result, dry_run, now)

@@ -1,13 +1,12 @@
-"""What a run did, as data: per product and for the whole run."""
+"""What a run did, as data: per product and for the whole run (`model_dump(mode="json")` for --json)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from lakemesh.quality.results import QualityReport
+from pydantic import BaseModel, Field
+
+from lakemesh.quality.results import QualityReport
 
 
 class RunStatus(str, Enum):
@@ -17,8 +16,7 @@ class RunStatus(str, Enum):
     SKIPPED = "skipped"
 
 
-@dataclass
-class ProductRun:
+class ProductRun(BaseModel):
     """One product in one run."""
 
     product_id: str
@@ -29,19 +27,18 @@ class ProductRun:
     inserted: int = 0
     updated: int = 0
     deleted: int = 0
-    input_versions: dict[str, list[int | None]] = field(default_factory=dict)
+    input_versions: dict[str, list[int | None]] = Field(default_factory=dict)
     output_version: int | None = None
     seconds: float = 0.0
     error: str | None = None
     hint: str | None = None
-    details: dict[str, object] = field(default_factory=dict)
+    details: dict[str, object] = Field(default_factory=dict)
     quality: QualityReport | None = None  # the gate's checks of the rows this run wrote (or refused)
     quarantined: int = 0
 
 
-@dataclass
-class RunReport:
-    runs: list[ProductRun] = field(default_factory=list)
+class RunReport(BaseModel):
+    runs: list[ProductRun] = Field(default_factory=list)
 
     @property
     def failed(self) -> list[ProductRun]:

@@ -90,7 +90,7 @@ class PipelineRunner:
         self.refresh = selected if full_refresh else set()
         report, broken = RunReport(), set()
         for pid in (p for p in order if p in selected):
-            run = ProductRun(pid, str(uuid.uuid4()))
+            run = ProductRun(product_id=pid, run_id=str(uuid.uuid4()))
             if self.progress:
                 self.progress(pid, None)
             blocked = [u for u in self.ws.upstream(pid) if u in broken]

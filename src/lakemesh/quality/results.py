@@ -1,4 +1,4 @@
-"""Check outcomes as data: what the CLI, the API and the UI render."""
+"""Check outcomes as data: what the CLI, the API and the UI render (`model_dump(mode="json")`)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
+
+from lakemesh.spec.expectations import CheckSeverity
 
 
 class CheckStatus(str, Enum):
@@ -56,14 +60,15 @@ class CheckReport:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-@dataclass(frozen=True)
-class ExpectationResult:
+class ExpectationResult(BaseModel):
     """The outcome of one expectation on one table (or the batch a run is about to write)."""
+
+    model_config = ConfigDict(frozen=True)
 
     name: str
     type: str
     columns: tuple[str, ...]
-    severity: str
+    severity: CheckSeverity
     status: CheckStatus
     observed: Any = None
     unexpected_count: int | None = None
@@ -76,61 +81,49 @@ class ExpectationResult:
     def ok(self) -> bool:
         return self.status in (CheckStatus.PASSED, CheckStatus.SKIPPED)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": self.type,
-            "columns": list(self.columns),
-            "severity": self.severity,
-            "status": self.status.value,
-            "observed": _jsonable(self.observed),
-            "unexpected_count": self.unexpected_count,
-            "unexpected_percent": self.unexpected_percent,
-            "element_count": self.element_count,
-            "detail": self.detail,
-            "examples": [{k: _jsonable(v) for k, v in e.items()} for e in self.examples],
-        }
+    @field_serializer("observed")
+    def _observed(self, value: Any) -> Any:
+        return _jsonable(value)
+
+    @field_serializer("examples")
+    def _examples(self, value: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+        return [{k: _jsonable(v) for k, v in e.items()} for e in value]
 
 
-@dataclass
-class QualityReport:
+class QualityReport(BaseModel):
     """Every expectation of a product's contract checked in one scan, plus the computed quality metrics."""
 
-    product_id: str
+    product_id: str = Field(validation_alias=AliasChoices("product_id", "product"), serialization_alias="product")
     rows: int
     seconds: float
     table_version: int | None = None
-    results: list[ExpectationResult] = field(default_factory=list)
-    unsupported: list[tuple[str, str]] = field(default_factory=list)
-    metrics: dict[str, float | None] = field(default_factory=dict)
-    checked_at: datetime | None = None
+    results: list[ExpectationResult] = Field(default_factory=list)
+    unsupported: list[tuple[str, str]] = Field(default_factory=list)  # (expectation, why the engine cannot)
+    metrics: dict[str, float | None] = Field(default_factory=dict)
+    checked_at: datetime | None = Field(default=None, exclude=True)
     quarantined: int = 0
 
     def blocking(self) -> list[ExpectationResult]:
         """Failures that stop a run: severity error, failed or broken."""
         bad = (CheckStatus.FAILED, CheckStatus.ERROR)
-        return [r for r in self.results if r.status in bad and r.severity == "error"]
+        return [r for r in self.results if r.status in bad and r.severity is CheckSeverity.ERROR]
 
     @property
     def failed(self) -> list[ExpectationResult]:
         return [r for r in self.results if r.status in (CheckStatus.FAILED, CheckStatus.ERROR)]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         return not self.failed
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "product": self.product_id,
-            "rows": self.rows,
-            "seconds": round(self.seconds, 4),
-            "table_version": self.table_version,
-            "passed": self.passed,
-            "metrics": self.metrics,
-            "quarantined": self.quarantined,
-            "results": [r.as_dict() for r in self.results],
-            "unsupported": [{"name": n, "why": w} for n, w in self.unsupported],
-        }
+    @field_serializer("unsupported")
+    def _unsupported(self, value: list[tuple[str, str]]) -> list[dict[str, str]]:
+        return [{"name": name, "why": why} for name, why in value]
+
+    @field_serializer("seconds")
+    def _seconds(self, value: float) -> float:
+        return round(value, 4)
 
 
 def _jsonable(value: Any) -> Any:
@@ -158,7 +151,7 @@ def quality_rows(report: QualityReport, run_id: str | None) -> list[dict[str, An
             **base,
             "check_name": r.name,
             "status": r.status.value,
-            "severity": r.severity,
+            "severity": r.severity.value,
             "observed": _jsonable(r.observed),
             "unexpected_count": r.unexpected_count,
             "unexpected_percent": r.unexpected_percent,

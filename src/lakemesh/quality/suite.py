@@ -79,7 +79,8 @@ def run_suite(
             outcome = outcomes.get(k) or plan.evaluate([])
         results.append(_result(plan, outcome, engine, relation, examples))
     rows, metrics = _metrics(values[slices[-1][0] :] if values else [], columns, counted, known, results)
-    report = QualityReport(product_id, rows, 0.0, results=results, unsupported=list(suite.unsupported))
+    unsupported = list(suite.unsupported)
+    report = QualityReport(product_id=product_id, rows=rows, seconds=0.0, results=results, unsupported=unsupported)
     report.metrics = metrics
     report.checked_at = datetime.now(UTC)
     report.seconds = time.perf_counter() - started
@@ -106,7 +107,10 @@ def _result(
 ) -> ExpectationResult:
     e = plan.expectation
     if isinstance(outcome, str):
-        return ExpectationResult(e.name, e.type, tuple(e.columns), e.severity.value, CheckStatus.ERROR, detail=outcome)
+        broken = CheckStatus.ERROR
+        return ExpectationResult(
+            name=e.name, type=e.type, columns=tuple(e.columns), severity=e.severity, status=broken, detail=outcome
+        )
     if outcome.success:
         status = CheckStatus.PASSED
     else:
@@ -117,17 +121,17 @@ def _result(
     elif engine is not None and examples and outcome.unexpected:
         found = failing_examples(engine, relation, plan, examples)
     return ExpectationResult(
-        e.name,
-        e.type,
-        tuple(e.columns),
-        e.severity.value,
-        status,
-        outcome.observed,
-        outcome.unexpected,
-        outcome.unexpected_percent,
-        outcome.domain,
-        outcome.detail or (e.description or ""),
-        found,
+        name=e.name,
+        type=e.type,
+        columns=tuple(e.columns),
+        severity=e.severity,
+        status=status,
+        observed=outcome.observed,
+        unexpected_count=outcome.unexpected,
+        unexpected_percent=outcome.unexpected_percent,
+        element_count=outcome.domain,
+        detail=outcome.detail or (e.description or ""),
+        examples=found,
     )
 
 

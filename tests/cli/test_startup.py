@@ -1,0 +1,52 @@
+"""Start-up: help and argument errors answer without loading the data stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.core import TyperCommand
+
+from lakemesh.cli.common import open_mesh
+from lakemesh.errors import LakemeshError
+
+HEAVY = ("pyarrow", "duckdb", "deltalake", "alembic", "sqlalchemy")
+PROBE = """
+import sys
+from lakemesh.cli.main import main
+sys.argv = ["lakemesh", *sys.argv[1:]]
+try:
+    main()
+except SystemExit:
+    pass
+print("LOADED", *sorted({name.split(".")[0] for name in sys.modules} & set(%r)), file=sys.stderr)
+"""
+
+
+def _loaded(*args: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", PROBE % (HEAVY,), *args], capture_output=True, text=True, timeout=120)
+    line = next(x for x in out.stderr.splitlines() if x.startswith("LOADED"))
+    return line.split()[1:]
+
+
+@pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("query", "--help"), ("governance", "--help")])
+def test_help_loads_no_heavy_library(args: tuple[str, ...]) -> None:
+    assert _loaded(*args) == []
+
+
+def test_a_command_still_loads_what_it_needs() -> None:
+    # the probe itself can see heavy modules: a query with a bad format fails after the facade opened
+    assert "pyarrow" in _loaded("query", "SELECT 1", "--as-of", "x", "-w", "/nonexistent/ws")
+
+
+def test_the_mesh_a_command_opened_is_closed_when_the_command_fails(shop: Path) -> None:
+    opened = []
+    with pytest.raises(LakemeshError), typer.Context(TyperCommand("probe"), obj={"workspace": shop}) as ctx:
+        mesh = open_mesh(ctx)
+        opened.append(mesh)
+        assert mesh.catalog is not None and "catalog" in mesh.__dict__  # connected
+        mesh.workspace.product("no.such_product")
+    assert "catalog" not in opened[0].__dict__  # closed on the way out: its connections released
