@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from lakemesh.quality.contract_check import lit
+from lakemesh.sql import lit
 
 STATUSES = ("created", "paid", "shipped", "delivered", "cancelled")
 

@@ -17,10 +17,10 @@ import pyarrow.compute as pc
 from lakemesh.cdc.misfits import POSITION, hold_misfits
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
-from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.suite import REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
+from lakemesh.sql import lit, q
 
 
 class ApplyError(LakemeshError):

@@ -17,11 +17,12 @@ from datetime import UTC, datetime
 import duckdb
 import pyarrow as pa
 
-from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.gate import AT, RUN
 from lakemesh.quality.suite import CHECKS, REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
+from lakemesh.sql import lit, q
 
 FILE_BATCH = "file:"  # `_batch_id` of events a `cdc apply` read from a file: `file:<name>`, seq = line
 POSITION, OP = "_cdc_position", "_cdc_op"

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.quality.contract_check import q
+from lakemesh.sql import q
 
 
 class Engine(Protocol):

@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import ParquetScan
-from lakemesh.quality.contract_check import lit, q
+from lakemesh.sql import lit, q
 
 
 class DuckDBEngine:

@@ -32,11 +32,11 @@ from lakemesh.governance.policies import SUBJECT_KEY
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
-from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.product import relation
 from lakemesh.spec.models import FileSource, Layer, RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import lit, q
 
 Runner = Callable[[list[str]], RunReport]
 

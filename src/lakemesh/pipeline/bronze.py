@@ -17,11 +17,12 @@ import pyarrow as pa
 from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.columns import cast_column, typed_select
-from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.types import parse_type, sql_type, stored_as_text
+from lakemesh.sql import lit, q
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 

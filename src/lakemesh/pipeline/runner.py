@@ -30,13 +30,13 @@ from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
 from lakemesh.pipeline.rebuild import BUILD_APP, REBUILD_KEY, fingerprint, rebuild_reason
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
-from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
 from lakemesh.quality.results import CheckStatus
 from lakemesh.spec.expectations import expectations_of
 from lakemesh.spec.models import FileSource, Layer, PostgresCdcSource, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import lit, q
 
 Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
