@@ -17,14 +17,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake.exceptions import DeltaError
 
 from lakemesh.engines import Engine, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import CDF_COLUMNS, ConcurrentWriteError, HistoryPurgedError, Lakehouse, WriteResult, plain
+from lakemesh.lakehouse import (
+    CDF_COLUMNS,
+    NATIVE_ERRORS,
+    ConcurrentWriteError,
+    HistoryPurgedError,
+    Lakehouse,
+    WriteResult,
+    plain,
+)
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
 from lakemesh.pipeline.rebuild import BUILD_APP, REBUILD_KEY, fingerprint, rebuild_reason
@@ -118,7 +124,7 @@ class PipelineRunner:
             self.build(entry, run)
         except LakemeshError as exc:
             run.status, run.error, run.hint = RunStatus.FAILED, exc.message, exc.hint
-        except (duckdb.Error, DeltaError, pa.ArrowException, OSError) as exc:
+        except (*NATIVE_ERRORS, pa.ArrowException, OSError) as exc:
             run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
 
     def build(self, entry: ProductEntry, run: ProductRun) -> None:

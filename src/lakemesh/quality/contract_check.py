@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlglot import exp
 
+from lakemesh.engines import Engine, EngineError, make_engine
 from lakemesh.errors import DataFileError
 from lakemesh.quality.csv_reading import csv_error, csv_hint, csv_layout, json_error
 from lakemesh.quality.results import CheckReport, CheckStatus, RuleResult
@@ -63,7 +63,7 @@ def detect_format(path: Path, given: str | None) -> str:
     return fmt
 
 
-def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table | None, options: dict[str, Any]) -> str:
+def _reader(con: Engine, path: Path, fmt: str, table: Table | None, options: dict[str, Any]) -> str:
     """A table function reading the file; CSV and JSON as text, so the type rule decides what fits."""
     p = lit(str(path))
     if fmt == "csv" and table is not None:
@@ -74,7 +74,7 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table |
         # keys from DuckDB's sample, then one pass reading every value as text: a late bad value
         # cannot fail the read, and nothing is parsed twice
         auto = "format='auto', maximum_object_size=16777216"
-        keys = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_json({p}, {auto})").fetchall()]
+        keys = [r[0] for r in con.rows(f"DESCRIBE SELECT * FROM read_json({p}, {auto})")]
         columns = "{" + ", ".join(f"{lit(k)}: 'VARCHAR'" for k in keys) + "}"
         return f"read_json({p}, {auto}, columns={columns})"
     if fmt == "parquet":
@@ -83,7 +83,7 @@ def _reader(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table |
 
 
 def load_source(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     path: Path,
     fmt: str,
     table: Table | None = None,
@@ -96,11 +96,12 @@ def load_source(
     try:
         reader = _reader(con, path, fmt, table, options or {})
         con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT row_number() OVER () AS {ROW}, * FROM {reader}")
-    except duckdb.Error as exc:
-        located = csv_error(str(exc), str(path)) if fmt == "csv" else json_error(str(exc), str(path))
+    except EngineError as exc:
+        text = exc.detail
+        located = csv_error(text, str(path)) if fmt == "csv" else json_error(text, str(path))
         if located is not None:
-            raise DataFileError(located, csv_hint(str(exc)) if fmt == "csv" else "fix the file") from exc
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise DataFileError(located, csv_hint(text) if fmt == "csv" else "fix the file") from exc
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
         encoding = next((line for line in lines if "unicode" in line.lower() or "utf-8" in line.lower()), None)
         message = f"{lines[0]}: {encoding}" if encoding else lines[0]
         hint = "check the file's format, or pass --format"
@@ -228,7 +229,7 @@ def _is_warning(col: Column) -> bool:
     return False
 
 
-def _examples(con: duckdb.DuckDBPyConnection, rule: Rule, limit: int) -> tuple[dict[str, Any], ...]:
+def _examples(con: Engine, rule: Rule, limit: int) -> tuple[dict[str, Any], ...]:
     if rule.duplicates_of:
         keys = ", ".join(q(k) for k in rule.duplicates_of)
         sql = (
@@ -241,9 +242,7 @@ def _examples(con: duckdb.DuckDBPyConnection, rule: Rule, limit: int) -> tuple[d
         sql = f"SELECT {shown} FROM {SOURCE} WHERE {rule.predicate} ORDER BY {ROW} LIMIT {limit}"
     else:
         return ()
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description]
-    return tuple(dict(zip(names, row, strict=True)) for row in cur.fetchall())
+    return tuple(con.records(sql))
 
 
 def check_file(
@@ -258,13 +257,13 @@ def check_file(
     with the reader `options`, as a bronze source's `build.source.options`)."""
     started = time.perf_counter()
     spec = contract.table(table)
-    con = duckdb.connect()
+    con = make_engine()
     try:
         load_source(con, path, detect_format(path, fmt), spec, options)
-        present = {row[0] for row in con.execute(f"DESCRIBE {SOURCE}").fetchall()} - {ROW}
+        present = {row[0] for row in con.rows(f"DESCRIBE {SOURCE}")} - {ROW}
         rules = compile_rules(spec, present)
         results = _run(con, rules, examples)
-        rows = int(con.execute(f"SELECT count(*) FROM {SOURCE}").fetchone()[0])  # type: ignore[index]
+        rows = int(con.rows(f"SELECT count(*) FROM {SOURCE}")[0][0])
     finally:
         con.close()
     extra = sorted(present - {c.name for c in spec.columns})
@@ -281,28 +280,27 @@ def check_file(
     return CheckReport(contract.id, spec.name, str(path), rows, time.perf_counter() - started, results)
 
 
-def _run(con: duckdb.DuckDBPyConnection, rules: list[Rule], examples: int) -> list[RuleResult]:
+def _run(con: Engine, rules: list[Rule], examples: int) -> list[RuleResult]:
     if not rules:
         return []
     select = ", ".join(f"{r.count_sql} AS {q(f'r{i}')}" for i, r in enumerate(rules))
     try:
-        counts = con.execute(f"SELECT {select} FROM {SOURCE}").fetchone()
-    except duckdb.Error:
+        counts = con.rows(f"SELECT {select} FROM {SOURCE}")[0]
+    except EngineError:
         # one broken rule (a regex DuckDB rejects, say) must not hide the others: run them one by one
         return [_run_one(con, r, examples) for r in rules]
-    assert counts is not None
     return [_result(con, r, int(n or 0), examples) for r, n in zip(rules, counts, strict=True)]
 
 
-def _run_one(con: duckdb.DuckDBPyConnection, rule: Rule, examples: int) -> RuleResult:
+def _run_one(con: Engine, rule: Rule, examples: int) -> RuleResult:
     try:
-        n = con.execute(f"SELECT {rule.count_sql} FROM {SOURCE}").fetchone()
-    except duckdb.Error as exc:
-        return RuleResult(rule.rule, rule.column, CheckStatus.ERROR, 0, f"{rule.detail}: {str(exc).splitlines()[0]}")
-    return _result(con, rule, int(n[0] or 0) if n else 0, examples)
+        n = con.rows(f"SELECT {rule.count_sql} FROM {SOURCE}")[0][0]
+    except EngineError as exc:
+        return RuleResult(rule.rule, rule.column, CheckStatus.ERROR, 0, f"{rule.detail}: {exc.message}")
+    return _result(con, rule, int(n or 0), examples)
 
 
-def _result(con: duckdb.DuckDBPyConnection, rule: Rule, violations: int, examples: int) -> RuleResult:
+def _result(con: Engine, rule: Rule, violations: int, examples: int) -> RuleResult:
     if violations == 0:
         return RuleResult(rule.rule, rule.column, CheckStatus.PASSED, 0, rule.detail)
     status = CheckStatus.WARNING if rule.warning else CheckStatus.FAILED

@@ -5,20 +5,32 @@ Registering a `pyarrow.dataset` keeps DuckDB's filter and projection pushdown in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from lakemesh.errors import LakemeshError
+from lakemesh.engines.base import ENGINE_HINT, EngineCapabilities, EngineError
 from lakemesh.lakehouse import ParquetScan
 from lakemesh.sql import lit, q
+
+
+@contextmanager
+def _engine_errors(hint: str | None = None) -> Iterator[None]:
+    """DuckDB's errors as `EngineError`: the first line as the message, the whole text as the detail."""
+    try:
+        yield
+    except duckdb.Error as exc:
+        text = str(exc).strip()
+        raise EngineError(text.splitlines()[0] if text else type(exc).__name__, hint, text) from exc
 
 
 class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
+    capabilities = EngineCapabilities(dialect="duckdb", star_modifiers=True, arrow_udfs=True, reads_parquet_files=True)
 
     def __init__(self, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect()
@@ -37,16 +49,17 @@ class DuckDBEngine:
     ) -> None:
         domain, name = product_id.split(".", 1)
         hidden = f"__lakemesh_{domain}__{name}"
-        if isinstance(data, ParquetScan):
-            self._parquet_view(hidden, data)
-        else:
-            self.con.register(hidden, data)
-        self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
-        # a filter on the view is pushed down into the Arrow dataset scan
-        condition = f" WHERE {where}" if where else ""
-        columns = select or (f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*")
-        view = f"{q(domain)}.{q(name)}"
-        self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
+        with _engine_errors(ENGINE_HINT):
+            if isinstance(data, ParquetScan):
+                self._parquet_view(hidden, data)
+            else:
+                self.con.register(hidden, data)
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
+            # a filter on the view is pushed down into the Arrow dataset scan
+            condition = f" WHERE {where}" if where else ""
+            columns = select or (f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*")
+            view = f"{q(domain)}.{q(name)}"
+            self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
 
     def _parquet_view(self, hidden: str, scan: ParquetScan) -> None:
         """The files read by DuckDB's own Parquet reader, shaped to the table's schema: a column added after
@@ -68,24 +81,35 @@ class DuckDBEngine:
             return
         text = duckdb.sqltype("VARCHAR")
         options: dict[str, Any] = {"type": "arrow", "null_handling": "special", "side_effects": False}
-        self.con.create_function(name, fn, [text] * arity, text, **options)
+        with _engine_errors():
+            self.con.create_function(name, fn, [text] * arity, text, **options)
         self._functions.add(name)
 
     def query(self, sql: str) -> pa.Table:
-        try:
+        with _engine_errors():
             return self.con.sql(sql).to_arrow_table()
-        except duckdb.Error as exc:
-            raise EngineError(str(exc).strip().splitlines()[0]) from exc
 
     def columns(self, sql: str) -> list[str]:
-        try:
+        with _engine_errors():
             return list(self.con.sql(sql).columns)
-        except duckdb.Error as exc:
-            raise EngineError(str(exc).strip().splitlines()[0]) from exc
+
+    def attach(self, name: str, data: Any) -> None:
+        with _engine_errors():
+            self.con.register(name, data)
+
+    def execute(self, sql: str) -> None:
+        with _engine_errors():
+            self.con.execute(sql)
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        with _engine_errors():
+            return self.con.execute(sql).fetchall()
+
+    def records(self, sql: str) -> list[dict[str, Any]]:
+        with _engine_errors():
+            cur = self.con.execute(sql)
+            names = [d[0] for d in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
     def close(self) -> None:
         self.con.close()
-
-
-class EngineError(LakemeshError):
-    """The engine rejected a query: syntax, an unknown column, a type error."""
