@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import Lakehouse, is_text
+from lakemesh.lakehouse.base import is_text
 from lakemesh.sql import q
+
+if TYPE_CHECKING:
+    from lakemesh.lakehouse import Lakehouse
 
 ENGINE_HINT = "`lakemesh doctor PRODUCT` checks a table for damage"
 

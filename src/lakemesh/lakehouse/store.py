@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 from deltalake import ColumnProperties, CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -25,9 +24,13 @@ from lakemesh.lakehouse.base import (
     LakehouseError,
     MergeClause,
     ParquetScan,
+    TableStore,
     WriteResult,
 )
 from lakemesh.spec.problems import did_you_mean
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
@@ -543,3 +546,7 @@ class Lakehouse:
         table = self.table(product_id)
         enforce = retain_hours is None or retain_hours >= MIN_RETAIN_HOURS
         return list(table.vacuum(retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce))
+
+
+if TYPE_CHECKING:  # mypy holds the store to the protocol
+    _CONFORMS: TableStore = Lakehouse("")

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from lakemesh.engines.base import ENGINE_HINT, EngineCapabilities, EngineError
-from lakemesh.lakehouse import ParquetScan
+from lakemesh.engines.base import ENGINE_HINT, Engine, EngineCapabilities, EngineError
+from lakemesh.lakehouse.base import ParquetScan
 from lakemesh.sql import lit, q
 
 
@@ -113,3 +113,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+if TYPE_CHECKING:  # mypy holds the engine to the protocol
+    _CONFORMS: Engine = DuckDBEngine()
