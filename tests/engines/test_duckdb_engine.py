@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from lakemesh.engines import EngineCapabilities, EngineError, make_engine, register_revealed
+from lakemesh.engines.base import ENGINE_HINT
 from lakemesh.engines.duckdb.engine import DuckDBEngine
 from lakemesh.errors import LakemeshError
 
@@ -19,19 +20,24 @@ def test_every_entry_point_raises_engine_errors_not_duckdbs(tmp_path: Path) -> N
     engine = make_engine("duckdb")
     bad = tmp_path / "bad.csv"
     bad.write_text("a\n1\nx\n")
-    calls = [
+    queries = [  # about their SQL: no hint
         lambda: engine.query("SELECT nope FROM range(1)"),
         lambda: engine.columns("SELEC 1"),
+    ]
+    statements = [  # reading tables or files: the hint points at `lakemesh doctor`
         lambda: engine.execute("CREATE TABLE"),
         lambda: engine.rows(f"SELECT * FROM read_csv('{bad}', columns = {{'a': 'INTEGER'}}, header = true)"),
         lambda: engine.records("SELECT CAST('x' AS INTEGER)"),
+        lambda: engine.attach("t", "not arrow data"),
     ]
-    for call in calls:
-        with pytest.raises(EngineError) as caught:
-            call()
-        assert isinstance(caught.value, LakemeshError)
-        assert "\n" not in caught.value.message  # one line for the CLI, the whole text kept as detail
-        assert caught.value.detail.startswith(caught.value.message)
+    for calls, hint in ((queries, None), (statements, ENGINE_HINT)):
+        for call in calls:
+            with pytest.raises(EngineError) as caught:
+                call()
+            assert isinstance(caught.value, LakemeshError)
+            assert caught.value.hint == hint
+            assert "\n" not in caught.value.message  # one line for the CLI, the whole text kept as detail
+            assert caught.value.detail.startswith(caught.value.message)
     engine.close()
 
 

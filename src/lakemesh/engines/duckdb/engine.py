@@ -19,7 +19,10 @@ from lakemesh.sql import lit, q
 
 @contextmanager
 def _engine_errors(hint: str | None = None) -> Iterator[None]:
-    """DuckDB's errors as `EngineError`: the first line as the message, the whole text as the detail."""
+    """DuckDB's errors as `EngineError`: the first line as the message, the whole text as the detail.
+
+    A query's error is about its SQL and has no hint; one from reading registered tables or files points
+    at `lakemesh doctor`, as the CLI did for any DuckDB error no layer had handled."""
     try:
         yield
     except duckdb.Error as exc:
@@ -94,19 +97,19 @@ class DuckDBEngine:
             return list(self.con.sql(sql).columns)
 
     def attach(self, name: str, data: Any) -> None:
-        with _engine_errors():
+        with _engine_errors(ENGINE_HINT):
             self.con.register(name, data)
 
     def execute(self, sql: str) -> None:
-        with _engine_errors():
+        with _engine_errors(ENGINE_HINT):
             self.con.execute(sql)
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
-        with _engine_errors():
+        with _engine_errors(ENGINE_HINT):
             return self.con.execute(sql).fetchall()
 
     def records(self, sql: str) -> list[dict[str, Any]]:
-        with _engine_errors():
+        with _engine_errors(ENGINE_HINT):
             cur = self.con.execute(sql)
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
