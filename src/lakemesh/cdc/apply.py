@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from lakemesh.cdc.misfits import POSITION, hold_misfits
 from lakemesh.engines import EngineError, make_engine
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
+from lakemesh.lakehouse import MergeClause, TableStore, WriteResult
 from lakemesh.quality.suite import REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
@@ -126,7 +126,7 @@ def _json_key(name: str) -> str:
 
 
 def apply_changes(
-    lakehouse: Lakehouse,
+    lakehouse: TableStore,
     product_id: str,
     table: Table,
     events: pa.Table,

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from lakemesh.engines import Engine, EngineError, make_engine
 from lakemesh.errors import DataFileError
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import TableStore
 from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
@@ -43,7 +43,7 @@ def source_files(root: Path, source: FileSource) -> list[Path]:
     return sorted(p for p in root.glob(pattern) if p.is_file())
 
 
-def ingested_files(lakehouse: Lakehouse, product_id: str, version: int | None = None) -> set[str]:
+def ingested_files(lakehouse: TableStore, product_id: str, version: int | None = None) -> set[str]:
     """The source files the table holds rows of, at `version` (default: the newest); what a restore removed
     is not among them, so it is ingested again."""
     if not lakehouse.exists(product_id):
