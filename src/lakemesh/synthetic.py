@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
-from lakemesh.quality.contract_check import lit
+from lakemesh.engines import make_engine
+from lakemesh.sql import lit
 
 STATUSES = ("created", "paid", "shipped", "delivered", "cancelled")
 
@@ -67,11 +66,11 @@ def write_order_events(path: Path, rows: int, fmt: str = "jsonl", dirt: Dirt = D
     """Write synthetic order events to `path` (jsonl, csv or parquet); returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     options = {"jsonl": "FORMAT JSON", "csv": "FORMAT CSV, HEADER", "parquet": "FORMAT PARQUET"}[fmt]
-    con = duckdb.connect()
+    con = make_engine()
     try:
         sql = order_events_sql(rows, dirt, start)
         con.execute(f"COPY ({sql}) TO {lit(str(path))} ({options})")
-        return int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])  # type: ignore[index]
+        return int(con.rows(f"SELECT count(*) FROM ({sql})")[0][0])
     finally:
         con.close()
 
@@ -124,7 +123,7 @@ def customers_sql(rows: int) -> str:
 def write_customers(path: Path, rows: int) -> int:
     """Write synthetic customer records as CSV; returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
+    con = make_engine()
     try:
         con.execute(f"COPY ({customers_sql(rows)}) TO {lit(str(path))} (FORMAT CSV, HEADER)")
     finally:

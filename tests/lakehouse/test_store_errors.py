@@ -7,9 +7,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import Lakehouse, LakehouseError
 from lakemesh.lakehouse.doctor import diagnose
-from lakemesh.lakehouse.store import LakehouseError
 
 
 def _rows(start: int, n: int) -> pa.Table:

@@ -10,7 +10,8 @@ import psycopg2
 import pyarrow as pa
 import pytest
 
-from lakemesh.engines.duckdb_engine import DuckDBEngine, EngineError
+from lakemesh.engines import EngineCapabilities, EngineError
+from lakemesh.engines.duckdb.engine import DuckDBEngine
 from lakemesh.quality.suite import run_suite
 from lakemesh.spec.expectations import CheckSeverity, Expectation, Suite
 from tests.quality.test_suite import ROWS
@@ -23,6 +24,9 @@ class PostgresEngine:
 
     name = "postgres"
     dialect = "postgres"
+    capabilities = EngineCapabilities(
+        dialect="postgres", star_modifiers=False, arrow_udfs=False, reads_parquet_files=False
+    )
 
     def __init__(self, url: str) -> None:
         self.conn = psycopg2.connect(url)

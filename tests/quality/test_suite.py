@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 import sqlglot
 
-from lakemesh.engines.duckdb_engine import DuckDBEngine
+from lakemesh.engines.duckdb.engine import DuckDBEngine
 from lakemesh.quality.compiler import compile_expectation, one_query
 from lakemesh.quality.odcs_plans import type_family
 from lakemesh.quality.results import CheckStatus

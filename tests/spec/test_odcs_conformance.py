@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from lakemesh.engines.duckdb_engine import DuckDBEngine
+from lakemesh.engines.duckdb.engine import DuckDBEngine
 from lakemesh.errors import SpecError
 from lakemesh.quality.results import CheckStatus
 from lakemesh.quality.suite import run_suite

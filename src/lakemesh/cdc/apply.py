@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from lakemesh.cdc.misfits import POSITION, hold_misfits
+from lakemesh.engines import EngineError, make_engine
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import Lakehouse, MergeClause, WriteResult
-from lakemesh.quality.contract_check import lit, q
+from lakemesh.lakehouse import MergeClause, TableStore, WriteResult
 from lakemesh.quality.suite import REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
+from lakemesh.sql import lit, q
 
 
 class ApplyError(LakemeshError):
@@ -46,14 +46,14 @@ def fold(
     keys = table.primary_key
     if not keys:
         raise ApplyError(f"contract {table.name} has no primary key: change events cannot name their rows")
-    con = duckdb.connect()
+    con = make_engine()
     try:
-        con.register("events", events.append_column("_event", pa.array(range(events.num_rows), pa.int64())))
+        con.attach("events", events.append_column("_event", pa.array(range(events.num_rows), pa.int64())))
         where = "op IN ('c', 'u', 'd', 'r', 't')"
         if source_table:
             where += f" AND source_schema || '.' || source_table = {lit(source_table)}"
         query = f"SELECT max([source_commit_lsn, source_seq]) FROM events WHERE {where} AND op = 't'"
-        last_truncate = con.execute(query).fetchall()[0][0]
+        last_truncate = con.rows(query)[0][0]
         if last_truncate is not None:
             where += f" AND [source_commit_lsn, source_seq] > {lit_list(last_truncate)}"
         where += " AND op <> 't'"
@@ -98,9 +98,9 @@ def fold(
             )
             SELECT {", ".join(typed)}, _op, _keep FROM folded"""
         try:
-            folded = con.sql(sql).to_arrow_table()
-        except duckdb.Error as exc:
-            raise ApplyError(f"change events do not fit contract {table.name}: {str(exc).splitlines()[0]}") from exc
+            folded = con.query(sql)
+        except EngineError as exc:
+            raise ApplyError(f"change events do not fit contract {table.name}: {exc.message}") from exc
         return folded, last_truncate is not None, held
     finally:
         con.close()
@@ -126,7 +126,7 @@ def _json_key(name: str) -> str:
 
 
 def apply_changes(
-    lakehouse: Lakehouse,
+    lakehouse: TableStore,
     product_id: str,
     table: Table,
     events: pa.Table,

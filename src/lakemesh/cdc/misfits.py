@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import duckdb
 import pyarrow as pa
 
-from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.engines import Engine
+from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.gate import AT, RUN
 from lakemesh.quality.suite import CHECKS, REASON
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
+from lakemesh.sql import lit, q
 
 FILE_BATCH = "file:"  # `_batch_id` of events a `cdc apply` read from a file: `file:<name>`, seq = line
 POSITION, OP = "_cdc_position", "_cdc_op"
@@ -109,7 +110,7 @@ POSITION_SQL = (
 )
 
 
-def hold_misfits(con: duckdb.DuckDBPyConnection, table: Table, where: str, skip: str | None, run_id: str) -> pa.Table:
+def hold_misfits(con: Engine, table: Table, where: str, skip: str | None, run_id: str) -> pa.Table:
     """The events (of relation `events`, with an `_event` number) that do not fit, as quarantine rows.
 
     They are left in a temporary table `misfit` (`_event`) for the fold to leave out. `skip`: a column
@@ -138,7 +139,7 @@ def hold_misfits(con: duckdb.DuckDBPyConnection, table: Table, where: str, skip:
                 FROM images
             ) WHERE {REASON} <> ''"""
     )
-    held = con.sql("SELECT * EXCLUDE (_event) FROM misfit ORDER BY _event").to_arrow_table()
+    held = con.query("SELECT * EXCLUDE (_event) FROM misfit ORDER BY _event")
     now = datetime.now(UTC)
     held = held.append_column(RUN, pa.array([run_id] * held.num_rows, pa.string()))
     return held.append_column(AT, pa.array([now] * held.num_rows, pa.timestamp("us", tz="UTC")))

@@ -146,16 +146,15 @@ READ_ONLY_HINT = (
 )
 
 
-def _library_errors() -> tuple[tuple[type[BaseException], str, str], ...]:
+def _library_errors() -> tuple[tuple[type[BaseException] | tuple[type[Exception], ...], str, str], ...]:
     """Errors of the libraries underneath that no layer turned into a LakemeshError: what failed, and a hint."""
-    import duckdb
-    from deltalake.exceptions import DeltaError
     from sqlalchemy.exc import SQLAlchemyError
+
+    from lakemesh.lakehouse import NATIVE_ERRORS
 
     return (
         (SQLAlchemyError, "the catalog database failed", "check that the catalog is reachable and writable"),
-        (DeltaError, "a Delta table operation failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
-        (duckdb.Error, "the query engine failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
+        (NATIVE_ERRORS, "a Delta table operation failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
         (OSError, "a file operation failed", "check the path and its permissions"),
     )
 

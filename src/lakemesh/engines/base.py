@@ -3,19 +3,50 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
-from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.quality.contract_check import q
+from lakemesh.errors import LakemeshError
+from lakemesh.lakehouse.base import is_text
+from lakemesh.sql import q
+
+if TYPE_CHECKING:
+    from lakemesh.lakehouse import Lakehouse
+
+ENGINE_HINT = "`lakemesh doctor PRODUCT` checks a table for damage"
+
+
+class EngineError(LakemeshError):
+    """The engine rejected a statement or a query: syntax, an unknown column, a type error, a bad file.
+
+    `message` is the engine's first line; `detail` its whole text, whose later lines (a CSV reader's line
+    number, say) callers read to name the place in a file."""
+
+    def __init__(self, message: str, hint: str | None = None, detail: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.detail = detail or message
+
+
+@dataclass(frozen=True)
+class EngineCapabilities:
+    """What an engine can do, for callers to branch on instead of its name."""
+
+    dialect: str  # the sqlglot dialect the engine speaks; transforms are transpiled to it
+    star_modifiers: bool  # `* EXCLUDE (...) REPLACE (...)` in a SELECT list
+    arrow_udfs: bool  # vectorised scalar functions over Arrow arrays
+    reads_parquet_files: bool  # a plain list of Parquet files (`ParquetScan`) registers without Arrow
 
 
 class Engine(Protocol):
-    """A SQL engine that reads Arrow data registered under product ids (`domain.name`)."""
+    """A SQL engine that reads Arrow data registered under product ids (`domain.name`) or plain names.
+
+    Every method raises `EngineError` for what the engine rejects, never the library's own errors."""
 
     name: str
-    dialect: str  # sqlglot dialect the engine speaks; transforms are transpiled to it
+    dialect: str  # `capabilities.dialect`, the dialect queries are transpiled to
+    capabilities: EngineCapabilities
 
     def register(
         self,
@@ -36,6 +67,18 @@ class Engine(Protocol):
 
     def columns(self, sql: str) -> list[str]:
         """The output column names of a query, found by planning it, not running it."""
+
+    def attach(self, name: str, data: Any) -> None:
+        """Make Arrow data (table, dataset or reader) queryable under a plain, unqualified `name`."""
+
+    def execute(self, sql: str) -> None:
+        """Run a statement (DDL, COPY, a temporary table) for its effect."""
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows as Python tuples: for small results read by Python code."""
+
+    def records(self, sql: str) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts keyed by column name."""
 
     def close(self) -> None: ...
 
@@ -82,6 +125,11 @@ def register_revealed(
     if casts:
         reveal = f"{reveal[:-1]}, {', '.join(casts)})" if reveal else f"REPLACE ({', '.join(casts)})"
     select = None
+    if reveal and not engine.capabilities.star_modifiers:
+        raise EngineError(
+            f"engine {engine.name} cannot read {table_id} in clear: it has no SELECT star modifiers",
+            "decrypt and retype the table with an engine that has them (duckdb)",
+        )
     if reveal:
         dropped = f"EXCLUDE ({', '.join(q(c) for c in exclude)}) " if exclude else ""
         select = f"* {dropped}{reveal}"

@@ -27,10 +27,10 @@ from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import secret
 from lakemesh.lakehouse import is_text
-from lakemesh.quality.contract_check import q
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
 from lakemesh.spec.workspace import Workspace
+from lakemesh.sql import q
 
 # functions that read or reveal something other than the granted data
 DENIED_FUNCTIONS = (

@@ -36,10 +36,10 @@ from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import key_dir, pseudonym, pseudonyms
 from lakemesh.governance.policies import PII, effective_policies
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.quality.contract_check import q
 from lakemesh.spec.models import Layer
 from lakemesh.spec.types import sql_type
 from lakemesh.spec.workspace import Workspace
+from lakemesh.sql import q
 
 PREFIX = "lmenc1:"
 KEY_BYTES = 64  # AES-SIV with two 256-bit keys

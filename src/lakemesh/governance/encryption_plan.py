@@ -15,7 +15,7 @@ from typing import Any
 
 from lakemesh.governance.encryption import ENV_KEY, PREFIX, EncryptionError, Encryptor, reencrypt
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.quality.contract_check import lit, q
+from lakemesh.sql import lit, q
 
 
 @dataclass

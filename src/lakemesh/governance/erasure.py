@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,11 +31,11 @@ from lakemesh.governance.policies import SUBJECT_KEY
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
-from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import quarantine_id
 from lakemesh.quality.product import relation
 from lakemesh.spec.models import FileSource, Layer, RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import lit, q
 
 Runner = Callable[[list[str]], RunReport]
 
@@ -415,15 +414,14 @@ def _file_holds(path: Path, columns: list[str], subjects: list[Subject]) -> bool
     if path.suffix != ".parquet":
         # text formats: the value's bytes anywhere in the file (a raw record may hold it off its column)
         return _bytes_hold(path, [v.encode() for v in values])
-    con = duckdb.connect()
+    con = make_engine()
     try:
-        names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})").fetchall()}
+        names = {r[0] for r in con.rows(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})")}
         terms = [f"CAST({q(c)} AS VARCHAR) IN ({', '.join(lit(v) for v in values)})" for c in columns if c in names]
         if not terms:
             return False
         sql = f"SELECT count(*) FROM read_parquet({lit(str(path))}) WHERE {' OR '.join(terms)}"
-        row = con.execute(sql).fetchone()
-        return bool(row and row[0])
+        return bool(con.rows(sql)[0][0])
     finally:
         con.close()
 
@@ -447,15 +445,15 @@ def suppress(entry: ProductEntry, data: pa.Table, erased: dict[str, set[str]]) -
     columns = [c for c in sorted(subject_columns(entry)) if erased.get(c) and c in data.column_names]
     if not columns or data.num_rows == 0:
         return data, 0
-    con = duckdb.connect()
+    con = make_engine()
     try:
-        con.register("batch", data.select(columns))
+        con.attach("batch", data.select(columns))
         kept = pa.array([True] * data.num_rows, pa.bool_())
         for column in columns:
             text = f"CAST({q(column)} AS VARCHAR)"
             hashes = ", ".join(lit(h) for h in sorted(erased[column]))
             sql = f"SELECT v FROM (SELECT DISTINCT {text} AS v FROM batch) WHERE {pseudonym_sql('v')} IN ({hashes})"
-            found = [r[0] for r in con.execute(sql).fetchall()]
+            found = [r[0] for r in con.rows(sql)]
             if found:
                 hit = pc.is_in(pc.cast(data[column], pa.string()), pa.array(found, pa.string()))
                 kept = pc.and_(kept, pc.invert(pc.fill_null(hit, False)))

@@ -13,7 +13,8 @@ from pathlib import Path
 from deltalake import DeltaTable
 from deltalake.exceptions import DeltaError
 
-from lakemesh.lakehouse.store import Lakehouse, LakehouseError, local_path
+from lakemesh.lakehouse.base import LakehouseError
+from lakemesh.lakehouse.store import Lakehouse, local_path
 
 
 @dataclass(frozen=True)

@@ -8,67 +8,39 @@ neither loses nor duplicates rows.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 from deltalake import ColumnProperties, CommitProperties, DeltaTable, Transaction, WriterProperties, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
-from lakemesh.errors import LakemeshError, NotFoundError
+from lakemesh.errors import NotFoundError
 from lakemesh.lakehouse import parallel_writer
+from lakemesh.lakehouse.base import (
+    ConcurrentWriteError,
+    HistoryPurgedError,
+    LakehouseError,
+    MergeClause,
+    ParquetScan,
+    TableStore,
+    WriteResult,
+)
 from lakemesh.spec.problems import did_you_mean
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as ds
 
 TABLE_PROPERTIES = {"delta.enableChangeDataFeed": "true"}
 CDF_COLUMNS = ("_change_type", "_commit_version", "_commit_timestamp")
 # a table with more files than this gets compacted after a write
 AUTO_COMPACT_FILES = 64
+# errors of delta-rs that can still escape through a `DeltaTable` handed out by `Lakehouse.table`: for the
+# runner and the CLI to report, without naming deltalake
+NATIVE_ERRORS: tuple[type[Exception], ...] = (DeltaError,)
 # Delta's default retention: a vacuum keeping less may delete files a running reader or time travel needs
 MIN_RETAIN_HOURS = 168
-
-
-class LakehouseError(LakemeshError):
-    """A Delta table operation failed."""
-
-
-class ConcurrentWriteError(LakehouseError):
-    """Another writer committed to the table after the version a write was based on."""
-
-
-class HistoryPurgedError(LakehouseError):
-    """The versions asked for were purged (an erasure or retention removed the history before them)."""
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    version: int
-    rows_written: int
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-
-
-@dataclass(frozen=True)
-class MergeClause:
-    """One WHEN of a MERGE: `update` or `delete` a matched row, `insert` an unmatched one, when `predicate`
-    holds; `updates` maps target columns to SQL over `s`/`t` (None: every column from the source)."""
-
-    kind: str
-    predicate: str | None = None
-    updates: dict[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class ParquetScan:
-    """A table version as the plain list of its Parquet files, for engines whose own Parquet reader is
-    faster than an Arrow dataset scan (DuckDB's is about 1.6x faster on 2 cores). Only for tables whose
-    files hold the rows exactly: no partition values in paths, no deletion vectors, no column mapping."""
-
-    files: tuple[str, ...]
-    schema: pa.Schema
 
 
 _PLAIN_BLOCKERS = {"deletionVectors", "columnMapping"}
@@ -164,20 +136,6 @@ def local_path(uri: str) -> Path | None:
     """The local file behind a table file URI; None on an object store."""
     bare = uri.removeprefix("file://")
     return None if "://" in bare else Path(bare)
-
-
-def is_text(t: pa.DataType) -> bool:
-    """Any of Arrow's string types."""
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
-
-
-def plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """A string_view column as plain strings, which every Arrow kernel accepts (DuckDB reads either)."""
-    if pa.types.is_string_view(column.type):
-        return column.cast(pa.string())
-    if pa.types.is_binary_view(column.type):
-        return column.cast(pa.binary())
-    return column
 
 
 class Lakehouse:
@@ -588,3 +546,7 @@ class Lakehouse:
         table = self.table(product_id)
         enforce = retain_hours is None or retain_hours >= MIN_RETAIN_HOURS
         return list(table.vacuum(retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce))
+
+
+if TYPE_CHECKING:  # mypy holds the store to the protocol
+    _CONFORMS: TableStore = Lakehouse("")

@@ -11,17 +11,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
+from lakemesh.engines import Engine, EngineError, make_engine
 from lakemesh.errors import DataFileError
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import TableStore
 from lakemesh.pipeline.columns import cast_column, typed_select
-from lakemesh.quality.contract_check import does_not_fit, lit, q
+from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.types import parse_type, sql_type, stored_as_text
+from lakemesh.sql import lit, q
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 
@@ -42,21 +43,21 @@ def source_files(root: Path, source: FileSource) -> list[Path]:
     return sorted(p for p in root.glob(pattern) if p.is_file())
 
 
-def ingested_files(lakehouse: Lakehouse, product_id: str, version: int | None = None) -> set[str]:
+def ingested_files(lakehouse: TableStore, product_id: str, version: int | None = None) -> set[str]:
     """The source files the table holds rows of, at `version` (default: the newest); what a restore removed
     is not among them, so it is ingested again."""
     if not lakehouse.exists(product_id):
         return set()
-    con = duckdb.connect()
+    con = make_engine()
     try:
-        con.register("bronze", lakehouse.dataset(product_id, version))
-        return {row[0] for row in con.execute("SELECT DISTINCT _source_file FROM bronze").fetchall()}
+        con.attach("bronze", lakehouse.dataset(product_id, version))
+        return {row[0] for row in con.rows("SELECT DISTINCT _source_file FROM bronze")}
     finally:
         con.close()
 
 
 def _file_select(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, table: Table, options: dict[str, Any], name: str
+    con: Engine, path: Path, fmt: str, table: Table, options: dict[str, Any], name: str
 ) -> tuple[str, list[str]]:
     """Typed contract columns, `_raw` and `_record` for one file, and warnings about its columns.
 
@@ -75,7 +76,7 @@ def _file_select(
         layout = csv_layout(path, table, options, name)
         return _csv_select(layout, table, numbered), column_warnings(name, table, layout.columns)
     reader = f"read_parquet({p}, file_row_number=true)"
-    described = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()}
+    described = {r[0]: r[1] for r in con.rows(f"DESCRIBE SELECT * FROM {reader}")}
     described.pop("file_row_number", None)
     return _parquet_select(described, reader, table), column_warnings(name, table, list(described))
 
@@ -132,7 +133,7 @@ def read_batch(
     root: Path, source: FileSource, table: Table, files: list[Path], batch_id: str, now: datetime, product_id: str
 ) -> Batch:
     """Every new file read into one Arrow table; any file that does not parse fails the whole batch."""
-    con = duckdb.connect()
+    con = make_engine()
     parts: list[pa.Table] = []
     found: list[str] = []
     try:
@@ -151,9 +152,9 @@ def read_batch(
                 f"CAST({lit(now.isoformat())} AS TIMESTAMPTZ) AS _ingested_at FROM ({select})"
             )
             try:
-                parts.append(con.sql(sql).to_arrow_table())
-            except duckdb.Error as exc:
-                raise _read_error(str(exc), product_id, rel, fmt) from exc
+                parts.append(con.query(sql))
+            except EngineError as exc:
+                raise _read_error(exc.detail, product_id, rel, fmt) from exc
     finally:
         con.close()
     data = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})

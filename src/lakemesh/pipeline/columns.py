@@ -6,9 +6,9 @@ import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import is_text
-from lakemesh.quality.contract_check import q
 from lakemesh.spec.odcs import Column, Table
 from lakemesh.spec.types import sql_type, stored
+from lakemesh.sql import q
 
 
 class SchemaMismatch(LakemeshError):

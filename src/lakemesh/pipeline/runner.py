@@ -17,26 +17,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake.exceptions import DeltaError
 
 from lakemesh.engines import Engine, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
-from lakemesh.lakehouse import CDF_COLUMNS, ConcurrentWriteError, HistoryPurgedError, Lakehouse, WriteResult, plain
+from lakemesh.lakehouse import (
+    CDF_COLUMNS,
+    NATIVE_ERRORS,
+    ConcurrentWriteError,
+    HistoryPurgedError,
+    Lakehouse,
+    WriteResult,
+    plain,
+)
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
 from lakemesh.pipeline.rebuild import BUILD_APP, REBUILD_KEY, fingerprint, rebuild_reason
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
-from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
 from lakemesh.quality.results import CheckStatus
 from lakemesh.spec.expectations import expectations_of
 from lakemesh.spec.models import FileSource, Layer, PostgresCdcSource, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import lit, q
 
 Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
@@ -118,7 +124,7 @@ class PipelineRunner:
             self.build(entry, run)
         except LakemeshError as exc:
             run.status, run.error, run.hint = RunStatus.FAILED, exc.message, exc.hint
-        except (duckdb.Error, DeltaError, pa.ArrowException, OSError) as exc:
+        except (*NATIVE_ERRORS, pa.ArrowException, OSError) as exc:
             run.status, run.error = RunStatus.FAILED, f"{type(exc).__name__}: {exc}"
 
     def build(self, entry: ProductEntry, run: ProductRun) -> None:

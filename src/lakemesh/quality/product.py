@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 from lakemesh.engines import Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.quality.contract_check import q
 from lakemesh.quality.gate import AT, RUN, gate, quarantine_id
 from lakemesh.quality.results import QualityReport
 from lakemesh.quality.suite import CHECKS, REASON, run_suite
@@ -20,6 +19,7 @@ from lakemesh.spec.expectation_checks import sql_tables
 from lakemesh.spec.expectations import Suite, expectations_of, parse_duration, render_query
 from lakemesh.spec.models import RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import q
 
 QUARANTINE_COLUMNS = (REASON, CHECKS, RUN, AT)
 REPROCESS_APP = "lakemesh:quarantine"
