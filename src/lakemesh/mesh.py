@@ -20,7 +20,7 @@ from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import PipelineRunner, ProductRun, RunReport
-from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED, rebuilt_after_restore
+from lakemesh.pipeline.rebuild import RESTORED, rebuilt_after_restore
 from lakemesh.pipeline.runner import Progress
 from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
@@ -32,6 +32,7 @@ from lakemesh.spec.diff import ContractDiff, diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
 from lakemesh.spec.problems import Problem, Severity, has_errors
 from lakemesh.spec.workspace import Workspace, load_workspace
+from lakemesh.sql import BUILD_APP, cdc_file_app, input_app
 
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
@@ -369,7 +370,6 @@ class Mesh:
 
         A run killed between the bronze commit and the consumers' leaves them behind: a rerun that finds
         nothing new in bronze must still apply what they miss."""
-        from lakemesh.pipeline.runner import app_id
 
         entry = self.workspace.product(product_id)
         version = self.lakehouse.version(entry.id)
@@ -378,7 +378,7 @@ class Mesh:
         return [
             c
             for c in self.cdc_consumers(entry.id)
-            if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, app_id(entry.id)) != version
+            if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, input_app(entry.id)) != version
         ]
 
     @writes
@@ -457,7 +457,7 @@ class Mesh:
             except ValueError as exc:
                 raise EventError(f"{name}:{n}: not JSON: {exc}", "one Debezium event per line") from exc
             events.append(from_debezium(obj, f"{name}:{n}", n))
-        app = f"lakemesh:cdc-file:{digest.hexdigest()[:32]}"
+        app = cdc_file_app(digest.hexdigest()[:32])
         if self.lakehouse.checkpoint(entry.id, app) is not None:
             return len(events), True
         rows = bronze_rows(events, FILE_BATCH + name, datetime.now(UTC))  # a misfit's position: file:line

@@ -22,8 +22,8 @@ from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.quality.contract_check import q
-from lakemesh.quality.product import relation
 from lakemesh.spec.workspace import ProductEntry
+from lakemesh.sql import relation
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 PHONE = re.compile(r"^\+?[\d\s\-().]{7,22}$")

@@ -432,7 +432,7 @@ def reencrypt(lakehouse: Lakehouse, encryptor: Encryptor, table_ids: Iterable[st
     """Rewrite each table with its protected columns under the active key (or encrypted for the first
     time), then purge its history: older versions held the old ciphertexts, or the clear values."""
     from lakemesh.engines import make_engine, register_revealed
-    from lakemesh.quality.product import relation
+    from lakemesh.sql import relation
 
     out = []
     key = encryptor.store.active()

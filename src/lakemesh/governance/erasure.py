@@ -33,10 +33,10 @@ from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
 from lakemesh.quality.contract_check import lit, q
 from lakemesh.quality.gate import quarantine_id
-from lakemesh.quality.product import relation
 from lakemesh.spec.models import FileSource, Layer, RefreshMode
 from lakemesh.spec.odcs import SUBJECT_KEY
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import relation
 
 Runner = Callable[[list[str]], RunReport]
 

@@ -298,8 +298,8 @@ def blocking(violations: Iterable[Violation], product_id: str) -> list[Violation
 def check_data(ws: Workspace, lakehouse: Any, product_ids: Iterable[str] | None = None) -> list[Violation]:
     """The `sql` policies, run against each product's current table (products without one are skipped)."""
     from lakemesh.engines import make_engine
-    from lakemesh.quality.product import relation
     from lakemesh.spec.expectations import render_query
+    from lakemesh.sql import relation
 
     by_domain, _ = effective_policies(ws)
     out: list[Violation] = []

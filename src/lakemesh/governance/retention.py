@@ -18,9 +18,9 @@ from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.quality.contract_check import lit, q
-from lakemesh.quality.product import relation
 from lakemesh.spec.models import parse_duration
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import relation
 
 
 @dataclass
