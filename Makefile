@@ -31,10 +31,11 @@ test: venv postgres  ## run the whole test suite (starts a throwaway PostgreSQL)
 test-fast: venv  ## unit tests only, nothing started
 	$(BIN)/python -m pytest -q -m "not postgres"
 
-lint: venv  ## ruff and mypy
+lint: venv  ## ruff, mypy and the layer contracts (import-linter, in pyproject.toml)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: venv
 	$(BIN)/ruff format src tests bench

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lakemesh.catalog import Catalog, ProductRecord, SearchHit, SyncReport
+from lakemesh.catalog import AuditAction, Catalog, ProductRecord, SearchHit, SyncReport
 from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import ProductRun, RunReport
-from lakemesh.pipeline.rebuild import BUILD_APP, RESTORED, rebuilt_after_restore
+from lakemesh.pipeline.rebuild import RESTORED, rebuilt_after_restore
 from lakemesh.pipeline.runner import PipelineRunner, Progress
 from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
@@ -32,6 +32,7 @@ from lakemesh.spec.diff import ContractDiff, diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
 from lakemesh.spec.problems import Problem, Severity, has_errors
 from lakemesh.spec.workspace import Workspace, load_workspace
+from lakemesh.sql import BUILD_APP, cdc_file_app, input_app
 
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
     from lakemesh.cdc.capture import CaptureReport
@@ -103,7 +104,7 @@ class Mesh:
         catalog = self.__dict__["catalog"] = Catalog.connect(self.catalog_url)
         registered = self.sync().count("created")
         details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
-        catalog.audit(self.actor, "catalog.rebuild", None, True, details)
+        catalog.audit(self.actor, AuditAction.CATALOG_REBUILD, None, True, details)
         return {**details, "registered": registered}
 
     @contextmanager
@@ -265,7 +266,7 @@ class Mesh:
         plans = column_plans(self.workspace)
         return Encryptor(plans, KeyStore(self.workspace.mesh.name)) if plans else None
 
-    def authorize(self, product_ids: list[str], level: str, action: str) -> None:
+    def authorize(self, product_ids: list[str], level: str, action: AuditAction) -> None:
         """Where the mesh enforces grants on changes, the acting user must hold `level` on the products;
         a refusal is audited and raised (AccessDenied)."""
         access = self.workspace.mesh.access
@@ -288,7 +289,9 @@ class Mesh:
         report = self.validate(transforms=False)
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was run")
-        self.authorize([self.workspace.product(p).id for p in products or self.workspace.products], "write", "run")
+        self.authorize(
+            [self.workspace.product(p).id for p in products or self.workspace.products], "write", AuditAction.RUN
+        )
         from lakemesh.governance.policies import evaluate
 
         blocked: dict[str, list[str]] = {}
@@ -367,7 +370,6 @@ class Mesh:
 
         A run killed between the bronze commit and the consumers' leaves them behind: a rerun that finds
         nothing new in bronze must still apply what they miss."""
-        from lakemesh.pipeline.runner import app_id
 
         entry = self.workspace.product(product_id)
         version = self.lakehouse.version(entry.id)
@@ -376,7 +378,7 @@ class Mesh:
         return [
             c
             for c in self.cdc_consumers(entry.id)
-            if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, app_id(entry.id)) != version
+            if not self.lakehouse.exists(c) or self.lakehouse.checkpoint(c, input_app(entry.id)) != version
         ]
 
     @writes
@@ -390,7 +392,7 @@ class Mesh:
         """Drain (or stream) a CDC source into its bronze product; recorded as a run of kind `cdc`."""
         from lakemesh.cdc.capture import capture
 
-        self.authorize([self.workspace.product(product_id).id], "write", "cdc.run")
+        self.authorize([self.workspace.product(product_id).id], "write", AuditAction.CDC_RUN)
         entry = self.workspace.product(product_id)
         started = datetime.now(UTC)
         error: str | None = None
@@ -455,7 +457,7 @@ class Mesh:
             except ValueError as exc:
                 raise EventError(f"{name}:{n}: not JSON: {exc}", "one Debezium event per line") from exc
             events.append(from_debezium(obj, f"{name}:{n}", n))
-        app = f"lakemesh:cdc-file:{digest.hexdigest()[:32]}"
+        app = cdc_file_app(digest.hexdigest()[:32])
         if self.lakehouse.checkpoint(entry.id, app) is not None:
             return len(events), True
         rows = bronze_rows(events, FILE_BATCH + name, datetime.now(UTC))  # a misfit's position: file:line
@@ -481,9 +483,9 @@ class Mesh:
     def cdc_reset(self, product_id: str) -> None:
         from lakemesh.cdc.capture import reset
 
-        self.authorize([self.workspace.product(product_id).id], "admin", "cdc.reset")
+        self.authorize([self.workspace.product(product_id).id], "admin", AuditAction.CDC_RESET)
         reset(self.workspace.product(product_id), self.lakehouse)
-        self.catalog.audit(self.actor, "cdc.reset", product_id, True, {})
+        self.catalog.audit(self.actor, AuditAction.CDC_RESET, product_id, True, {})
 
     @writes
     def retention_apply(self, products: list[str] | None = None, dry_run: bool = False) -> list[RetentionResult]:
@@ -492,16 +494,16 @@ class Mesh:
 
         ids = [self.workspace.product(p).id for p in products] if products else None
         if not dry_run:
-            self.authorize(ids or list(self.workspace.products), "admin", "retention")
+            self.authorize(ids or list(self.workspace.products), "admin", AuditAction.RETENTION)
         results = apply_retention(self.workspace, self.lakehouse, ids, dry_run)
         if not dry_run:
             for r in results:
                 if r.rows:
                     details = {"rows": r.rows, "column": r.column, "cutoff": r.cutoff.isoformat() if r.cutoff else None,
                                "files_removed": r.files_removed}  # fmt: skip
-                    self.catalog.audit(self.actor, "retention", r.product_id, True, details)
+                    self.catalog.audit(self.actor, AuditAction.RETENTION, r.product_id, True, details)
                 elif r.error:
-                    self.catalog.audit(self.actor, "retention", r.product_id, False, {"error": r.error})
+                    self.catalog.audit(self.actor, AuditAction.RETENTION, r.product_id, False, {"error": r.error})
         return results
 
     @writes
@@ -524,9 +526,9 @@ class Mesh:
             from lakemesh.governance.erasure import plan, subject_values
             from lakemesh.governance.tombstones import write_tombstones
 
-            self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", "forget")
+            self.authorize([s.product_id for s in plan(self.workspace, parsed)], "admin", AuditAction.FORGET)
             details = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
-            self.catalog.audit(self.actor, "forget", None, True, details)
+            self.catalog.audit(self.actor, AuditAction.FORGET, None, True, details)
             self.catalog.record_erasures([(s.column, s.pseudonym) for s in parsed], self.actor)
             write_tombstones(self.lakehouse, [(s.column, s.pseudonym) for s in parsed])  # outlive a lost catalog
             # every personal value of theirs, read before their rows go: the catalog may hold any of them
@@ -539,7 +541,8 @@ class Mesh:
             report = erase(self.workspace, self.lakehouse, parsed, rebuild, dry_run, self.encryptor)
         if not dry_run:
             report.catalog_records_scrubbed = scrubbed + self.catalog.scrub(values)
-            outcome = "forget.failed" if not report.ok else "forget.shredded" if shred else "forget.done"
+            done = AuditAction.FORGET_SHREDDED if shred else AuditAction.FORGET_DONE
+            outcome = done if report.ok else AuditAction.FORGET_FAILED
             self.catalog.audit(self.actor, outcome, None, True, report.summary())
         return report
 
@@ -569,11 +572,13 @@ class Mesh:
         encryptor = required(self.encryptor)
         check_request(rotate, retire, bool(products))
         plan = plan or self.encryption_plan(products, rotate)
-        self.authorize([self.workspace.product(p).id for p in products or encryptor.plans], "admin", "encryption")
+        self.authorize(
+            [self.workspace.product(p).id for p in products or encryptor.plans], "admin", AuditAction.ENCRYPTION
+        )
         details = apply_encryption(self.lakehouse, encryptor, plan, rotate, retire)
         if details is None:
             return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
-        self.catalog.audit(self.actor, "encryption", None, True, details)
+        self.catalog.audit(self.actor, AuditAction.ENCRYPTION, None, True, details)
         return {**details, "plan": plan.as_dict()}
 
     # quality ------------------------------------------------------------------------------------------
@@ -595,14 +600,14 @@ class Mesh:
     def reprocess_quarantine(self, product_id: str) -> ReprocessResult:
         """Release quarantined rows that pass the contract as it is now; the rest stay, with fresh reasons."""
         pid = self.workspace.product(product_id).id
-        self.authorize([pid], "write", "quarantine.reprocess")
+        self.authorize([pid], "write", AuditAction.QUARANTINE_REPROCESS)
         run_id = str(uuid.uuid4())
         result = reprocess(self.workspace, self.lakehouse, pid, run_id, protector=self.encryptor)
         if result.report is not None:
             result.report.table_version = result.product_version
             self.catalog.record_quality(quality_rows(result.report, None))
         details = {"released": result.released, "still_quarantined": result.still_quarantined, "run": run_id}
-        self.catalog.audit(self.actor, "quarantine.reprocess", pid, True, details)
+        self.catalog.audit(self.actor, AuditAction.QUARANTINE_REPROCESS, pid, True, details)
         return result
 
     def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
@@ -623,10 +628,10 @@ class Mesh:
         except AccessDenied as exc:
             products = exc.decision.products if exc.decision else []
             details = {"sql": sql, "reason": exc.message, "products": products}
-            self.catalog.audit(principal, "query", ",".join(products) or None, False, details)
+            self.catalog.audit(principal, AuditAction.QUERY, ",".join(products) or None, False, details)
             raise
         details = {"sql": sql, "products": decision.products, "rows": result.num_rows}
-        self.catalog.audit(principal, "query", ",".join(decision.products), True, details)
+        self.catalog.audit(principal, AuditAction.QUERY, ",".join(decision.products), True, details)
         return result
 
     def _read_back(self) -> dict[str, dict[str, str]]:
@@ -648,16 +653,16 @@ class Mesh:
         target = parse_as_of(version, "--to")
         assert target is not None
         pid = self.workspace.product(product_id).id
-        self.authorize([pid], "admin", "restore")
+        self.authorize([pid], "admin", AuditAction.RESTORE)
         # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
         result = self.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
         result["rebuild_on_next_run"] = rebuilt_after_restore(self.workspace, pid)
-        self.catalog.audit(self.actor, "restore", product_id, True, {"to": version, **result})
+        self.catalog.audit(self.actor, AuditAction.RESTORE, product_id, True, {"to": version, **result})
         return result
 
     @writes
     def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
-        self.authorize([self.workspace.product(product_id).id], "admin", "optimize")
+        self.authorize([self.workspace.product(product_id).id], "admin", AuditAction.OPTIMIZE)
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 
     @writes
@@ -665,10 +670,12 @@ class Mesh:
         self, product_id: str, retain_hours: int | None = None, dry_run: bool = True, force: bool = False
     ) -> list[str]:
         if not dry_run:
-            self.authorize([self.workspace.product(product_id).id], "admin", "vacuum")
+            self.authorize([self.workspace.product(product_id).id], "admin", AuditAction.VACUUM)
         files = self.lakehouse.vacuum(self.workspace.product(product_id).id, retain_hours, dry_run, force)
         if not dry_run:
-            self.catalog.audit(self.actor, "vacuum", product_id, True, {"files": len(files), "retain": retain_hours})
+            self.catalog.audit(
+                self.actor, AuditAction.VACUUM, product_id, True, {"files": len(files), "retain": retain_hours}
+            )
         return files
 
     def doctor(self, product_id: str) -> list[Finding]:

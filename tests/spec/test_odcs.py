@@ -143,3 +143,34 @@ def test_not_utf8_is_a_clear_problem(tmp_path: Path) -> None:
     bad.write_bytes("id: caf\xe9\n".encode("latin-1"))
     contract, problems = load_contract(bad)
     assert contract is None and "not UTF-8" in problems[0].message
+
+
+def _subject_contract(**extra: object) -> dict[str, object]:
+    props = [
+        {"name": "customer_id", "logicalType": "string", "tags": ["pii", "subject-key"]},
+        {"name": "email", "logicalType": "string", "tags": ["pii"]},
+        {"name": "account", "logicalType": "string"},
+    ]
+    return {
+        "apiVersion": "v3.0.2",
+        "kind": "DataContract",
+        "id": "subjects",
+        "version": "1.0.0",
+        "status": "active",
+        "schema": [{"name": "people", "properties": props}],
+        **extra,
+    }
+
+
+def test_subject_columns_are_a_property_of_the_contract() -> None:
+    contract, problems = contract_from_document(_subject_contract(), "c.yaml")
+    assert contract is not None, problems
+    assert contract.subject_columns == {"customer_id"}
+    named = _subject_contract(customProperties=[{"property": "subject_key", "value": "account"}])
+    contract, problems = contract_from_document(named, "c.yaml")
+    assert contract is not None, problems
+    assert contract.subject_columns == {"customer_id", "account"}
+    # a custom property naming no column of the contract names no subject column
+    ghost = _subject_contract(customProperties=[{"property": "subject_key", "value": "nobody"}])
+    contract, _ = contract_from_document(ghost, "c.yaml")
+    assert contract is not None and contract.subject_columns == {"customer_id"}

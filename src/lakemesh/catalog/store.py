@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Text, cast, func, insert, or_, select, true, upda
 from sqlalchemy.exc import SQLAlchemyError
 
 from lakemesh.catalog import tables as t
+from lakemesh.catalog.audit import AuditAction
 from lakemesh.catalog.engine import check_connection, current_revision, display_url, make_engine, migrate
 from lakemesh.catalog.search import SearchHit, search_products
 from lakemesh.catalog.sync import SyncReport, WorkspaceSync
@@ -204,22 +205,30 @@ class Catalog:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 
-    def audit(self, actor: str, action: str, target: str | None, allowed: bool, details: dict[str, Any]) -> None:
+    def audit(
+        self, actor: str, action: AuditAction, target: str | None, allowed: bool, details: dict[str, Any]
+    ) -> None:
+        """Record one action (a closed set: AuditAction, stored as its string value) by `actor`."""
         with self.engine.begin() as conn:
             conn.execute(
                 insert(t.audit_log).values(
                     at=datetime.now(UTC),
                     actor=actor,
-                    action=action,
+                    action=AuditAction(action).value,
                     target=target,
                     allowed=allowed,
                     details=details,
                 )
             )
 
-    def audit_entries(self, action: str, limit: int | None = None) -> list[dict[str, Any]]:
+    def audit_entries(self, action: AuditAction, limit: int | None = None) -> list[dict[str, Any]]:
         """Audit records of one action (`forget`, `query`, ...), newest first."""
-        q = select(t.audit_log).where(t.audit_log.c.action == action).order_by(t.audit_log.c.id.desc()).limit(limit)
+        q = (
+            select(t.audit_log)
+            .where(t.audit_log.c.action == AuditAction(action).value)
+            .order_by(t.audit_log.c.id.desc())
+            .limit(limit)
+        )
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
 

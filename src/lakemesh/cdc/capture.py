@@ -38,13 +38,9 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.spec.models import PostgresCdcSource
 from lakemesh.spec.workspace import ProductEntry
+from lakemesh.sql import cdc_apps
 
 Progress = Callable[[str, int], None]
-
-
-def app_ids(slot: str) -> tuple[str, str, str]:
-    base = f"lakemesh:cdc:{slot}"
-    return f"{base}:commit", f"{base}:seq", f"{base}:snapshot"
 
 
 # the snapshot app transaction: done, under way (chunks committed; the attempt's LSN in `...:snapshot-lsn`), reset
@@ -79,7 +75,7 @@ def cdc_source(entry: ProductEntry) -> PostgresCdcSource:
 
 
 def durable_position(lakehouse: Lakehouse, product_id: str, slot: str) -> tuple[Position, bool]:
-    commit_app, seq_app, snapshot_app = app_ids(slot)
+    commit_app, seq_app, snapshot_app = cdc_apps(slot)
     if not lakehouse.exists(product_id):
         return Position(), False
     table = lakehouse.table(product_id)
@@ -99,7 +95,7 @@ def capture(
     config = CdcConfig.of(entry.id, cdc_source(entry))
     report = CaptureReport(product_id=entry.id, run_id=str(uuid.uuid4()))
     started = time.perf_counter()
-    commit_app, seq_app, _ = app_ids(config.slot)
+    commit_app, seq_app, _ = cdc_apps(config.slot)
     columns = _contract_columns(entry)
     conn = connect(config.url)
     conn.autocommit = True
@@ -178,7 +174,7 @@ def _snapshot(
     Each chunk's commit says the snapshot is under way and at which LSN its rows are: a run that dies in
     between leaves rows a later run can find and remove before it starts over.
     """
-    _, _, snapshot_app = app_ids(config.slot)
+    _, _, snapshot_app = cdc_apps(config.slot)
     lsn_app = snapshot_app + "-lsn"
     rows = 0
     meta = {"lakemesh.run": report.run_id, "lakemesh.cdc": f"snapshot at {lsn_text(consistent)}"}
@@ -199,7 +195,7 @@ def _discard_partial_snapshot(lakehouse: Lakehouse, product_id: str, slot: str) 
     """Remove the rows of a snapshot that did not finish (all carry its LSN), in one commit."""
     if not lakehouse.exists(product_id):
         return
-    _, _, snapshot_app = app_ids(slot)
+    _, _, snapshot_app = cdc_apps(slot)
     table = lakehouse.table(product_id)
     if table.transaction_version(snapshot_app) != SNAPSHOT_UNDER_WAY:
         return
@@ -232,7 +228,7 @@ def reset(entry: ProductEntry, lakehouse: Lakehouse) -> None:
     finally:
         conn.close()
     if lakehouse.exists(entry.id):
-        commit_app, seq_app, snapshot_app = app_ids(config.slot)
+        commit_app, seq_app, snapshot_app = cdc_apps(config.slot)
         empty = bronze_rows([], "reset", datetime.now(UTC))
         marks = {commit_app: 0, seq_app: 0, snapshot_app: SNAPSHOT_RESET}
         lakehouse.append(entry.id, empty, marks, {"lakemesh.cdc": "reset: the next run takes a new snapshot"})

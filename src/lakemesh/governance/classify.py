@@ -21,9 +21,8 @@ from typing import Any
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.quality.product import relation
 from lakemesh.spec.workspace import ProductEntry
-from lakemesh.sql import q
+from lakemesh.sql import q, relation
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 PHONE = re.compile(r"^\+?[\d\s\-().]{7,22}$")

@@ -34,9 +34,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import key_dir, pseudonym, pseudonyms
-from lakemesh.governance.policies import PII, effective_policies
+from lakemesh.governance.policies import effective_policies
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.spec.models import Layer
+from lakemesh.spec.models import Layer, PiiProtectionPolicy
+from lakemesh.spec.odcs import PII
 from lakemesh.spec.types import sql_type
 from lakemesh.spec.workspace import Workspace
 from lakemesh.sql import q
@@ -239,20 +240,18 @@ def _env_key() -> bytes:
 
 def column_plans(ws: Workspace) -> dict[str, ColumnPlan]:
     """Per product, the columns its domain's `pii_protection` policies have encrypted (only products with any)."""
-    from lakemesh.governance.erasure import subject_columns
-
     by_domain, _ = effective_policies(ws)
     out = {}
     for pid, entry in ws.products.items():
         if entry.contract is None:
             continue
-        policies = [p for p in by_domain.get(entry.spec.domain, []) if p.spec.kind == "pii_protection"]
-        policies = [p for p in policies if p.applies_to(entry) and p.spec.encrypt]
+        specs = [p.spec for p in by_domain.get(entry.spec.domain, []) if p.applies_to(entry)]
+        policies = [s for s in specs if isinstance(s, PiiProtectionPolicy) and s.encrypt]
         if not policies:
             continue
-        classes = {c.lower() for p in policies for c in p.spec.encrypt}
-        subject = sorted(subject_columns(entry))
-        key_per = "subject" if any(p.spec.key_per == "subject" for p in policies) and subject else "mesh"
+        classes = {c.lower() for p in policies for c in p.encrypt}
+        subject = sorted(entry.contract.subject_columns)
+        key_per = "subject" if any(p.key_per == "subject" for p in policies) and subject else "mesh"
         chosen = [
             c
             for c in entry.contract.table().columns
@@ -261,7 +260,7 @@ def column_plans(ws: Workspace) -> dict[str, ColumnPlan]:
         ]  # fmt: skip
         if chosen:
             types = tuple((c.name, sql_type(c.logical_type, c.physical_type).sql("duckdb")) for c in chosen)
-            roles = set.intersection(*(set(p.spec.decrypt_roles) for p in policies))
+            roles = set.intersection(*(set(p.decrypt_roles) for p in policies))
             raw = ("_raw",) if entry.spec.layer is Layer.BRONZE else ()  # the record as received holds them too
             out[pid] = ColumnPlan(
                 tuple(c.name for c in chosen) + raw,
@@ -433,7 +432,7 @@ def reencrypt(lakehouse: Lakehouse, encryptor: Encryptor, table_ids: Iterable[st
     """Rewrite each table with its protected columns under the active key (or encrypted for the first
     time), then purge its history: older versions held the old ciphertexts, or the clear values."""
     from lakemesh.engines import make_engine, register_revealed
-    from lakemesh.quality.product import relation
+    from lakemesh.sql import relation
 
     out = []
     key = encryptor.store.active()

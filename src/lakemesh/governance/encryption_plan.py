@@ -15,7 +15,7 @@ from typing import Any
 
 from lakemesh.governance.encryption import ENV_KEY, PREFIX, EncryptionError, Encryptor, reencrypt
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.sql import lit, q
+from lakemesh.sql import lit, q, relation
 
 
 @dataclass
@@ -117,9 +117,8 @@ def _unsealed(lakehouse: Lakehouse, encryptor: Encryptor, table_id: str, key: st
     engine = make_engine()
     try:
         engine.register(table_id, data)
-        relation = ".".join(q(p) for p in table_id.split(".", 1))
-        found = engine.query(f"SELECT {', '.join(terms)} FROM {relation}").to_pylist()[0]
-        shredded = _shredded(engine, encryptor, relation, present, plan.subject_column, schema.names)
+        found = engine.query(f"SELECT {', '.join(terms)} FROM {relation(table_id)}").to_pylist()[0]
+        shredded = _shredded(engine, encryptor, relation(table_id), present, plan.subject_column, schema.names)
     finally:
         engine.close()
     out: dict[str, dict[str, int]] = {}

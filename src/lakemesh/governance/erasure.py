@@ -27,15 +27,14 @@ import pyarrow.compute as pc
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import pseudonym, pseudonym_sql
-from lakemesh.governance.policies import SUBJECT_KEY
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
 from lakemesh.quality.gate import quarantine_id
-from lakemesh.quality.product import relation
 from lakemesh.spec.models import FileSource, Layer, RefreshMode
+from lakemesh.spec.odcs import SUBJECT_KEY
 from lakemesh.spec.workspace import ProductEntry, Workspace
-from lakemesh.sql import lit, q
+from lakemesh.sql import lit, q, relation
 
 Runner = Callable[[list[str]], RunReport]
 
@@ -121,17 +120,8 @@ class ErasureReport:
         }
 
 
-def subject_columns(entry: ProductEntry) -> set[str]:
-    """The columns a product's contract names as its subject key (tag, or `subject_key` custom property)."""
-    contract = entry.contract
-    if contract is None:
-        return set()
-    table = contract.table()
-    tagged = {c.name for c in table.columns if SUBJECT_KEY in (c.tags or [])}
-    for prop in contract.raw.get("customProperties") or []:
-        if isinstance(prop, dict) and prop.get("property") == "subject_key" and table.column(str(prop.get("value"))):
-            tagged.add(str(prop.get("value")))
-    return tagged
+def _subject_columns(entry: ProductEntry) -> frozenset[str]:
+    return entry.contract.subject_columns if entry.contract is not None else frozenset()
 
 
 def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
@@ -140,7 +130,7 @@ def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
     steps: dict[str, ErasureStep] = {}
     for pid in ws.build_order():
         entry = ws.product(pid)
-        keys = sorted(subject_columns(entry) & wanted)
+        keys = sorted(_subject_columns(entry) & wanted)
         feeding = [u for u in ws.upstream(pid) if u in steps]
         if keys:
             steps[pid] = ErasureStep(pid, "delete", f"subject key {', '.join(keys)}", keys)
@@ -442,7 +432,7 @@ def _bytes_hold(path: Path, needles: list[bytes], chunk: int = 1 << 23) -> bool:
 def suppress(entry: ProductEntry, data: pa.Table, erased: dict[str, set[str]]) -> tuple[pa.Table, int]:
     """`data` without the rows of erased subjects (`erased`: subject column -> pseudonyms), and how many
     went: a source file still holding an erased subject must not bring the subject back."""
-    columns = [c for c in sorted(subject_columns(entry)) if erased.get(c) and c in data.column_names]
+    columns = [c for c in sorted(_subject_columns(entry)) if erased.get(c) and c in data.column_names]
     if not columns or data.num_rows == 0:
         return data, 0
     con = make_engine()

@@ -26,12 +26,11 @@ from typing import Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from lakemesh.spec.expectation_checks import sql_problems
-from lakemesh.spec.models import PolicySeverity, PolicySpec
+from lakemesh.spec.models import PiiProtectionPolicy, PolicySeverity, PolicySpec, PythonPolicy, SqlPolicy
+from lakemesh.spec.odcs import PII, SUBJECT_KEY
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
+from lakemesh.spec.user_code import import_function
 from lakemesh.spec.workspace import ProductEntry, Workspace
-
-PII = "pii"
-SUBJECT_KEY = "subject-key"
 
 
 @dataclass(frozen=True)
@@ -115,6 +114,7 @@ def _classification(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[
 
 
 def _pii(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[str]:
+    assert isinstance(policy.spec, PiiProtectionPolicy)
     allowed = {c.lower() for c in policy.spec.classifications}
     out = []
     for p in _columns(entry):
@@ -131,8 +131,7 @@ def _retention(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[str]:
 
 
 def _subject_key(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[str]:
-    columns = _columns(entry)
-    if not any(PII in _tags(p) for p in columns) or any(SUBJECT_KEY in _tags(p) for p in columns):
+    if entry.contract is None or not any(PII in _tags(p) for p in _columns(entry)) or entry.contract.subject_columns:
         return []
     return [f"holds pii but no column is tagged `{SUBJECT_KEY}`: erasure could not find a subject's rows"]
 
@@ -172,9 +171,8 @@ class PolicyError(Exception):
 
 
 def load_policy_function(policy: Policy, ws: Workspace) -> Callable[[PolicyContext], Any]:
-    from lakemesh.pipeline.transform import import_function
-
-    ref = policy.spec.function or ""
+    assert isinstance(policy.spec, PythonPolicy)
+    ref = policy.spec.function
     function = import_function(ws.root, ref, f"lakemesh_policy_{policy.name}")
     if function is None:
         raise PolicyError(f"policy {policy.name}: function '{ref}' not found (write it as file.py:function)")
@@ -222,6 +220,8 @@ CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
 
 def _loosened(base: PolicySpec, own: PolicySpec) -> str | None:
     """How a domain's version of a global policy loosens it, if it does."""
+    if not isinstance(base, PiiProtectionPolicy) or not isinstance(own, PiiProtectionPolicy):
+        return None  # only pii_protection has more to it than its severity
     dropped = {c.lower() for c in base.encrypt} - {c.lower() for c in own.encrypt}
     if dropped:
         return f"it stops encrypting {', '.join(sorted(dropped))}"
@@ -233,14 +233,14 @@ def _loosened(base: PolicySpec, own: PolicySpec) -> str | None:
     return None
 
 
-def _encryption_problems(policy: Policy, where: str, ws: Workspace) -> list[Problem]:
+def _encryption_problems(policy: Policy, spec: PiiProtectionPolicy, where: str, ws: Workspace) -> list[Problem]:
     out = []
-    for i, c in enumerate(policy.spec.encrypt):
+    for i, c in enumerate(spec.encrypt):
         if c.lower() not in CLASSIFICATIONS:
             msg = f"policy '{policy.name}': unknown classification '{c}'{did_you_mean(c, list(CLASSIFICATIONS))}"
             out.append(Problem(policy.file, f"{where}.encrypt[{i}]", msg))
     roles = set(ws.mesh.access.roles)
-    for i, role in enumerate(policy.spec.decrypt_roles):
+    for i, role in enumerate(spec.decrypt_roles):
         if role not in roles:
             hint = did_you_mean(role, sorted(roles))
             msg = f"policy '{policy.name}': role '{role}' is not declared under access.roles{hint}"
@@ -252,20 +252,20 @@ def _spec_problems(policies: Iterable[Policy], ws: Workspace) -> list[Problem]:
     out = []
     for i, policy in enumerate(policies):
         where = f"{'governance.' if policy.source == 'mesh' else ''}policies[{i}]"
-        kind = policy.spec.kind
+        spec, kind = policy.spec, policy.spec.kind
         if kind not in KINDS:
             out.append(
                 Problem(policy.file, f"{where}.kind", f"unknown policy kind '{kind}'{did_you_mean(kind, list(KINDS))}")
             )
-        elif kind == "python":
-            file, _, func = (policy.spec.function or "").partition(":")
+        elif isinstance(spec, PythonPolicy):
+            file, _, func = spec.function.partition(":")
             if not func or not (ws.root / file).is_file():
-                msg = f"policy '{policy.name}': function '{policy.spec.function}' not found (file.py:function)"
+                msg = f"policy '{policy.name}': function '{spec.function}' not found (file.py:function)"
                 out.append(Problem(policy.file, f"{where}.function", msg))
-        elif kind == "sql":
-            out.extend(sql_problems(policy.spec.query, policy.file, f"{where}.query", f"policy '{policy.name}'", None))
-        elif kind == "pii_protection":
-            out.extend(_encryption_problems(policy, where, ws))
+        elif isinstance(spec, SqlPolicy):
+            out.extend(sql_problems(spec.query, policy.file, f"{where}.query", f"policy '{policy.name}'", None))
+        elif isinstance(spec, PiiProtectionPolicy):
+            out.extend(_encryption_problems(policy, spec, where, ws))
         for pattern in policy.spec.products:
             if not any(fnmatch.fnmatchcase(p, pattern) for p in ws.products):
                 msg = (
@@ -300,21 +300,24 @@ def blocking(violations: Iterable[Violation], product_id: str) -> list[Violation
 def check_data(ws: Workspace, lakehouse: Any, product_ids: Iterable[str] | None = None) -> list[Violation]:
     """The `sql` policies, run against each product's current table (products without one are skipped)."""
     from lakemesh.engines import make_engine
-    from lakemesh.quality.product import relation
     from lakemesh.spec.expectations import render_query
+    from lakemesh.sql import relation
 
     by_domain, _ = effective_policies(ws)
     out: list[Violation] = []
     for pid in product_ids if product_ids is not None else list(ws.products):
         entry = ws.product(pid)
-        policies = [p for p in by_domain.get(entry.spec.domain, []) if p.spec.kind == "sql" and p.applies_to(entry)]
+        policies = [
+            p for p in by_domain.get(entry.spec.domain, []) if isinstance(p.spec, SqlPolicy) and p.applies_to(entry)
+        ]
         if not policies or not lakehouse.exists(entry.id):
             continue
         engine = make_engine()
         try:
             engine.register(entry.id, lakehouse.scan(entry.id))
             for policy in policies:
-                query = render_query(policy.spec.query or "", relation(entry.id), None)
+                assert isinstance(policy.spec, SqlPolicy)
+                query = render_query(policy.spec.query, relation(entry.id), None)
                 try:
                     found = int(engine.query(query).column(0)[0].as_py() or 0)
                 except Exception as exc:  # noqa: BLE001 - shown as the policy's violation

@@ -17,10 +17,9 @@ from pydantic import BaseModel, Field
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
-from lakemesh.quality.product import relation
 from lakemesh.spec.models import parse_duration
 from lakemesh.spec.workspace import ProductEntry, Workspace
-from lakemesh.sql import lit, q
+from lakemesh.sql import lit, q, relation
 
 
 class RetentionResult(BaseModel):

@@ -15,8 +15,8 @@ import json
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.spec.models import Layer
 from lakemesh.spec.workspace import ProductEntry, Workspace
+from lakemesh.sql import BUILD_APP
 
-BUILD_APP = "lakemesh:build"
 RESTORED = 0  # the fingerprint a restore commits: no build has it, so the next run rebuilds
 REBUILD_KEY = "lakemesh.rebuild"  # commit metadata of a rebuild: its consumers rebuild too
 

@@ -33,7 +33,7 @@ from lakemesh.lakehouse import (
 )
 from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
-from lakemesh.pipeline.rebuild import BUILD_APP, REBUILD_KEY, fingerprint, rebuild_reason
+from lakemesh.pipeline.rebuild import REBUILD_KEY, fingerprint, rebuild_reason
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
@@ -42,7 +42,7 @@ from lakemesh.spec.expectations import expectations_of
 from lakemesh.spec.models import FileSource, Layer, PostgresCdcSource, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
-from lakemesh.sql import lit, q
+from lakemesh.sql import BUILD_APP, input_app, lit, q
 
 Recorder = Callable[[ProductRun, list[str]], None]
 Progress = Callable[[str, ProductRun | None], None]
@@ -58,10 +58,6 @@ class InputPlan:
     predicate: str | None = None
     nothing_affected: bool = False
     complete: bool = False  # every input read in full: the output, and what it rejects, is all of it
-
-
-def app_id(input_product: str) -> str:
-    return f"lakemesh:{input_product}"
 
 
 class PipelineRunner:
@@ -230,7 +226,7 @@ class PipelineRunner:
         if entry.spec.build.transform is None and not cdc:
             raise LakemeshError(f"{entry.id} declares no build.transform", "add sql: or python: to product.yaml")
         current = self._inputs(entry)
-        last = {p: self.lakehouse.checkpoint(entry.id, app_id(p)) for p in current}
+        last = {p: self.lakehouse.checkpoint(entry.id, input_app(p)) for p in current}
         run.input_versions = {p: [last[p], v] for p, v in current.items()}
         exists = self.lakehouse.exists(entry.id)
         reason = "full refresh asked for" if exists and entry.id in self.refresh else None
@@ -241,7 +237,7 @@ class PipelineRunner:
         declared = entry.spec.build.refresh_mode(entry.spec.layer)
         # a rebuild reads every input in full and replaces the whole table (cdc: folds every event again)
         mode = RefreshMode.FULL if reason and declared is not RefreshMode.CDC else declared
-        checkpoints = {app_id(p): v for p, v in current.items()} | {BUILD_APP: fingerprint(entry)}
+        checkpoints = {input_app(p): v for p, v in current.items()} | {BUILD_APP: fingerprint(entry)}
         meta = {"lakemesh.run": run.run_id}
         if reason:
             run.details["rebuilt"] = reason

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -14,6 +12,7 @@ from sqlglot.errors import ParseError
 
 from lakemesh.errors import LakemeshError
 from lakemesh.spec.problems import Problem, did_you_mean
+from lakemesh.spec.user_code import import_function
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 
@@ -88,20 +87,6 @@ def checked_sql(entry: ProductEntry, inputs: list[str]) -> exp.Query:
 def _function_tables(tree: exp.Query) -> list[exp.Table]:
     """FROM/JOIN items that call a function (read_csv(...), generate_series(...)) instead of naming a table."""
     return [t for t in tree.find_all(exp.Table) if isinstance(t.this, exp.Func)]
-
-
-def import_function(base: Path, ref: str, module_name: str) -> Callable[..., Any] | None:
-    """The function `file.py:function` names, the file relative to `base`; None when either is missing."""
-    file, _, func = ref.partition(":")
-    path = base / file
-    if not func or not path.is_file():
-        return None
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    function = getattr(module, func, None)
-    return function if callable(function) else None
 
 
 def load_python(entry: ProductEntry) -> Callable[[dict[str, pa.Table]], Any]:

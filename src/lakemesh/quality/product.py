@@ -19,10 +19,9 @@ from lakemesh.spec.expectation_checks import sql_tables
 from lakemesh.spec.expectations import Suite, expectations_of, parse_duration, render_query
 from lakemesh.spec.models import RefreshMode
 from lakemesh.spec.workspace import ProductEntry, Workspace
-from lakemesh.sql import q
+from lakemesh.sql import REPROCESS_APP, REPROCESS_KEPT_APP, q, relation
 
 QUARANTINE_COLUMNS = (REASON, CHECKS, RUN, AT)
-REPROCESS_APP = "lakemesh:quarantine"
 SLA_FRESHNESS = ("freshness", "latency", "frequency")
 
 
@@ -30,11 +29,6 @@ def product_suite(entry: ProductEntry) -> Suite:
     if entry.contract is None:
         raise LakemeshError(f"{entry.id} has no contract", "fix `lakemesh validate` first")
     return expectations_of(entry.contract.table().raw, entry.spec.layer.value)
-
-
-def relation(product_id: str) -> str:
-    domain, name = product_id.split(".", 1)
-    return f"{q(domain)}.{q(name)}"
 
 
 def check_product(
@@ -198,5 +192,5 @@ def reprocess(
             result = lakehouse.append(entry.id, seal(entry.id, released), checkpoint, meta)
         version = result.version
     kept = still if still is not None else rows.slice(0, 0)
-    lakehouse.replace(qid, seal(qid, kept), None, {"lakemesh:reprocess": q_version}, meta, evolve=False)
+    lakehouse.replace(qid, seal(qid, kept), None, {REPROCESS_KEPT_APP: q_version}, meta, evolve=False)
     return ReprocessResult(released.num_rows, kept.num_rows, version, outcome.report)

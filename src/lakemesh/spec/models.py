@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 from pydantic.alias_generators import to_camel
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w|y)\s*$")
@@ -213,22 +213,111 @@ class PolicySeverity(str, Enum):
         return ("medium", "high", "critical").index(self.value)
 
 
-class PolicySpec(StrictModel):
-    """A governance policy: a built-in kind, a Python function, or a SQL check on each product's data."""
+class PolicyBase(StrictModel):
+    """What every policy kind has: a name, a severity and the products it applies to."""
 
     name: str = Field(pattern=_IDENT)
-    kind: str
     severity: PolicySeverity = PolicySeverity.HIGH
     description: str | None = None
     products: list[str] = []  # product ids or globs (`orders.*`) it applies to; all when empty
     layers: list[Layer] = []  # layers it applies to; all when empty
-    function: str | None = None  # kind python: `file.py:function`, the file relative to the workspace root
-    query: str | None = None  # kind sql: one SELECT over ${table} returning the number of offending rows
-    max_rows: int = Field(0, ge=0)  # kind sql: violated when the query returns more than this
-    classifications: list[str] = ["confidential", "restricted"]  # kind pii_protection: allowed for pii
-    encrypt: list[str] = []  # kind pii_protection: pii columns of these classifications are stored encrypted
+
+
+class OwnerRequiredPolicy(PolicyBase):
+    kind: Literal["owner_required"]
+
+
+class DescriptionRequiredPolicy(PolicyBase):
+    kind: Literal["description_required"]
+
+
+class SlaRequiredPolicy(PolicyBase):
+    kind: Literal["sla_required"]
+
+
+class ClassificationRequiredPolicy(PolicyBase):
+    kind: Literal["classification_required"]
+
+
+class RetentionRequiredPolicy(PolicyBase):
+    kind: Literal["retention_required"]
+
+
+class SubjectKeyRequiredPolicy(PolicyBase):
+    kind: Literal["subject_key_required"]
+
+
+class PiiProtectionPolicy(PolicyBase):
+    """Columns tagged `pii` are classified as one of `classifications`; some are stored encrypted."""
+
+    kind: Literal["pii_protection"]
+    classifications: list[str] = ["confidential", "restricted"]  # allowed for pii
+    encrypt: list[str] = []  # pii columns of these classifications are stored encrypted
     key_per: Literal["mesh", "subject"] = "mesh"  # one encryption key for the mesh, or one per data subject
     decrypt_roles: list[str] = []  # roles that `query --as` shows encrypted columns to in clear
+
+
+class PythonPolicy(PolicyBase):
+    kind: Literal["python"]
+    function: str  # `file.py:function`, the file relative to the workspace root
+
+
+class SqlPolicy(PolicyBase):
+    """One SELECT over ${table} returning the number of offending rows, checked against the data."""
+
+    kind: Literal["sql"]
+    query: str
+    max_rows: int = Field(0, ge=0)  # violated when the query returns more than this
+
+
+class UnknownPolicy(PolicyBase):
+    """A policy whose kind is none of lakemesh's: kept so that validation names the closest kind and still
+    checks the rest of the file; its other keys are not looked at (the kind is the error to fix first)."""
+
+    model_config = ConfigDict(extra="ignore")
+    kind: str
+
+
+_KNOWN_POLICIES = (
+    OwnerRequiredPolicy,
+    DescriptionRequiredPolicy,
+    SlaRequiredPolicy,
+    ClassificationRequiredPolicy,
+    PiiProtectionPolicy,
+    RetentionRequiredPolicy,
+    SubjectKeyRequiredPolicy,
+    PythonPolicy,
+    SqlPolicy,
+)
+POLICY_KINDS: tuple[str, ...] = tuple(get_args(m.model_fields["kind"].annotation)[0] for m in _KNOWN_POLICIES)
+_UNKNOWN = "unknown"
+
+
+def _policy_tag(value: Any) -> str | None:
+    """The union member a policy validates as: its kind, `unknown` for any other kind, None without one."""
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    if kind is None:
+        return None
+    return kind if kind in POLICY_KINDS else _UNKNOWN
+
+
+PolicySpec = Annotated[
+    Annotated[OwnerRequiredPolicy, Tag("owner_required")]
+    | Annotated[DescriptionRequiredPolicy, Tag("description_required")]
+    | Annotated[SlaRequiredPolicy, Tag("sla_required")]
+    | Annotated[ClassificationRequiredPolicy, Tag("classification_required")]
+    | Annotated[PiiProtectionPolicy, Tag("pii_protection")]
+    | Annotated[RetentionRequiredPolicy, Tag("retention_required")]
+    | Annotated[SubjectKeyRequiredPolicy, Tag("subject_key_required")]
+    | Annotated[PythonPolicy, Tag("python")]
+    | Annotated[SqlPolicy, Tag("sql")]
+    | Annotated[UnknownPolicy, Tag(_UNKNOWN)],
+    Discriminator(
+        _policy_tag,
+        custom_error_type="policy_kind_missing",
+        custom_error_message=f"a policy needs a `kind`: one of {', '.join(POLICY_KINDS)}",
+    ),
+]
 
 
 class Governance(StrictModel):

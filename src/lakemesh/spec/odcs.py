@@ -27,6 +27,9 @@ from lakemesh.spec.yaml_io import YamlFileError, read_yaml
 
 SCHEMA_FILES = {"v3.0": "odcs-v3.0.json", "v3.1": "odcs-v3.1.json", "v3.2": "odcs-v3.2.json"}
 SUPPORTED_API_VERSIONS = ("v3.0.0", "v3.0.1", "v3.0.2", "v3.1.0", "v3.2.0")
+PII = "pii"  # the tag of a column holding personal data
+SUBJECT_KEY = "subject-key"  # the tag of the column naming the data subject (GDPR erasure finds rows by it)
+SUBJECT_KEY_PROPERTY = "subject_key"  # the contract custom property naming that column instead of a tag
 
 
 @cache
@@ -172,6 +175,20 @@ class Contract:
         names = [t.name for t in tables]
         hint = f"choose one of {', '.join(names)}"
         raise NotFoundError(f"contract {self.id} has no schema object '{name}'{did_you_mean(name, names)}", hint)
+
+    @cached_property
+    def subject_columns(self) -> frozenset[str]:
+        """The columns naming a data subject: tagged `subject-key`, or named by the `subject_key` custom
+        property. Erasure finds a subject's rows by them, encryption keys per subject on them."""
+        if not self.tables:
+            return frozenset()
+        table = self.table()
+        tagged = {c.name for c in table.columns if SUBJECT_KEY in (c.tags or ())}
+        for prop in self.raw.get("customProperties") or []:
+            named = prop.get("property") == SUBJECT_KEY_PROPERTY if isinstance(prop, dict) else False
+            if named and table.column(str(prop.get("value"))):
+                tagged.add(str(prop.get("value")))
+        return frozenset(tagged)
 
     @property
     def servers(self) -> list[dict[str, Any]]:

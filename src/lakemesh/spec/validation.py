@@ -58,8 +58,12 @@ def _walk(root: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[type[BaseM
 
 
 def _literal_tags(model: type[BaseModel]) -> set[str]:
-    ann = _field_for(model, "type")
-    return {str(a) for a in get_args(ann)} if ann is not None else set()
+    """The tags a union member answers to: its `type` (sources) or `kind` (policies) literals."""
+    tags: set[str] = set()
+    for key in ("type", "kind"):
+        ann = _field_for(model, key)
+        tags.update(str(a) for a in get_args(ann) if isinstance(a, str))
+    return tags
 
 
 def _keys_of(model: type[BaseModel]) -> list[str]:
