@@ -96,7 +96,7 @@ def parse_read_query(sql: str) -> exp.Query:
     return statements[0]
 
 
-def _only_named_tables(tree: exp.Query) -> None:
+def only_named_tables(tree: exp.Query) -> None:
     """Refuse table functions (files, globs, series) by their name, and names with a catalog part."""
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
@@ -120,7 +120,7 @@ def run_query(
     """Run one SELECT over the products it names (each as `as_of` says), encrypted columns in clear,
     columns stored as text for a type Delta cannot hold (`retyped`: product, column, type) as that type."""
     tree = parse_read_query(sql)
-    _only_named_tables(tree)
+    only_named_tables(tree)
     named = referenced_products(tree)
     unknown = sorted(n for n in named if n not in products)
     if unknown:

@@ -188,3 +188,18 @@ def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
     assert as_user("root@company.com").run().ok and as_user("root@company.com").forget(["customer_id=C000001"]).ok
     denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a["allowed"]]
     assert [a["actor"] for a in denied] == ["stranger@company.com", "ana@company.com"]
+
+
+@pytest.mark.parametrize(
+    ("sql", "function"),
+    [
+        ("SELECT * FROM range(10)", "range"),
+        ("SELECT * FROM generate_series(1, 3)", "generate_series"),
+        ("SELECT * FROM read_csv('/etc/passwd')", "read_csv"),
+    ],
+)
+def test_a_table_function_in_a_governed_query_is_refused_by_its_name(sql: str, function: str) -> None:
+    from lakemesh.governance.access import check_query
+
+    with pytest.raises(AccessDenied, match=rf"table function {function}\(\) is not allowed"):
+        check_query(sql, ["orders.analytics_orders"])

@@ -240,10 +240,11 @@ def view_select(
 
 def check_query(sql: str, products: list[str]) -> tuple[exp.Query, list[str]]:
     """The parsed query and the products it reads; AccessDenied if it is anything but a plain read of products."""
-    from lakemesh.querying import QueryError, parse_read_query
+    from lakemesh.querying import QueryError, only_named_tables, parse_read_query
 
     try:
         tree = parse_read_query(sql)
+        only_named_tables(tree)  # a table function is refused by its name
     except QueryError as exc:
         raise AccessDenied(exc.message, exc.hint) from exc
     for node in tree.walk():
