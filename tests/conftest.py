@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -10,11 +11,38 @@ from pathlib import Path
 import psycopg2
 import pytest
 
+from tests.golden.checker import Golden
 from tests.pg_server import PostgresServer, PostgresUnavailable
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite the golden files (generated SQL, exports) with the current output; review with git diff",
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Key stores and secrets in the session's own folder (one per xdist worker), never the user's
+    ~/.config/lakemesh that other sessions write too; a test may still point LAKEMESH_KEY_DIR elsewhere."""
+    folder = tmp_path_factory.mktemp("keys")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("LAKEMESH_KEY_DIR", str(folder))
+        yield folder
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Golden:
+    """Checks text against a golden file; `--update-golden` or LAKEMESH_UPDATE_GOLDEN=1 rewrites it."""
+    update = bool(request.config.getoption("--update-golden")) or bool(os.environ.get("LAKEMESH_UPDATE_GOLDEN"))
+    return Golden(update)
 
 
 @pytest.fixture
