@@ -197,3 +197,22 @@ def test_search_hits_carry_their_tags(catalog: Catalog, shop: Path) -> None:
     for hits in (catalog.search("profiles"), catalog.search("", tag="pii"), catalog.search("customer", tag="pii")):
         by_id = {h.product_id: h for h in hits}
         assert by_id["customers.customer_profiles"].tags == expected
+
+
+def test_a_failed_migration_leaves_no_half_built_catalog(tmp_path: Path) -> None:
+    """pysqlite commits each DDL statement on its own: a first run killed while it created the catalog
+    left some tables, and every later run failed with 'table … already exists'. A migration is one
+    transaction, so a failure at its last step leaves nothing of the earlier ones."""
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    engine = make_engine(url)
+    with engine.begin() as conn:  # an object the last migration would create, so that step fails
+        conn.exec_driver_sql("CREATE TABLE erased_subjects (x INTEGER)")
+    with pytest.raises(CatalogError):
+        migrate(engine)
+    with engine.connect() as conn:
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert names == {"erased_subjects"}
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE erased_subjects")
+    migrate(engine)
+    assert Catalog.connect(url).revision == head_revision()

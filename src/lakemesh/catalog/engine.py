@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -103,8 +105,33 @@ def migrate(engine: Engine, revision: str = "head") -> None:
         return  # the common case, without loading Alembic's machinery
     cfg = _config()
     try:
-        with engine.begin() as conn:
+        with engine.connect() as conn, _transactional_ddl(conn):
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except SQLAlchemyError as exc:
         raise CatalogError(f"migrating the catalog at {display_url(str(engine.url))} failed: {exc}") from exc
+
+
+@contextmanager
+def _transactional_ddl(conn: Connection) -> Iterator[None]:
+    """One transaction around DDL. pysqlite issues no BEGIN before DDL, so each CREATE TABLE committed on
+    its own: a process killed while creating the catalog left half of it, and every later run failed on
+    'table already exists'. On SQLite the BEGIN is ours (IMMEDIATE: two first runs migrate one at a time)."""
+    if conn.dialect.name != "sqlite":
+        with conn.begin():
+            yield
+        return
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    previous = raw.isolation_level
+    raw.isolation_level = None  # pysqlite leaves the transaction to us
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            raw.rollback()
+            raise
+        raw.commit()
+    finally:
+        raw.isolation_level = previous
