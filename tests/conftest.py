@@ -18,6 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
 FIXTURES = Path(__file__).parent / "fixtures"
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # xdist workers start with COLUMNS=80 and LINES=24 set: the CLI's console, made at import, would keep
+    # 80 columns whatever a test's CliRunner sets, so a worker renders as a plain session does
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -45,12 +51,16 @@ def golden(request: pytest.FixtureRequest) -> Golden:
     return Golden(update)
 
 
+def example_copy(target: Path) -> Path:
+    """The example shop's specs copied to `target`, without anything built or any data."""
+    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
+    return target
+
+
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     """A private copy of the example shop workspace."""
-    target = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
-    return target
+    return example_copy(tmp_path / "shop")
 
 
 @pytest.fixture(scope="session")

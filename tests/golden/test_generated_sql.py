@@ -7,7 +7,6 @@ a golden file shows exactly what ran. `pytest --update-golden` rewrites the file
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from lakemesh.mesh import Mesh
 from lakemesh.quality.product import check_product
 from lakemesh.settings import Settings
 from lakemesh.synthetic import write_customers, write_order_events
-from tests.conftest import EXAMPLE
+from tests.conftest import example_copy
 from tests.golden.checker import Golden
 from tests.golden.recording import REGISTRY_ENTRY, recorded
 
@@ -40,8 +39,7 @@ QUERIES = [
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The example shop built once on a little synthetic data, its keys in the module's own folder."""
     base = tmp_path_factory.mktemp("golden")
-    root = base / "shop"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
+    root = example_copy(base / "shop")
     write_customers(root / "data/customers/c.csv", 40)
     write_order_events(root / "data/order_events/e.jsonl", 120)
     with pytest.MonkeyPatch.context() as env:

@@ -61,6 +61,7 @@ def _count(shop: Path, product: str, buyer: str) -> int:
     return int(_open(shop).query(sql).to_pylist()[0]["n"])
 
 
+@pytest.mark.slow
 def test_a_lost_catalog_is_refused_then_rebuilt_and_the_subject_stays_erased(shop: Path) -> None:
     buyer = _forgotten(shop)
     pseudonym = Subject("customer_id", buyer).pseudonym
@@ -91,6 +92,7 @@ def test_a_lost_catalog_is_refused_then_rebuilt_and_the_subject_stays_erased(sho
     assert _count(shop, BRONZE, buyer) == 0 and _count(shop, SILVER, buyer) == 0
 
 
+@pytest.mark.slow
 def test_the_tombstones_alone_keep_the_subject_out(shop: Path) -> None:
     """Even a catalog that lists no erasure (rebuilt before the tombstones were read, say) does not let
     the subject in: runs read the lakehouse's tombstones too."""

@@ -35,6 +35,7 @@ def built(shop_data: Path) -> Path:
     return shop_data
 
 
+@pytest.mark.slow
 def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok
@@ -51,6 +52,7 @@ def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> No
     assert {s for s, _ in _by_product(open_mesh(built).run()).values()} == {RunStatus.UP_TO_DATE}
 
 
+@pytest.mark.slow
 def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Path) -> None:
     first = _content(built)
     bad = built / EVENTS / "events-0002.jsonl"
@@ -66,6 +68,7 @@ def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Pat
     assert _content(built) == first
 
 
+@pytest.mark.slow
 def test_a_restored_bronze_ingests_again_the_files_the_restore_removed(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok
@@ -93,6 +96,7 @@ def test_a_changed_transform_rebuilds_without_new_input(built: Path) -> None:
     assert _by_product(open_mesh(built).run())[GOLD] == (RunStatus.UP_TO_DATE, None)
 
 
+@pytest.mark.slow
 def test_full_refresh_rebuilds_the_named_product_and_its_consumers(built: Path) -> None:
     before = _content(built)
     report = open_mesh(built).run([SILVER, GOLD], full_refresh=True)
@@ -107,6 +111,7 @@ def test_full_refresh_rebuilds_the_named_product_and_its_consumers(built: Path) 
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_full_refresh_of_bronze_reads_every_file_again(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lakemesh.pipeline import RunStatus
 from lakemesh.synthetic import expected_dirt, write_order_events
 from tests.pipeline.conftest import EVENTS, all_orders, held_orders, open_mesh, table_rows
@@ -55,6 +57,7 @@ def test_rerun_without_new_data_does_nothing(shop_data: Path) -> None:
     assert {p: mesh.lakehouse.version(p) for p in mesh.workspace.products} == versions
 
 
+@pytest.mark.slow
 def test_new_data_flows_through_incrementally(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
