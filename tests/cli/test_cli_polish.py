@@ -56,6 +56,7 @@ def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return found
 
 
+@pytest.mark.slow
 def test_help_shows_no_bool_placeholder_and_every_json_flag_is_explained() -> None:
     root = typer.main.get_command(app)
     paths = _commands(root)

@@ -90,6 +90,7 @@ def test_round_trip_is_deterministic_and_authenticated(keys: Path) -> None:
     assert b"x@y.z" not in (keys / "keys.db").read_bytes()
 
 
+@pytest.mark.slow
 def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path)
     clear = _profile(root, "C000002")
@@ -157,6 +158,7 @@ def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: P
         KeyStore("other").mesh_cipher("nope")
 
 
+@pytest.mark.slow
 def test_forget_finds_a_subject_whose_key_column_is_encrypted(tmp_path: Path, keys: Path) -> None:
     root = tmp_path / "shop"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))

@@ -20,6 +20,7 @@ def _versions(root: Path) -> dict[str, int | None]:
     return {t: mesh.lakehouse.version(t) for t in (RECORDS, PROFILES, f"{PROFILES}__quarantine")}
 
 
+@pytest.mark.slow
 def test_encrypt_with_nothing_clear_changes_nothing(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")  # written sealed from the start
     before = _versions(root)

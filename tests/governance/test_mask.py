@@ -82,6 +82,7 @@ def test_an_analyst_with_candidates_cannot_reidentify_hashed_emails(masked_shop:
     assert not guesses & set(masked)
 
 
+@pytest.mark.slow
 def test_hashed_values_join_and_group_like_the_clear_ones(masked_shop: Path) -> None:
     sql = f"SELECT count(DISTINCT email) AS n, count(*) AS rows FROM {CUSTOMERS}"
     assert _as(masked_shop, "ana@company.com", sql) == _as(

@@ -108,6 +108,7 @@ def test_the_tombstones_alone_keep_the_subject_out(shop: Path) -> None:
     assert _count(shop, BRONZE, buyer) == 0 and _count(shop, SILVER, buyer) == 0
 
 
+@pytest.mark.slow
 def test_another_catalog_is_refused_and_a_lakehouse_without_marker_adopts_its_own(shop: Path, tmp_path: Path) -> None:
     write_customers(shop / "data/customers/c.csv", 50)
     mesh = _open(shop)
@@ -124,6 +125,7 @@ def test_another_catalog_is_refused_and_a_lakehouse_without_marker_adopts_its_ow
     assert mesh.run([CUSTOMERS]).ok and read_marker(mesh.lakehouse) == own
 
 
+@pytest.mark.slow
 def test_a_lakehouse_from_before_tombstones_gets_them_from_its_catalog(shop: Path) -> None:
     buyer = _forgotten(shop)
     for table in ("erasures", "catalog"):  # as an upgraded workspace finds it: erasures in the catalog only

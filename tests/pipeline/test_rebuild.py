@@ -82,6 +82,7 @@ def test_a_restored_bronze_ingests_again_the_files_the_restore_removed(built: Pa
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_a_changed_transform_rebuilds_without_new_input(built: Path) -> None:
     sql = built / GOLD_SQL
     sql.write_text(sql.read_text().replace("count(*) AS orders_count", "count(*) * 10 AS orders_count"))
@@ -128,6 +129,7 @@ def test_full_refresh_of_bronze_reads_every_file_again(built: Path) -> None:
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_a_changed_contract_rebuilds_with_its_new_column_type(built: Path) -> None:
     contract = built / "domains/orders/products/daily_sales_summary/contract.yaml"
     text = contract.read_text().replace("version: 1.0.0", "version: 2.0.0", 1)
@@ -153,6 +155,7 @@ def test_a_changed_contract_rebuilds_with_its_new_column_type(built: Path) -> No
     assert table_rows(mesh, f"SELECT order_date, unique_customers AS u FROM {GOLD} ORDER BY 1") == expected
 
 
+@pytest.mark.slow
 def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
     from typer.testing import CliRunner
 
@@ -163,6 +166,7 @@ def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
     assert result.exit_code == 0 and f"{GOLD}: rebuilt from full reads: full refresh asked for" in out
 
 
+@pytest.mark.slow
 def test_restore_says_what_the_next_run_rebuilds(built: Path) -> None:
     from typer.testing import CliRunner
 

@@ -78,6 +78,7 @@ def test_as_of_must_be_a_version_or_time(read_only: Path) -> None:
         open_mesh(read_only).query("SELECT 1 AS x FROM orders.analytics_orders", as_of="99")
 
 
+@pytest.mark.slow
 def test_history_and_restore(two_versions: Path) -> None:
     mesh = open_mesh(two_versions)
     history = mesh.history("orders.analytics_orders")
@@ -89,6 +90,7 @@ def test_history_and_restore(two_versions: Path) -> None:
     assert mesh.history("orders.analytics_orders")[0]["operation"] == "RESTORE"
 
 
+@pytest.mark.slow
 def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "AUTO_COMPACT_FILES", 10_000)  # let small files pile up for this test
     for i in range(2, 6):
@@ -122,6 +124,7 @@ def test_many_small_writes_compact_themselves(shop_data: Path, monkeypatch: pyte
     assert len(open_mesh(shop_data).lakehouse.table("orders.order_events").file_uris()) <= 3
 
 
+@pytest.mark.slow
 def test_python_transform(shop_data: Path) -> None:
     folder = shop_data / "domains/orders/products/daily_sales_summary"
     (folder / "build.py").write_text(
@@ -141,6 +144,7 @@ def test_python_transform(shop_data: Path) -> None:
     assert table_rows(mesh, "SELECT sum(orders_count) AS n FROM orders.daily_sales_summary") == published
 
 
+@pytest.mark.slow
 def test_zorder_keeps_every_row(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
