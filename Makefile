@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+JOBS ?= 2
 export PIP_CACHE_DIR ?= $(HOME)/.cache/lakemesh/pip
 
 .PHONY: help venv demo test test-fast lint fmt bench postgres clean
@@ -28,8 +29,8 @@ demo: venv  ## build the example mesh end to end on the embedded default
 test: venv postgres  ## run the whole test suite (starts a throwaway PostgreSQL)
 	$(BIN)/python -m pytest -q
 
-test-fast: venv  ## unit tests only, nothing started
-	$(BIN)/python -m pytest -q -m "not postgres"
+test-fast: venv  ## fast tests in parallel (JOBS=2 workers): no PostgreSQL, nothing marked slow
+	$(BIN)/python -m pytest -q -m "not slow and not postgres" -n $(JOBS) --dist loadscope
 
 lint: venv  ## ruff, mypy and the layer contracts (import-linter, in pyproject.toml)
 	$(BIN)/ruff check src tests bench

@@ -113,6 +113,7 @@ def _lakemesh(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_errors_are_one_red_line_and_a_hint_never_a_traceback(tmp_path: Path) -> None:
     out = _lakemesh("validate", cwd=tmp_path)
     assert out.returncode == 1
@@ -123,6 +124,7 @@ def test_errors_are_one_red_line_and_a_hint_never_a_traceback(tmp_path: Path) ->
     assert "Traceback" in debug.stderr and debug.returncode == 1
 
 
+@pytest.mark.slow
 def test_unreachable_catalog_is_a_clear_error(shop: Path) -> None:
     mesh = shop / "mesh.yaml"
     mesh.write_text(mesh.read_text().replace("sqlite:///.lakemesh/catalog.db", "postgresql://me:pw@127.0.0.1:1/cat"))
@@ -132,6 +134,7 @@ def test_unreachable_catalog_is_a_clear_error(shop: Path) -> None:
     assert "pw" not in out.stderr.replace("postgresql", "")
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     code, out = run("demo", "--rows", "5000", "--dir", str(tmp_path / "demo"))
     assert code == 0
@@ -154,6 +157,7 @@ def test_example_is_what_the_demo_copies() -> None:
     assert example_source().resolve() == EXAMPLE.resolve()
 
 
+@pytest.mark.slow
 def test_run_query_history_restore(shop: Path, tmp_path: Path) -> None:
     from lakemesh.synthetic import write_customers, write_order_events
 

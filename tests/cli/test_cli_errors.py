@@ -45,6 +45,7 @@ def _data_files(shop: Path, product: str) -> list[Path]:
     return sorted((shop / "lakehouse" / product.replace(".", "/")).glob("*.parquet"))
 
 
+@pytest.mark.slow
 def test_bad_options_and_damaged_tables_are_one_line(built: Path) -> None:
     _one_red_line(_lakemesh("optimize", SILVER, "--zorder", "totl_amount", cwd=built), "did you mean 'total_amount'")
     _one_red_line(_lakemesh("vacuum", SILVER, "--retain", "0", cwd=built), "168 hours", "--force")
@@ -64,6 +65,7 @@ def test_bad_options_and_damaged_tables_are_one_line(built: Path) -> None:
     assert healthy.returncode == 0 and "intact" in healthy.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_a_read_only_catalog_is_one_line(shop: Path, postgres_url: str) -> None:
     mesh = shop / "mesh.yaml"

@@ -28,6 +28,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path / "shop"
 
 
+@pytest.mark.slow
 def test_workspace_and_debug_work_after_the_subcommand(workspace: Path, tmp_path: Path) -> None:
     code, out = run("validate", "-w", str(workspace))
     assert code == 0 and "1 products, 1 contracts" in out
@@ -55,6 +56,7 @@ def _commands(group: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     return found
 
 
+@pytest.mark.slow
 def test_help_shows_no_bool_placeholder_and_every_json_flag_is_explained() -> None:
     root = typer.main.get_command(app)
     paths = _commands(root)
@@ -71,6 +73,7 @@ def test_help_shows_no_bool_placeholder_and_every_json_flag_is_explained() -> No
     assert with_json >= 10
 
 
+@pytest.mark.slow
 def test_query_writes_json_csv_and_parquet_to_stdout(workspace: Path) -> None:
     code, out = run("-w", str(workspace), "query", SQL, "--json")
     assert code == 0 and json.loads(out) == [{"n": 1, "s": "a,b"}, {"n": 2, "s": None}]

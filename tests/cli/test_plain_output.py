@@ -36,6 +36,7 @@ def test_query_values_print_exactly_as_stored(workspace: Path) -> None:
     assert "\x1b" not in out
 
 
+@pytest.mark.slow
 def test_query_values_are_not_markup_on_a_colour_terminal(workspace: Path) -> None:
     out = _colour("-w", str(workspace), "query", MARKUP_SQL, cwd=workspace)
     assert out.returncode == 0, out.stderr
@@ -44,6 +45,7 @@ def test_query_values_are_not_markup_on_a_colour_terminal(workspace: Path) -> No
     assert "\x1b[31mx" not in out.stdout
 
 
+@pytest.mark.slow
 def test_error_text_from_the_user_is_printed_plain(workspace: Path) -> None:
     out = _colour("-w", str(workspace), "history", "orders.[red]b[/]", cwd=workspace)
     assert out.returncode == 1 and "Traceback" not in out.stderr

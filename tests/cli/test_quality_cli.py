@@ -25,6 +25,7 @@ def built(shop: Path) -> Path:
     return shop
 
 
+@pytest.mark.slow
 def test_run_summary_shows_the_gates(shop: Path) -> None:
     write_order_events(shop / "data/order_events/e1.jsonl", 2000)
     write_customers(shop / "data/customers/c.csv", 100)
@@ -34,6 +35,7 @@ def test_run_summary_shows_the_gates(shop: Path) -> None:
     assert "orders.order_events:" in out and "warnings" in out
 
 
+@pytest.mark.slow
 def test_check_passes_on_the_published_table(built: Path, tmp_path: Path) -> None:
     junit = tmp_path / "quality.xml"
     code, out = run("-w", str(built), "quality", "check", SILVER, "--junit", str(junit))
@@ -42,6 +44,7 @@ def test_check_passes_on_the_published_table(built: Path, tmp_path: Path) -> Non
     assert suite.tag == "testsuite" and int(suite.get("tests", 0)) >= 10 and suite.get("failures") == "0"
 
 
+@pytest.mark.slow
 def test_check_fails_with_exit_1_json_and_junit(built: Path, tmp_path: Path) -> None:
     # tighten the contract past what the table holds: a mean no order total reaches, as an error
     path = built / CONTRACT
@@ -63,6 +66,7 @@ def test_check_fails_with_exit_1_json_and_junit(built: Path, tmp_path: Path) -> 
     assert code == 1 and [c.get("name") for c in case] == ["mean_order_value_plausible"]
 
 
+@pytest.mark.slow
 def test_check_a_past_version(built: Path) -> None:
     write_order_events(built / "data/order_events/e2.jsonl", 2000, start=2000)
     assert run("-w", str(built), "run", "--all")[0] == 0
@@ -72,6 +76,7 @@ def test_check_a_past_version(built: Path) -> None:
     assert json.loads(out)["rows"] < now["rows"]
 
 
+@pytest.mark.slow
 def test_history_draws_trends(built: Path) -> None:
     for _ in range(2):
         assert run("-w", str(built), "quality", "check", SILVER)[0] == 0
@@ -87,6 +92,7 @@ def test_history_draws_trends(built: Path) -> None:
     assert code == 0 and "quality (checked" in out and "validity 100.00%" in out
 
 
+@pytest.mark.slow
 def test_quarantine_list_and_reprocess(built: Path) -> None:
     code, out = run("-w", str(built), "quality", "quarantine", SILVER, "--limit", "5")
     assert code == 0 and "_quarantine_reason" in out and "rows in quarantine" in out
@@ -98,6 +104,7 @@ def test_quarantine_list_and_reprocess(built: Path) -> None:
     assert code == 0 and "nothing in quarantine" in out
 
 
+@pytest.mark.slow
 def test_reprocess_refuses_rebuilt_products(built: Path) -> None:
     with pytest.raises(LakemeshError, match="cannot be merged back"):
         run("-w", str(built), "quality", "reprocess", "orders.daily_sales_summary")
@@ -120,6 +127,7 @@ SUITE = {
 }
 
 
+@pytest.mark.slow
 def test_import_gx_suite_into_a_contract(built: Path, tmp_path: Path) -> None:
     suite = tmp_path / "suite.json"
     suite.write_text(json.dumps(SUITE))

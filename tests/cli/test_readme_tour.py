@@ -45,6 +45,7 @@ def test_the_tour_has_the_three_blocks_it_describes() -> None:
     assert len(blocks) == 3 and blocks[0][0].startswith("lakemesh init shop")
 
 
+@pytest.mark.slow
 def test_the_tour_works_in_a_new_workspace(tmp_path: Path) -> None:
     _walk(_tour_blocks()[0], tmp_path)
     assert (tmp_path / "shop/lakehouse/sales/orders/_delta_log").is_dir()
@@ -58,6 +59,7 @@ def test_the_tour_works_in_the_demo_workspace(tmp_path: Path) -> None:
     assert (tmp_path / "demo-workspace/statuses.csv").read_text().startswith('"status","n"')
 
 
+@pytest.mark.slow
 def test_the_python_api_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code = re.search(r"## Python API.*?```python\n(.*?)```", README.read_text(), flags=re.S)
     assert code is not None

@@ -162,6 +162,7 @@ def test_broken_access_specs_are_validation_errors(shop: Path) -> None:
     assert any("mask on column 'fullname', which customers.customer_profiles does not have" in p for p in problems)
 
 
+@pytest.mark.slow
 def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
     grants = (
         '    - {products: ["orders.*"], roles: [support], access: write}\n'

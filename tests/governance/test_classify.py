@@ -53,6 +53,7 @@ def test_luhn_and_masking() -> None:
     assert mask("+4930123456") == "+49******56" and "123" not in mask("+4930123456")[3:-2]
 
 
+@pytest.mark.slow
 def test_classify_proposes_then_writes(shop: Path) -> None:
     path = shop / PROFILES
     path.write_text(

@@ -90,6 +90,7 @@ def test_round_trip_is_deterministic_and_authenticated(keys: Path) -> None:
     assert b"x@y.z" not in (keys / "keys.db").read_bytes()
 
 
+@pytest.mark.slow
 def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path)
     clear = _profile(root, "C000002")
@@ -117,6 +118,7 @@ def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys:
     assert joined.to_pylist()[0]["n"] > 0
 
 
+@pytest.mark.slow
 def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")
     before = _profile(root, "C000002")
@@ -138,6 +140,7 @@ def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path
         _open(root).query(f"SELECT email FROM {PROFILES}")
 
 
+@pytest.mark.slow
 def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path)
     report = _open(root).forget(["customer_id=C000002"], shred=True)
@@ -155,6 +158,7 @@ def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: P
         KeyStore("other").mesh_cipher("nope")
 
 
+@pytest.mark.slow
 def test_forget_finds_a_subject_whose_key_column_is_encrypted(tmp_path: Path, keys: Path) -> None:
     root = tmp_path / "shop"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".lakemesh", "lakehouse", "data"))
@@ -188,6 +192,7 @@ def test_the_mesh_key_may_come_from_the_environment(keys: Path, monkeypatch: pyt
         KeyStore("t").mesh_cipher("env")
 
 
+@pytest.mark.slow
 def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, encrypt=False)  # written in clear
     mesh_yaml = root / "mesh.yaml"

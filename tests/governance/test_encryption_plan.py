@@ -20,6 +20,7 @@ def _versions(root: Path) -> dict[str, int | None]:
     return {t: mesh.lakehouse.version(t) for t in (RECORDS, PROFILES, f"{PROFILES}__quarantine")}
 
 
+@pytest.mark.slow
 def test_encrypt_with_nothing_clear_changes_nothing(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")  # written sealed from the start
     before = _versions(root)
@@ -33,6 +34,7 @@ def test_encrypt_with_nothing_clear_changes_nothing(tmp_path: Path, keys: Path) 
     _open(root).query(f"SELECT count(*) AS n FROM {PROFILES}", as_of="0")  # time travel still there
 
 
+@pytest.mark.slow
 def test_encrypting_clear_tables_is_planned_shown_and_confirmed(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, encrypt=False)
     mesh_yaml = root / "mesh.yaml"
@@ -57,6 +59,7 @@ def test_encrypting_clear_tables_is_planned_shown_and_confirmed(tmp_path: Path, 
     assert code == 0 and "nothing to encrypt" in out and "re-encrypted" not in out
 
 
+@pytest.mark.slow
 def test_rotation_plans_every_table_with_the_same_warning(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")
     before, old = _versions(root), KeyStore("shop").active()

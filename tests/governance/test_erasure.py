@@ -69,6 +69,7 @@ def _gold(mesh: Mesh) -> list[dict[str, object]]:
     return sorted(mesh.query(f"SELECT {columns} FROM {GOLD}").to_pylist(), key=lambda r: str(r["order_date"]))
 
 
+@pytest.mark.slow
 def test_forget_erases_every_layer_and_every_file(shop: Path) -> None:
     mesh = _built(shop)
     buyer, profile = _busiest_customer(mesh), "C000042"
@@ -106,6 +107,7 @@ def test_forget_erases_every_layer_and_every_file(shop: Path) -> None:
     assert buyer not in json.dumps(requested + done, default=str)
 
 
+@pytest.mark.slow
 def test_later_runs_do_not_bring_the_subject_back(shop: Path) -> None:
     mesh = _built(shop)
     buyer = _busiest_customer(mesh)
@@ -132,6 +134,7 @@ def test_later_runs_do_not_bring_the_subject_back(shop: Path) -> None:
     assert _gold(mesh) == _gold_from_silver(mesh)
 
 
+@pytest.mark.slow
 def test_an_interrupted_erasure_is_finished_by_running_it_again(shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     mesh = _built(shop)
     buyer = _busiest_customer(mesh)
@@ -172,6 +175,7 @@ def test_plan_follows_lineage_and_flags_what_it_cannot_recompute(shop: Path) -> 
         Subject.parse("C000042")
 
 
+@pytest.mark.slow
 def test_cli_dry_run_and_json(shop: Path) -> None:
     mesh = _built(shop)
     buyer = _busiest_customer(mesh)

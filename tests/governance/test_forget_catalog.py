@@ -51,6 +51,7 @@ def _postgres_rows(url: str) -> bytes:
     return "\n".join(text).lower().encode()
 
 
+@pytest.mark.slow
 def test_forget_scrubs_every_personal_value_from_the_catalog(
     tmp_path: Path, catalog_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

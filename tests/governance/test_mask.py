@@ -50,6 +50,7 @@ def _guessable_keys(root: Path) -> list[str]:
     return sorted(guesses)
 
 
+@pytest.mark.slow
 def test_an_analyst_with_candidates_cannot_reidentify_hashed_emails(masked_shop: Path) -> None:
     """The attack of issue 13. The old mask was DuckDB's `hash(email, key)`, which combines hash(email)
     and hash(key) so that the key cancels out: hash(a, k) XOR hash(b, k) == hash(a, z) XOR hash(b, z) for
@@ -81,6 +82,7 @@ def test_an_analyst_with_candidates_cannot_reidentify_hashed_emails(masked_shop:
     assert not guesses & set(masked)
 
 
+@pytest.mark.slow
 def test_hashed_values_join_and_group_like_the_clear_ones(masked_shop: Path) -> None:
     sql = f"SELECT count(DISTINCT email) AS n, count(*) AS rows FROM {CUSTOMERS}"
     assert _as(masked_shop, "ana@company.com", sql) == _as(

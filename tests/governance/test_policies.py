@@ -42,6 +42,7 @@ def test_the_example_mesh_meets_its_policies(shop: Path) -> None:
     assert not [p for p in mesh.validate().problems if "policy" in p.message]
 
 
+@pytest.mark.slow
 def test_a_critical_violation_blocks_only_that_product(shop: Path) -> None:
     # the email column is pii: classified internal, it breaks pii_encryption (critical)
     _edit(
@@ -126,6 +127,7 @@ def test_broken_policies_are_spec_errors(shop: Path) -> None:
     assert "role 'ghost' is not declared" in problems["governance.policies[10].decryptRoles[0]"].message
 
 
+@pytest.mark.slow
 def test_python_and_sql_policies(shop: Path) -> None:
     (shop / "policies").mkdir()
     (shop / "policies/checks.py").write_text(

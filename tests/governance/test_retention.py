@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from lakemesh.mesh import Mesh
 from lakemesh.settings import Settings
@@ -20,6 +21,7 @@ def _open(root: Path) -> Mesh:
     return Mesh.open(root, Settings(user="dpo@company.com"))
 
 
+@pytest.mark.slow
 def test_dry_run_then_apply(shop: Path) -> None:
     write_order_events(shop / "data/order_events/e.jsonl", 3000)
     write_customers(shop / "data/customers/c.csv", 100)

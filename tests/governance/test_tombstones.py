@@ -61,6 +61,7 @@ def _count(shop: Path, product: str, buyer: str) -> int:
     return int(_open(shop).query(sql).to_pylist()[0]["n"])
 
 
+@pytest.mark.slow
 def test_a_lost_catalog_is_refused_then_rebuilt_and_the_subject_stays_erased(shop: Path) -> None:
     buyer = _forgotten(shop)
     pseudonym = Subject("customer_id", buyer).pseudonym
@@ -91,6 +92,7 @@ def test_a_lost_catalog_is_refused_then_rebuilt_and_the_subject_stays_erased(sho
     assert _count(shop, BRONZE, buyer) == 0 and _count(shop, SILVER, buyer) == 0
 
 
+@pytest.mark.slow
 def test_the_tombstones_alone_keep_the_subject_out(shop: Path) -> None:
     """Even a catalog that lists no erasure (rebuilt before the tombstones were read, say) does not let
     the subject in: runs read the lakehouse's tombstones too."""
@@ -106,6 +108,7 @@ def test_the_tombstones_alone_keep_the_subject_out(shop: Path) -> None:
     assert _count(shop, BRONZE, buyer) == 0 and _count(shop, SILVER, buyer) == 0
 
 
+@pytest.mark.slow
 def test_another_catalog_is_refused_and_a_lakehouse_without_marker_adopts_its_own(shop: Path, tmp_path: Path) -> None:
     write_customers(shop / "data/customers/c.csv", 50)
     mesh = _open(shop)
@@ -122,6 +125,7 @@ def test_another_catalog_is_refused_and_a_lakehouse_without_marker_adopts_its_ow
     assert mesh.run([CUSTOMERS]).ok and read_marker(mesh.lakehouse) == own
 
 
+@pytest.mark.slow
 def test_a_lakehouse_from_before_tombstones_gets_them_from_its_catalog(shop: Path) -> None:
     buyer = _forgotten(shop)
     for table in ("erasures", "catalog"):  # as an upgraded workspace finds it: erasures in the catalog only

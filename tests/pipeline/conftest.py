@@ -11,12 +11,17 @@ from lakemesh.synthetic import write_customers, write_order_events
 EVENTS = "data/order_events"
 
 
-@pytest.fixture
-def shop_data(shop: Path) -> Path:
-    """The example workspace with a first batch of order events and customer records."""
+def shop_data_in(shop: Path) -> Path:
+    """The workspace at `shop` with a first batch of order events and customer records."""
     write_order_events(shop / EVENTS / "events-0001.jsonl", 4000)
     write_customers(shop / "data/customers/customers-0001.csv", 500)
     return shop
+
+
+@pytest.fixture
+def shop_data(shop: Path) -> Path:
+    """The example workspace with a first batch of order events and customer records."""
+    return shop_data_in(shop)
 
 
 def open_mesh(root: Path) -> Mesh:

@@ -37,6 +37,7 @@ def test_sql_syntax_error_names_product_and_file(shop_data: Path) -> None:
     assert "orders.analytics_orders (analytics_orders/transform.sql): SQL syntax error" in run.error  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_unknown_column_and_unknown_input(shop_data: Path) -> None:
     sql = shop_data / "domains/orders/products/daily_sales_summary/transform.sql"
     sql.write_text(sql.read_text().replace("count(DISTINCT customer_id)", "count(DISTINCT customer_key)"))
@@ -75,6 +76,7 @@ def test_unknown_product(shop_data: Path) -> None:
         open_mesh(shop_data).run(["orders.order_event"])
 
 
+@pytest.mark.slow
 def test_schema_evolution(shop_data: Path) -> None:
     open_mesh(shop_data).run()
     contract = shop_data / "domains/orders/products/order_events/contract.yaml"

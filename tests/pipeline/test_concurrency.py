@@ -71,6 +71,7 @@ def _per_file(shop: Path) -> dict[str, int]:
     return {str(r["f"]): int(str(r["n"])) for r in table_rows(open_mesh(shop), PER_FILE)}
 
 
+@pytest.mark.slow
 def test_racing_bronze_writers_without_the_lock_take_each_file_once(shop: Path) -> None:
     """No lock at all (the runner used directly): the bronze commit itself refuses a file taken meanwhile."""
     expected = _files(shop, 3)
@@ -83,6 +84,7 @@ def test_racing_bronze_writers_without_the_lock_take_each_file_once(shop: Path) 
     assert _per_file(shop) == expected
 
 
+@pytest.mark.slow
 def test_two_lakemesh_runs_at_once_ingest_each_file_once(shop: Path) -> None:
     expected = _files(shop, 2)
     body = """
@@ -133,6 +135,7 @@ def _check_lock(shop: Path, settings: Settings, env: dict[str, str] | None = Non
     assert sum(_per_file(shop).values()) == _lines(shop / EVENTS / "held-0.jsonl")
 
 
+@pytest.mark.slow
 def test_a_held_lock_refuses_with_its_holder_and_dies_with_a_killed_process(shop: Path) -> None:
     _check_lock(shop, Settings(user="tester@example.com"))
 
@@ -183,6 +186,7 @@ def test_an_append_at_a_stale_version_commits_nothing(
     assert (parallel_writer.METRICS in lakehouse.table("d.t").history(1)[0]) is (writer == "parallel")
 
 
+@pytest.mark.slow
 def test_dry_runs_do_not_wait_for_the_writer_lock(shop: Path) -> None:
     _files(shop, 1, rows=100)
     assert open_mesh(shop).run(["orders.order_events"]).ok

@@ -51,6 +51,7 @@ def test_error_severity_stops_the_product_and_records_why(shop_data: Path) -> No
     assert history[0]["status"] == "failed" and history[0]["unexpected_count"] > 0
 
 
+@pytest.mark.slow
 def test_quarantine_and_warnings(shop_data: Path) -> None:
     runs = _runs(shop_data)
     silver, bronze = runs[SILVER], runs["orders.order_events"]
@@ -77,6 +78,7 @@ def test_quarantine_and_warnings(shop_data: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_failed_commit_after_quarantine_does_not_quarantine_twice(
     shop_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -100,6 +102,7 @@ def test_failed_commit_after_quarantine_does_not_quarantine_twice(
     assert all_orders(mesh) == 2000
 
 
+@pytest.mark.slow
 def test_reprocess_after_a_contract_fix(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert open_mesh(shop_data).run().ok
     mesh = open_mesh(shop_data)
@@ -149,6 +152,7 @@ def _audit(mesh: object) -> list[dict[str, object]]:
         return [dict(r) for r in conn.execute(select(t.audit_log)).mappings()]
 
 
+@pytest.mark.slow
 def test_bronze_quarantine_is_written_once_per_source_file(shop_data: Path) -> None:
     contract = "domains/orders/products/order_events/contract.yaml"
     _edit(
@@ -170,6 +174,7 @@ def test_bronze_quarantine_is_written_once_per_source_file(shop_data: Path) -> N
     assert all(held.column("_raw").to_pylist())
 
 
+@pytest.mark.slow
 def test_table_statistics_are_not_judged_on_an_increment(shop_data: Path) -> None:
     # a row-count floor the whole table meets but a later batch of 1000 events does not
     _edit(shop_data, SILVER_CONTRACT, "kwargs: {min_value: 1}", "kwargs: {min_value: 1500}")

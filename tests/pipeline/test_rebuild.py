@@ -35,6 +35,7 @@ def built(shop_data: Path) -> Path:
     return shop_data
 
 
+@pytest.mark.slow
 def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok
@@ -51,6 +52,7 @@ def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> No
     assert {s for s, _ in _by_product(open_mesh(built).run()).values()} == {RunStatus.UP_TO_DATE}
 
 
+@pytest.mark.slow
 def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Path) -> None:
     first = _content(built)
     bad = built / EVENTS / "events-0002.jsonl"
@@ -66,6 +68,7 @@ def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Pat
     assert _content(built) == first
 
 
+@pytest.mark.slow
 def test_a_restored_bronze_ingests_again_the_files_the_restore_removed(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok
@@ -79,6 +82,7 @@ def test_a_restored_bronze_ingests_again_the_files_the_restore_removed(built: Pa
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_a_changed_transform_rebuilds_without_new_input(built: Path) -> None:
     sql = built / GOLD_SQL
     sql.write_text(sql.read_text().replace("count(*) AS orders_count", "count(*) * 10 AS orders_count"))
@@ -93,6 +97,7 @@ def test_a_changed_transform_rebuilds_without_new_input(built: Path) -> None:
     assert _by_product(open_mesh(built).run())[GOLD] == (RunStatus.UP_TO_DATE, None)
 
 
+@pytest.mark.slow
 def test_full_refresh_rebuilds_the_named_product_and_its_consumers(built: Path) -> None:
     before = _content(built)
     report = open_mesh(built).run([SILVER, GOLD], full_refresh=True)
@@ -107,6 +112,7 @@ def test_full_refresh_rebuilds_the_named_product_and_its_consumers(built: Path) 
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_full_refresh_of_bronze_reads_every_file_again(built: Path) -> None:
     write_order_events(built / EVENTS / "events-0002.jsonl", 2000, start=4000)
     assert open_mesh(built).run().ok
@@ -123,6 +129,7 @@ def test_full_refresh_of_bronze_reads_every_file_again(built: Path) -> None:
     assert _content(built) == before
 
 
+@pytest.mark.slow
 def test_a_changed_contract_rebuilds_with_its_new_column_type(built: Path) -> None:
     contract = built / "domains/orders/products/daily_sales_summary/contract.yaml"
     text = contract.read_text().replace("version: 1.0.0", "version: 2.0.0", 1)
@@ -148,6 +155,7 @@ def test_a_changed_contract_rebuilds_with_its_new_column_type(built: Path) -> No
     assert table_rows(mesh, f"SELECT order_date, unique_customers AS u FROM {GOLD} ORDER BY 1") == expected
 
 
+@pytest.mark.slow
 def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
     from typer.testing import CliRunner
 
@@ -158,6 +166,7 @@ def test_the_run_summary_says_what_was_rebuilt_and_why(built: Path) -> None:
     assert result.exit_code == 0 and f"{GOLD}: rebuilt from full reads: full refresh asked for" in out
 
 
+@pytest.mark.slow
 def test_restore_says_what_the_next_run_rebuilds(built: Path) -> None:
     from typer.testing import CliRunner
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from lakemesh.pipeline import RunStatus
 from lakemesh.synthetic import expected_dirt, write_order_events
 from tests.pipeline.conftest import EVENTS, all_orders, held_orders, open_mesh, table_rows
@@ -23,6 +25,7 @@ def _statuses(report: object) -> dict[str, RunStatus]:
     return {r.product_id: r.status for r in report.runs}  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_first_run_builds_every_layer(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     report = mesh.run()
@@ -46,6 +49,7 @@ def test_first_run_builds_every_layer(shop_data: Path) -> None:
     assert runs[0]["status"] == "succeeded" and runs[0]["input_versions"] == {"orders.order_events": [None, 0]}
 
 
+@pytest.mark.slow
 def test_rerun_without_new_data_does_nothing(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
@@ -55,6 +59,7 @@ def test_rerun_without_new_data_does_nothing(shop_data: Path) -> None:
     assert {p: mesh.lakehouse.version(p) for p in mesh.workspace.products} == versions
 
 
+@pytest.mark.slow
 def test_new_data_flows_through_incrementally(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
@@ -79,6 +84,7 @@ def test_new_data_flows_through_incrementally(shop_data: Path) -> None:
     assert gold.details["affected"] >= 1
 
 
+@pytest.mark.slow
 def test_gold_recomputes_only_the_days_touched(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
@@ -108,6 +114,7 @@ def test_gold_recomputes_only_the_days_touched(shop_data: Path) -> None:
     assert after[changed[0]]["c"] == before[changed[0]]["c"] + 1  # type: ignore[operator]
 
 
+@pytest.mark.slow
 def test_sequence_by_keeps_the_newest_state(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()

@@ -10,19 +10,31 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import store
 from lakemesh.querying import QueryError
 from lakemesh.synthetic import write_order_events
-from tests.pipeline.conftest import EVENTS, all_orders, open_mesh, table_rows
+from tests.conftest import example_copy
+from tests.pipeline.conftest import EVENTS, all_orders, open_mesh, shop_data_in, table_rows
 
 
-@pytest.fixture
-def two_versions(shop_data: Path) -> Path:
+def _two_versions(shop_data: Path) -> Path:
     open_mesh(shop_data).run()
     write_order_events(shop_data / EVENTS / "events-0002.jsonl", 2000, start=4000)
     open_mesh(shop_data).run()
     return shop_data
 
 
-def test_time_travel(two_versions: Path) -> None:
-    mesh = open_mesh(two_versions)
+@pytest.fixture
+def two_versions(shop_data: Path) -> Path:
+    """Two runs' versions of every table, for a test that changes them."""
+    return _two_versions(shop_data)
+
+
+@pytest.fixture(scope="module")
+def read_only(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two runs' versions built once for the tests that only read them."""
+    return _two_versions(shop_data_in(example_copy(tmp_path_factory.mktemp("tables") / "shop")))
+
+
+def test_time_travel(read_only: Path) -> None:
+    mesh = open_mesh(read_only)
     now = table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders")
     then = mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of="0").to_pylist()
     first_run = mesh.catalog.runs("orders.analytics_orders")[-1]
@@ -44,14 +56,14 @@ def test_time_travel(two_versions: Path) -> None:
         ("SELECT nope FROM orders.analytics_orders", "nope"),
     ],
 )
-def test_bad_queries(two_versions: Path, sql: str, message: str) -> None:
+def test_bad_queries(read_only: Path, sql: str, message: str) -> None:
     with pytest.raises(LakemeshError, match=message):
-        open_mesh(two_versions).query(sql)
+        open_mesh(read_only).query(sql)
 
 
-def test_query_joins_products_with_pushdown(two_versions: Path) -> None:
+def test_query_joins_products_with_pushdown(read_only: Path) -> None:
     rows = table_rows(
-        open_mesh(two_versions),
+        open_mesh(read_only),
         "SELECT o.order_date, count(*) AS n FROM orders.analytics_orders o "
         "JOIN orders.daily_sales_summary g ON g.order_date = o.order_date "
         "WHERE o.order_date = DATE '2026-10-05' GROUP BY 1",
@@ -59,13 +71,14 @@ def test_query_joins_products_with_pushdown(two_versions: Path) -> None:
     assert len(rows) == 1 and rows[0]["n"] > 0
 
 
-def test_as_of_must_be_a_version_or_time(two_versions: Path) -> None:
+def test_as_of_must_be_a_version_or_time(read_only: Path) -> None:
     with pytest.raises(QueryError, match="neither a version number nor an ISO timestamp"):
-        open_mesh(two_versions).query("SELECT 1 AS x FROM orders.analytics_orders", as_of="yesterday")
+        open_mesh(read_only).query("SELECT 1 AS x FROM orders.analytics_orders", as_of="yesterday")
     with pytest.raises(LakemeshError, match=r"has versions 0\.\.1; 99 does not exist"):
-        open_mesh(two_versions).query("SELECT 1 AS x FROM orders.analytics_orders", as_of="99")
+        open_mesh(read_only).query("SELECT 1 AS x FROM orders.analytics_orders", as_of="99")
 
 
+@pytest.mark.slow
 def test_history_and_restore(two_versions: Path) -> None:
     mesh = open_mesh(two_versions)
     history = mesh.history("orders.analytics_orders")
@@ -77,6 +90,7 @@ def test_history_and_restore(two_versions: Path) -> None:
     assert mesh.history("orders.analytics_orders")[0]["operation"] == "RESTORE"
 
 
+@pytest.mark.slow
 def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "AUTO_COMPACT_FILES", 10_000)  # let small files pile up for this test
     for i in range(2, 6):
@@ -101,6 +115,7 @@ def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before
 
 
+@pytest.mark.slow
 def test_many_small_writes_compact_themselves(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store, "AUTO_COMPACT_FILES", 3)
     for i in range(2, 7):
@@ -109,6 +124,7 @@ def test_many_small_writes_compact_themselves(shop_data: Path, monkeypatch: pyte
     assert len(open_mesh(shop_data).lakehouse.table("orders.order_events").file_uris()) <= 3
 
 
+@pytest.mark.slow
 def test_python_transform(shop_data: Path) -> None:
     folder = shop_data / "domains/orders/products/daily_sales_summary"
     (folder / "build.py").write_text(
@@ -128,6 +144,7 @@ def test_python_transform(shop_data: Path) -> None:
     assert table_rows(mesh, "SELECT sum(orders_count) AS n FROM orders.daily_sales_summary") == published
 
 
+@pytest.mark.slow
 def test_zorder_keeps_every_row(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()

@@ -1,9 +1,8 @@
-"""Exports against golden files: set LAKEMESH_UPDATE_GOLDEN=1 to rewrite them after a deliberate change."""
+"""Exports against golden files: `pytest --update-golden` rewrites them after a deliberate change."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import duckdb
@@ -13,24 +12,17 @@ import pytest
 from lakemesh.spec.export import to_jsonschema, to_sql_ddl
 from lakemesh.spec.odcs import load_contract
 from tests.conftest import EXAMPLE, FIXTURES
+from tests.golden.checker import Golden
 
 GOLDEN = Path(__file__).parent / "golden"
 ORDERS = EXAMPLE / "domains/orders/products/analytics_orders/contract.yaml"
 
 
-def _golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("LAKEMESH_UPDATE_GOLDEN"):
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}: run with LAKEMESH_UPDATE_GOLDEN=1 and review it"
-    assert text == path.read_text()
-
-
 @pytest.mark.parametrize("dialect", ["duckdb", "postgres", "spark", "oracle", "tsql", "mysql"])
-def test_sql_ddl_golden(dialect: str) -> None:
+def test_sql_ddl_golden(golden: Golden, dialect: str) -> None:
     contract, _ = load_contract(ORDERS)
     assert contract is not None
-    _golden(f"analytics_orders.{dialect}.sql", to_sql_ddl(contract, dialect))
+    golden.check(GOLDEN / f"analytics_orders.{dialect}.sql", to_sql_ddl(contract, dialect))
 
 
 @pytest.mark.parametrize(
@@ -77,11 +69,11 @@ def test_sql_ddl_runs_in_duckdb_and_enforces_the_contract() -> None:
     assert comment == ("Settled amount in the settlement currency.",)
 
 
-def test_jsonschema_golden_and_validates_records() -> None:
+def test_jsonschema_golden_and_validates_records(golden: Golden) -> None:
     contract, _ = load_contract(ORDERS)
     assert contract is not None
     schema = to_jsonschema(contract)
-    _golden("analytics_orders.schema.json", json.dumps(schema, indent=2) + "\n")
+    golden.check(GOLDEN / "analytics_orders.schema.json", json.dumps(schema, indent=2) + "\n")
     good = {
         "order_id": "ORD-00000001",
         "customer_id": "C1",
