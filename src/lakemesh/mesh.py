@@ -624,7 +624,9 @@ class Mesh:
         encryptor = self.encryptor
         clear = (lambda pid, who, engine: encryptor.clear_sources(pid, who.roles, engine)) if encryptor else None
         try:
-            result, decision = governed_query(sql, principal, self.workspace, self.lakehouse, AsOf.parse(as_of), clear)
+            result, decision = governed_query(
+                sql, principal, self.workspace, self.lakehouse, AsOf.parse(as_of), clear, self._read_back()
+            )
         except AccessDenied as exc:
             products = exc.decision.products if exc.decision else []
             details = {"sql": sql, "reason": exc.message, "products": products}

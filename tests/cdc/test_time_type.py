@@ -75,3 +75,13 @@ def test_a_time_column_of_a_file_bronze_product_and_a_parquet_file_typed_time(tm
         {"id": "a", "opens": time(9)},
         {"id": "b", "opens": time(17, 30, 15, 250000)},
     ]
+    # a principal reads it as a TIME too, masks and grants applied as to any column
+    mesh_yaml = root / "mesh.yaml"
+    mesh_yaml.write_text(
+        mesh_yaml.read_text()
+        + "access:\n  roles: [analyst]\n  principals:\n    - {name: ana@example.com, roles: [analyst]}\n"
+        + "  grants:\n    - {products: [shop.hours], roles: [analyst]}\n"
+        + "  masks:\n    - {products: [shop.hours], column: id, method: hash}\n"
+    )
+    governed = open_mesh(root).query("SELECT opens FROM shop.hours ORDER BY opens", principal="ana@example.com")
+    assert governed.column("opens").to_pylist() == [time(6, 15), time(9), time(17, 30, 15, 250000)]

@@ -217,11 +217,13 @@ def view_select(
     sources: dict[str, str] | None = None,
     in_clear: bool = False,
     pseudonyms: dict[str, str] | None = None,
+    retyped: dict[str, str] | None = None,
 ) -> tuple[str, str | None]:
     """(SELECT list with the principal's masks, WHERE with its row filters) for one product. `sources`
     maps encrypted columns to the SQL decrypting them: masks and row filters read through it, and the
     column itself shows decrypted only `in_clear` (the principal holds a decrypt role). `pseudonyms`:
-    the relation holding each hash-masked column's pseudonyms (`hashed_columns`, `pseudonym_relation`)."""
+    the relation holding each hash-masked column's pseudonyms (`pseudonym_relation`). `retyped`: text
+    columns read as the SQL type they hold (a TIME, which Delta cannot store)."""
     masks = masks_for(access, principal, product_id)
     sources, pseudonyms = sources or {}, pseudonyms or {}
     columns = []
@@ -229,7 +231,10 @@ def view_select(
         if f.name in masks:
             columns.append(mask_sql(masks[f.name], f.name, str(f.type), sources.get(f.name), pseudonyms.get(f.name)))
         else:
-            columns.append(f"{sources[f.name]} AS {q(f.name)}" if f.name in sources and in_clear else q(f.name))
+            value = sources[f.name] if f.name in sources and in_clear else q(f.name)
+            if f.name in (retyped or {}):
+                value = f"CAST({value} AS {(retyped or {})[f.name]})"
+            columns.append(value if value == q(f.name) else f"{value} AS {q(f.name)}")
     filters = [
         f"({filter_sql(r, principal, sources)})"
         for r in access.row_filters
@@ -320,6 +325,7 @@ def governed_query(
     lakehouse: Any,
     as_of: Any = None,
     clear: Callable[[str, Principal, Engine], tuple[dict[str, str], bool]] | None = None,
+    retyped: dict[str, dict[str, str]] | None = None,
 ) -> tuple[pa.Table, Decision]:
     """Run `sql` as the principal; AccessDenied (with the Decision on it) when it may not."""
     from lakemesh.engines import make_engine
@@ -350,7 +356,8 @@ def governed_query(
             hashed = {c: sources.get(c) for c, m in masks_for(access, principal, product).items() if m.method == "hash"}
             hashed = {c: s for c, s in hashed.items() if c in schema.names}
             pseudo = pseudonym_relation(engine, product, data, hashed, mask_key()) if hashed else {}
-            select, where = view_select(access, principal, product, schema, sources, in_clear, pseudo)
+            types = {c: t for c, t in (retyped or {}).get(product, {}).items() if c in schema.names}
+            select, where = view_select(access, principal, product, schema, sources, in_clear, pseudo, types)
             engine.register(product, data, where=where, select=select)
         result = engine.query(tree.sql(dialect=engine.dialect))
     finally:
