@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from lakemesh.cli.command_run import render_report
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, err_console, esc, print_json, working
 from lakemesh.errors import LakemeshError
+from lakemesh.streams import follow, stop_on_sigterm
 
 app = typer.Typer(
     help="Change data capture from PostgreSQL (logical replication) into Debezium-format events.",
@@ -51,35 +50,21 @@ def run(
     runs until Ctrl-C, reconnecting after a lost connection.
     """
     mesh = open_mesh(ctx)
-    stopping = {"now": False}
+    stop = stop_on_sigterm()
 
-    def stop(*_: object) -> None:
-        stopping["now"] = True
+    def drain() -> Any:
+        with working(f"capturing changes into {product}") as shown:
+            counts = {"snapshot": 0, "stream": 0}
 
-    signal.signal(signal.SIGTERM, stop)
-    delay = interval
-    while True:
-        try:
-            with working(f"capturing changes into {product}") as shown:
-                counts = {"snapshot": 0, "stream": 0}
+            def progress(phase: str, n: int) -> None:
+                counts[phase] += n
+                what = "snapshot rows read" if phase == "snapshot" else "changes written"
+                if shown is not None:
+                    shown.update(Text(f"{product}: {counts[phase]:,} {what}"))
 
-                def progress(phase: str, n: int, counts: dict[str, int] = counts) -> None:
-                    counts[phase] += n
-                    what = "snapshot rows read" if phase == "snapshot" else "changes written"
-                    if shown is not None:
-                        shown.update(Text(f"{product}: {counts[phase]:,} {what}"))
+            return mesh.cdc_capture(product, once=True, stop=stop, progress=progress)
 
-                report = mesh.cdc_capture(product, once=True, stop=lambda: stopping["now"], progress=progress)
-            delay = interval
-        except LakemeshError as exc:
-            if once:
-                raise
-            err_console.print(f"[red]error:[/] {esc(exc.message)} (retrying in {delay:.0f}s)", soft_wrap=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 60)
-            continue
-        except KeyboardInterrupt:
-            return
+    def handle(report: Any) -> bool:
         if as_json:
             print_json(report)
         elif report.snapshot_rows or report.events or once:
@@ -89,19 +74,14 @@ def run(
                 f"({report.events_per_second:,.0f} events/s), {report.commits} commits, at LSN {report.position}",
                 markup=False,
             )
-        ok = True
-        if apply:
-            ok = _apply_downstream(mesh, product, as_json)
-        if once:
-            if not ok:
-                raise typer.Exit(1)
-            return
-        try:
-            time.sleep(interval)
-        except KeyboardInterrupt:
-            return
-        if stopping["now"]:
-            return
+        return _apply_downstream(mesh, product, as_json) if apply else True
+
+    def retrying(exc: LakemeshError, delay: float) -> None:
+        err_console.print(f"[red]error:[/] {esc(exc.message)} (retrying in {delay:.0f}s)", soft_wrap=True)
+
+    ok = follow(drain, handle, interval=interval, once=once, stop=stop, retrying=retrying)
+    if once and not ok:
+        raise typer.Exit(1)
 
 
 @app.command("apply")

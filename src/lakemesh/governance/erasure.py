@@ -28,9 +28,9 @@ from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import pseudonym, pseudonym_sql
 from lakemesh.lakehouse import Lakehouse, is_text
-from lakemesh.pipeline.bronze import source_files
 from lakemesh.pipeline.results import RunReport
 from lakemesh.quality.gate import quarantine_id
+from lakemesh.sources.files import source_files
 from lakemesh.spec.models import FileSource, Layer, RefreshMode
 from lakemesh.spec.odcs import SUBJECT_KEY
 from lakemesh.spec.workspace import ProductEntry, Workspace

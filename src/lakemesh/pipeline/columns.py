@@ -6,23 +6,12 @@ import pyarrow as pa
 
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import is_text
-from lakemesh.spec.odcs import Column, Table
-from lakemesh.spec.types import sql_type, stored
-from lakemesh.sql import q
+from lakemesh.sources.files import typed_select
+from lakemesh.spec.odcs import Table
 
 
 class SchemaMismatch(LakemeshError):
     """Data or a transform does not fit the contract, or the contract does not fit the table."""
-
-
-def cast_column(col: Column, value: str, cast: str = "TRY_CAST") -> str:
-    """`CAST(<value> AS <the column's contract type>) AS <column>`."""
-    return f"{stored(value, sql_type(col.logical_type, col.physical_type), cast)} AS {q(col.name)}"
-
-
-def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:
-    """`cast_column` for every contract column, in contract order; `{col}`/`{name}` in `expression` are filled."""
-    return ", ".join(cast_column(col, expression.format(col=q(col.name), name=col.name), cast) for col in table.columns)
 
 
 def shape_output(table: Table, produced: list[str], where: str) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,15 +32,16 @@ from lakemesh.lakehouse import (
     WriteResult,
     plain,
 )
-from lakemesh.pipeline.bronze import ingested_files, read_batch, source_files
 from lakemesh.pipeline.columns import SchemaMismatch, evolution, shape_output
 from lakemesh.pipeline.rebuild import REBUILD_KEY, fingerprint, rebuild_reason
 from lakemesh.pipeline.results import ProductRun, RunReport, RunStatus
 from lakemesh.pipeline.transform import TransformError, as_arrow, columns_read, load_python, load_sql
 from lakemesh.quality.gate import QualityGateError, gate, quarantine_id
 from lakemesh.quality.results import CheckStatus
+from lakemesh.sources import BatchSource, CaptureSource, open_source
+from lakemesh.sources.files import ingested_files
 from lakemesh.spec.expectations import expectations_of
-from lakemesh.spec.models import FileSource, Layer, PostgresCdcSource, RefreshMode
+from lakemesh.spec.models import Layer, RefreshMode
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.workspace import ProductEntry, Workspace
 from lakemesh.sql import BUILD_APP, input_app, lit, q
@@ -141,40 +143,43 @@ class PipelineRunner:
     # bronze ---------------------------------------------------------------------------------------
 
     def _ingest(self, entry: ProductEntry, table: Table, run: ProductRun) -> None:
-        source = entry.spec.build.source
-        if source is None:
+        spec = entry.spec.build.source
+        if spec is None:
             raise LakemeshError(f"{entry.id} is bronze but declares no build.source", "add one to product.yaml")
-        if isinstance(source, PostgresCdcSource):
-            self._capture(entry, run)
+        source = open_source(spec)
+        if source.capabilities.captures:
+            self._capture(entry, cast(CaptureSource, source), run)
             return
-        files = source_files(self.ws.root, source)
+        batches = cast(BatchSource, source)
+        files = batches.units(self.ws.root)
         run.details["files_found"] = len(files)
         for _ in range(_RACE_RETRIES):
             try:
-                self._ingest_new(entry, table, files, run)
+                self._ingest_new(entry, batches, table, files, run)
                 return
             except ConcurrentWriteError:
                 continue  # another writer took files first: choose again from what the table holds now
         raise LakemeshError(f"{entry.id}: other writers kept committing first", "run again")
 
-    def _ingest_new(self, entry: ProductEntry, table: Table, files: list[Path], run: ProductRun) -> None:
+    def _ingest_new(
+        self, entry: ProductEntry, source: BatchSource, table: Table, files: list[Path], run: ProductRun
+    ) -> None:
         """Ingest the files the table's current version does not hold, committed right after that version
         only: two writers racing never both take one file (the later commit fails, ConcurrentWriteError)."""
-        source, root = entry.spec.build.source, self.ws.root
-        assert isinstance(source, FileSource)
+        root = self.ws.root
         read = self.lakehouse.version(entry.id)
         full = read is not None and entry.id in self.refresh  # every file read again, the table replaced
-        done = set() if full else ingested_files(self.lakehouse, entry.id, read)
+        done = set() if full else source.ingested(self.lakehouse, entry.id, read)
         new = [f for f in files if _rel(f, root) not in done]
         if not new and not full:
             run.status, run.output_version = RunStatus.UP_TO_DATE, read
             return
         if not new:
             raise LakemeshError(
-                f"{entry.id}: {source.path} names no file: a full refresh would leave the table empty",
+                f"{entry.id}: {source.label} names no file: a full refresh would leave the table empty",
                 "check build.source.path; nothing was changed",
             )
-        batch = read_batch(root, source, table, new, run.run_id, datetime.now(UTC), entry.id)
+        batch = source.read(root, table, new, run.run_id, datetime.now(UTC), entry.id)
         data = self._unforgotten(entry, batch.data, run)
         data = self._sealed(entry.id, self._gated(entry, table, data, run, None, partial=False, whole=full))
         meta = {"lakemesh.run": run.run_id, "lakemesh.files": json.dumps([_rel(f, root) for f in new])}
@@ -189,11 +194,9 @@ class PipelineRunner:
         if batch.warnings:
             run.details["warnings"] = batch.warnings
 
-    def _capture(self, entry: ProductEntry, run: ProductRun) -> None:
-        """A CDC bronze product: drain the changes pending on the source, exactly once."""
-        from lakemesh.cdc.capture import capture
-
-        report = capture(entry, self.lakehouse, once=True)
+    def _capture(self, entry: ProductEntry, source: CaptureSource, run: ProductRun) -> None:
+        """A capturing source (CDC): drain the changes pending on it, exactly once."""
+        report = source.capture(entry, self.lakehouse, once=True)
         run.rows_read = run.rows_written = run.inserted = report.events + report.snapshot_rows
         run.output_version = self.lakehouse.version(entry.id)
         run.status = RunStatus.SUCCEEDED if report.commits else RunStatus.UP_TO_DATE

@@ -1,4 +1,4 @@
-"""Bronze ingestion from files: records as read, typed by the contract, raw payload and metadata kept.
+"""The `files` source: bronze records as read from files, typed by the contract, raw payload and metadata kept.
 
 Which files a table already holds is read from the table itself (`_source_file`), so the record of
 what was ingested commits atomically with the rows: a rerun after a crash ingests each file once.
@@ -9,19 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
 from lakemesh.engines import Engine, EngineError, make_engine
 from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import TableStore
-from lakemesh.pipeline.columns import cast_column, typed_select
 from lakemesh.quality.contract_check import does_not_fit
 from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
+from lakemesh.sources.base import SourceCapabilities
 from lakemesh.spec.models import FileSource
-from lakemesh.spec.odcs import Table
-from lakemesh.spec.types import parse_type, sql_type, stored_as_text
+from lakemesh.spec.odcs import Column, Table
+from lakemesh.spec.types import parse_type, sql_type, stored, stored_as_text
 from lakemesh.sql import lit, q
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
@@ -32,6 +32,16 @@ class Batch:
     data: pa.Table
     files: list[str]
     warnings: list[str] = field(default_factory=list)  # per file: columns missing or not in the contract
+
+
+def cast_column(col: Column, value: str, cast: str = "TRY_CAST") -> str:
+    """`CAST(<value> AS <the column's contract type>) AS <column>`."""
+    return f"{stored(value, sql_type(col.logical_type, col.physical_type), cast)} AS {q(col.name)}"
+
+
+def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:
+    """`cast_column` for every contract column, in contract order; `{col}`/`{name}` in `expression` are filled."""
+    return ", ".join(cast_column(col, expression.format(col=q(col.name), name=col.name), cast) for col in table.columns)
 
 
 def source_files(root: Path, source: FileSource) -> list[Path]:
@@ -172,3 +182,25 @@ def _read_error(message: str, product_id: str, rel: str, fmt: str) -> DataFileEr
         return DataFileError(f"{product_id}: {located}", hint)
     first = message.strip().splitlines()[0]
     return DataFileError(f"{product_id}: {rel} cannot be read as {fmt}: {first}", _FIX_FILE)
+
+
+class FilesSource:
+    """A `files` source: a path or glob of JSON lines, CSV or Parquet files, read in batches of new files."""
+
+    capabilities: ClassVar[SourceCapabilities] = SourceCapabilities(batches=True)
+
+    def __init__(self, spec: FileSource) -> None:
+        self.spec = spec
+        self.label = spec.path
+
+    def units(self, root: Path) -> list[Path]:
+        """The files the path or glob names now."""
+        return source_files(root, self.spec)
+
+    def ingested(self, store: TableStore, product_id: str, version: int | None = None) -> set[str]:
+        """The files the table holds rows of."""
+        return ingested_files(store, product_id, version)
+
+    def read(self, root: Path, table: Table, units: list[Path], batch_id: str, now: datetime, product_id: str) -> Batch:
+        """The new files read into one batch."""
+        return read_batch(root, self.spec, table, units, batch_id, now, product_id)
