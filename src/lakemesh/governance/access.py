@@ -30,7 +30,7 @@ from lakemesh.lakehouse import is_text
 from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
 from lakemesh.spec.workspace import Workspace
-from lakemesh.sql import q
+from lakemesh.sql import q, relation
 
 # functions that read or reveal something other than the granted data
 DENIED_FUNCTIONS = (
@@ -201,11 +201,10 @@ def pseudonym_relation(
     out = {}
     for i, (column, source) in enumerate(sorted(columns.items())):
         clear = f"CAST({source or q(column)} AS VARCHAR)"
-        schema, table = raw.split(".", 1)
-        distinct = engine.query(f"SELECT DISTINCT {clear} AS v FROM {q(schema)}.{q(table)} WHERE {clear} IS NOT NULL")
-        relation = f"__lakemesh_pseudonyms.{domain}__{name}__{i}"
-        engine.register(relation, pa.table({CLEAR: distinct["v"], PSEUDONYM: pseudonyms(key, distinct["v"])}))
-        out[column] = ".".join(q(part) for part in relation.split(".", 1))
+        distinct = engine.query(f"SELECT DISTINCT {clear} AS v FROM {relation(raw)} WHERE {clear} IS NOT NULL")
+        mapping = f"__lakemesh_pseudonyms.{domain}__{name}__{i}"
+        engine.register(mapping, pa.table({CLEAR: distinct["v"], PSEUDONYM: pseudonyms(key, distinct["v"])}))
+        out[column] = relation(mapping)
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from lakemesh.errors import DataFileError
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.problems import did_you_mean
+from lakemesh.sql import lit
 
 # the reader options a spec may set (build.source.options in product.yaml), with their defaults
 CSV_OPTIONS: dict[str, Any] = {"delimiter": None, "header": True, "quote": '"', "escape": '"', "skip": 0}
@@ -79,18 +80,14 @@ def csv_layout(path: Path, table: Table, options: dict[str, Any], name: str) -> 
             )
     else:
         columns = wanted[: len(fields)] + [f"column{i}" for i in range(len(wanted), len(fields))]
-    spec = "{" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in columns) + "}"
+    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
     reader = (
-        f"read_csv({_lit(str(path))}, auto_detect=false, header={str(opts['header']).lower()}, "
-        f"delim={_lit(delimiter)}, quote={_lit(opts['quote'])}, escape={_lit(opts['escape'])}, "
+        f"read_csv({lit(str(path))}, auto_detect=false, header={str(opts['header']).lower()}, "
+        f"delim={lit(delimiter)}, quote={lit(opts['quote'])}, escape={lit(opts['escape'])}, "
         f"skip={opts['skip']}, columns={spec})"
     )
     missing = [c for c in wanted if c not in columns]
     return CsvLayout(reader, columns, missing, [c for c in columns if c not in wanted])
-
-
-def _lit(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _head(path: Path, skip: int, name: str) -> str:

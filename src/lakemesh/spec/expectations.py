@@ -29,6 +29,7 @@ import yaml
 
 from lakemesh.spec.models import parse_duration as duration_seconds
 from lakemesh.spec.variables import resolve
+from lakemesh.sql import q
 
 
 class CheckSeverity(str, Enum):
@@ -443,7 +444,7 @@ def render_query(query: str, relation: str, column: str | None) -> str:
     out = resolve(query, "quality rule query")
     out = re.sub(r"\$?\{\s*(?:table|object)\s*\}", relation, out)
     if column:
-        out = re.sub(r"\$?\{\s*(?:column|property)\s*\}", '"' + column.replace('"', '""') + '"', out)
+        out = re.sub(r"\$?\{\s*(?:column|property)\s*\}", q(column), out)
     return out
 
 

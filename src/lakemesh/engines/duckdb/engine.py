@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from lakemesh.engines.base import ENGINE_HINT, Engine, EngineCapabilities, EngineError
 from lakemesh.lakehouse.base import ParquetScan
-from lakemesh.sql import lit, q
+from lakemesh.sql import lit, q, relation
 
 
 @contextmanager
@@ -61,8 +61,9 @@ class DuckDBEngine:
             # a filter on the view is pushed down into the Arrow dataset scan
             condition = f" WHERE {where}" if where else ""
             columns = select or (f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*")
-            view = f"{q(domain)}.{q(name)}"
-            self.con.execute(f"CREATE OR REPLACE VIEW {view} AS SELECT {columns} FROM {q(hidden)}{condition}")
+            self.con.execute(
+                f"CREATE OR REPLACE VIEW {relation(product_id)} AS SELECT {columns} FROM {q(hidden)}{condition}"
+            )
 
     def _parquet_view(self, hidden: str, scan: ParquetScan) -> None:
         """The files read by DuckDB's own Parquet reader, shaped to the table's schema: a column added after
