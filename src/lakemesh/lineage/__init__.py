@@ -1,0 +1,1 @@
+"""Lineage: which columns feed which, derived from the transforms, and the OpenLineage events of runs."""
