@@ -49,7 +49,7 @@ def step_bronze(work: Path) -> dict[str, float]:
     from lakemesh.mesh import Mesh
 
     started = time.perf_counter()
-    report = Mesh.open(work / "ws").cdc_capture(BRONZE)
+    report = Mesh.open(work / "ws").streams.capture(BRONZE)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "events": report.events, "peak_mb": peak_mb()}
 

@@ -64,7 +64,7 @@ def step_ours(work: Path) -> dict[str, float]:
     before = _bytes(root / "lakehouse")
     started = time.perf_counter()
     mesh = Mesh.open(root)
-    report = mesh.forget([f"customer_id={subject}"])
+    report = mesh.governance.forget([f"customer_id={subject}"])
     mesh.close()
     seconds = time.perf_counter() - started
     summary = report.summary()

@@ -122,7 +122,7 @@ def step_ours(work: Path) -> dict[str, object]:
 
     started = time.perf_counter()
     mesh = Mesh.open(work / "shop")
-    report = mesh.quality_check(PRODUCT)
+    report = mesh.quality.check(PRODUCT)
     mesh.close()
     seconds = time.perf_counter() - started
     counts = {f"{r.type}:{r.columns[0]}": r.unexpected_count for r in report.results}

@@ -79,7 +79,7 @@ def test_hard_deletes_and_a_second_drain_that_finds_nothing(tmp_path: Path, sour
     assert silver_rows(root) == source_rows(source_db)
     again = open_mesh(root).run()
     assert {r.status.value for r in again.runs} == {"up_to_date"}
-    status = open_mesh(root).cdc_status(BRONZE)
+    status = open_mesh(root).streams.status(BRONZE)
     assert status["slot_state"]["lag_bytes"] == 0 and status["snapshot_done"]  # acknowledged: no WAL held back
 
 
@@ -105,7 +105,7 @@ def test_a_killed_reader_loses_and_repeats_nothing(tmp_path: Path, source_db: st
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert killed and len(list(delta_log.glob("*.json"))) >= before + 2  # died inside the transaction
-    rerun = open_mesh(root).cdc_capture(BRONZE)
+    rerun = open_mesh(root).streams.capture(BRONZE)
     assert rerun.skipped >= 20000  # the slot sent the whole transaction again; what bronze had was skipped
     mesh = open_mesh(root)
     [counts] = mesh.query(
@@ -122,7 +122,7 @@ def test_schema_change_pauses_until_the_contract_allows_it(tmp_path: Path, sourc
     assert open_mesh(root).run().ok
     sql(source_db, "ALTER TABLE orders ADD COLUMN coupon text", "UPDATE orders SET coupon = 'X' WHERE id = 1")
     with pytest.raises(CdcError, match="coupon") as info:
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert "add the column" in (info.value.hint or "")
     column = "      - {name: coupon, logicalType: string, physicalType: VARCHAR}\n"
     for name in ("order_changes", "orders"):
@@ -140,15 +140,15 @@ def test_bad_sources_are_clear_errors(tmp_path: Path, source_db: str) -> None:
     text = product.read_text()
     product.write_text(text.replace("tables: [public.orders]", "tables: [public.nokey]"))
     with pytest.raises(CdcError, match="no primary key or replica identity") as info:
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert "REPLICA IDENTITY FULL" in (info.value.hint or "")
     product.write_text(text.replace("lakemesh@", "reader@"))
     with pytest.raises(CdcError, match="may not start replication") as info:
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert "WITH REPLICATION" in (info.value.hint or "")
     product.write_text(text.replace("tables: [public.orders]", "tables: [public.nope]"))
     with pytest.raises(CdcError, match="does not exist"):
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
 
 
 def test_a_dropped_slot_is_reported_and_reset_resnapshots(tmp_path: Path, source_db: str) -> None:
@@ -158,10 +158,10 @@ def test_a_dropped_slot_is_reported_and_reset_resnapshots(tmp_path: Path, source
         source_db, "SELECT pg_drop_replication_slot('lakemesh_sales_order_changes')", "DELETE FROM orders WHERE id < 10"
     )
     with pytest.raises(CdcError, match="is gone") as info:
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert "cdc reset" in (info.value.hint or "")
-    open_mesh(root).cdc_reset(BRONZE)
-    report = open_mesh(root).cdc_capture(BRONZE)
+    open_mesh(root).streams.reset(BRONZE)
+    report = open_mesh(root).streams.capture(BRONZE)
     assert report.snapshot_rows == 91
     # snapshot reads upsert; rows deleted while the slot was gone are stale in silver until a full rebuild
     assert open_mesh(root).run([SILVER]).ok
@@ -212,8 +212,8 @@ def test_debezium_files_are_applied_once(tmp_path: Path, source_db: str) -> None
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(json.dumps(e) for e in (envelope, update)) + "\n")
     mesh = open_mesh(root)
-    assert mesh.cdc_apply_file(BRONZE, events.open(), "events.jsonl") == (2, False)
-    assert mesh.cdc_apply_file(BRONZE, events.open(), "events.jsonl") == (2, True)
+    assert mesh.streams.apply_file(BRONZE, events.open(), "events.jsonl") == (2, False)
+    assert mesh.streams.apply_file(BRONZE, events.open(), "events.jsonl") == (2, True)
     assert open_mesh(root).run([SILVER]).ok
     rows = {r["id"]: r for r in open_mesh(root).query(f"SELECT * FROM {SILVER}").to_pylist()}
     assert rows[7]["amount"] == Decimal("123.45")  # base64 of the unscaled 12345, scale 2
@@ -221,7 +221,7 @@ def test_debezium_files_are_applied_once(tmp_path: Path, source_db: str) -> None
     assert rows[8]["amount"] == Decimal("10.50")
     more = tmp_path / "more.jsonl"
     more.write_text(json.dumps(plain) + "\n")
-    assert open_mesh(root).cdc_apply_file(BRONZE, more.open(), "more.jsonl") == (1, False)
+    assert open_mesh(root).streams.apply_file(BRONZE, more.open(), "more.jsonl") == (1, False)
     assert open_mesh(root).run([SILVER]).ok
     assert sorted(r["id"] for r in open_mesh(root).query(f"SELECT id FROM {SILVER}").to_pylist()) == [8]
     bad = tmp_path / "bad.jsonl"
@@ -229,7 +229,7 @@ def test_debezium_files_are_applied_once(tmp_path: Path, source_db: str) -> None
     from lakemesh.cdc.events import EventError
 
     with pytest.raises(EventError, match=r"bad.jsonl:1: op must be one of"):
-        open_mesh(root).cdc_apply_file(BRONZE, bad.open(), "bad.jsonl")
+        open_mesh(root).streams.apply_file(BRONZE, bad.open(), "bad.jsonl")
 
 
 def test_a_failed_snapshot_leaves_nothing_and_is_taken_again(
@@ -245,10 +245,10 @@ def test_a_failed_snapshot_leaves_nothing_and_is_taken_again(
 
     monkeypatch.setattr(Lakehouse, "append", failing)
     with pytest.raises(LakehouseError, match="injected"):
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     monkeypatch.setattr(Lakehouse, "append", real_append)
     sql(source_db, "UPDATE orders SET status = 'paid' WHERE id <= 3")  # while the slot of the failed run waits
-    report = open_mesh(root).cdc_capture(BRONZE)
+    report = open_mesh(root).streams.capture(BRONZE)
     assert report.snapshot_rows == 100 and report.events == 0  # a new slot and snapshot, which saw the update
     mesh = open_mesh(root)
     assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE}").to_pylist() == [{"n": 100}]
@@ -264,7 +264,7 @@ def test_a_server_without_logical_wal_is_a_clear_error(tmp_path: Path) -> None:
         sql(server.url("postgres"), "CREATE TABLE orders (id int PRIMARY KEY)")
         root = write_workspace(tmp_path / "ws", server.url("postgres"))
         with pytest.raises(CdcError, match="wal_level is 'replica'") as info:
-            open_mesh(root).cdc_capture(BRONZE)
+            open_mesh(root).streams.capture(BRONZE)
         assert "ALTER SYSTEM SET wal_level = logical" in (info.value.hint or "")
     finally:
         server.stop()
@@ -289,10 +289,10 @@ def test_a_lost_connection_is_an_error_and_the_next_run_resumes(
     monkeypatch.setattr(postgres.Stream, "_flush", flush_then_cut)
     product.write_text(product.read_text().replace("batchSize: 1000", "batchSize: 50"))
     with pytest.raises(CdcError, match="connection was lost") as info:
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert "resumes after the last committed LSN" in (info.value.hint or "")
     monkeypatch.setattr(postgres.Stream, "_flush", real_flush)
-    report = open_mesh(root).cdc_capture(BRONZE)
+    report = open_mesh(root).streams.capture(BRONZE)
     assert report.events == 100  # 50 were in; the second transaction and nothing twice
     mesh = open_mesh(root)
     [counts] = mesh.query(
@@ -321,10 +321,10 @@ def test_a_snapshot_that_dies_between_chunks_is_discarded_and_taken_again(
     root = write_workspace(tmp_path / "ws", source_db, deletes="hard")
     monkeypatch.setattr(Lakehouse, "append", second_chunk_fails)
     with pytest.raises(LakehouseError, match="injected"):
-        open_mesh(root).cdc_capture(BRONZE)
+        open_mesh(root).streams.capture(BRONZE)
     assert open_mesh(root).query(f"SELECT count(*) AS n FROM {BRONZE}").to_pylist() == [{"n": 30}]  # one chunk in
     monkeypatch.setattr(Lakehouse, "append", real_append)
-    report = open_mesh(root).cdc_capture(BRONZE)
+    report = open_mesh(root).streams.capture(BRONZE)
     assert report.snapshot_rows == 100
     mesh = open_mesh(root)
     assert mesh.query(f"SELECT count(*) AS n FROM {BRONZE} WHERE op = 'r'").to_pylist() == [{"n": 100}]
@@ -349,5 +349,5 @@ def test_the_silver_gate_quarantines_bad_changes_and_keeps_the_row_as_it_was(tmp
     mesh = open_mesh(root)
     rows = {r["id"]: r["amount"] for r in mesh.query(f"SELECT id, amount FROM {SILVER} WHERE id <= 2").to_pylist()}
     assert rows == {1: Decimal("1.25"), 2: Decimal("7.00")}
-    [held] = mesh.quarantine(SILVER, limit=None).to_pylist()
+    [held] = mesh.quality.quarantine(SILVER, limit=None).to_pylist()
     assert held["id"] == 1 and held["_quarantine_checks"] == "amount_sane" and "_row" not in held

@@ -20,13 +20,15 @@ def event(op: str, lsn: int, after: dict[str, object] | None = None, before: dic
 
 
 def quarantined(root: Path, order: str) -> list[dict[str, object]]:
-    return sorted(open_mesh(root).quarantine(SILVER, limit=None).to_pylist(), key=lambda r: str(r[order]).zfill(40))
+    return sorted(
+        open_mesh(root).quality.quarantine(SILVER, limit=None).to_pylist(), key=lambda r: str(r[order]).zfill(40)
+    )
 
 
 def apply(root: Path, path: Path, *lines: str) -> None:
     path.write_text("\n".join(lines) + "\n")
     mesh = open_mesh(root)
-    mesh.cdc_apply_file(BRONZE, path.open(), path.name)
+    mesh.streams.apply_file(BRONZE, path.open(), path.name)
     report = open_mesh(root).run([SILVER])
     assert report.ok, [r.error for r in report.runs]
 

@@ -63,7 +63,7 @@ def test_cdc_apply_killed_after_bronze_is_finished_by_the_rerun(tmp_path: Path, 
     root = write_workspace(tmp_path / "ws", source_db, deletes="hard", snapshot="never")
     clean = Path(shutil.copytree(root, tmp_path / "clean"))
     events = str(events_file(tmp_path / "events.jsonl"))
-    killed_after("lakemesh.mesh:Mesh.cdc_apply_file", "-w", str(root), "cdc", "apply", BRONZE, "--from", events)
+    killed_after("lakemesh.mesh.streams:Streams.apply_file", "-w", str(root), "cdc", "apply", BRONZE, "--from", events)
     assert len(table(root, BRONZE)) == 4 and not open_mesh(root).lakehouse.exists(SILVER)  # in the window
     code, out = run("-w", str(root), "cdc", "apply", BRONZE, "--from", events)
     assert code == 0 and "in bronze already" in out and SILVER in out, out

@@ -98,7 +98,7 @@ def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys:
     assert email == "user2@example.com" and str(clear["date_of_birth"]).count("-") == 2  # a DATE again
     assert files_holding(root / "lakehouse", [email, phone]) == []  # every layer, quarantine and the raw record
     assert (root / "lakehouse/customers/customer_records").exists()
-    report = _open(root).quality_check(PROFILES)
+    report = _open(root).quality.check(PROFILES)
     assert report.passed, [(r.name, r.observed) for r in report.failed]  # patterns are judged on clear values
     # governed: the dpo role decrypts; an analyst sees ciphertext, masks still work on the clear value
     assert _profile(root, "C000002", "dora@company.com")["email"] == email
@@ -122,9 +122,9 @@ def test_pii_is_ciphertext_on_disk_and_clear_where_allowed(tmp_path: Path, keys:
 def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")
     before = _profile(root, "C000002")
-    held = _open(root).quarantine(PROFILES, limit=None).num_rows
+    held = _open(root).quality.quarantine(PROFILES, limit=None).num_rows
     old = KeyStore("shop").active()
-    details = _open(root).encrypt(rotate=True, retire=True)
+    details = _open(root).governance.encrypt(rotate=True, retire=True)
     assert details["retired"] == [old] and details["key"] != old and details["tables"][PROFILES] > 0
     assert _profile(root, "C000002") == before
     assert files_holding(root / "lakehouse", [f"{PREFIX}m{old}:"]) == []  # no byte under the old key is left
@@ -132,7 +132,7 @@ def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path
     # replaces the quarantine rather than adding the same rows again
     report = _open(root).run()
     assert report.ok and {r.product_id: r for r in report.runs}[PROFILES].rows_read > 0
-    assert held > 0 and _open(root).quarantine(PROFILES, limit=None).num_rows == held
+    assert held > 0 and _open(root).quality.quarantine(PROFILES, limit=None).num_rows == held
     # the key store lost: encrypted columns cannot be read, with the reason and the fix; others still can
     (keys / "keys.db").unlink()
     assert _open(root).query(f"SELECT count(*) AS n, max(country) AS c FROM {PROFILES}").to_pylist()[0]["n"] > 0
@@ -143,7 +143,7 @@ def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path
 @pytest.mark.slow
 def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path)
-    report = _open(root).forget(["customer_id=C000002"], shred=True)
+    report = _open(root).governance.forget(["customer_id=C000002"], shred=True)
     assert report.keys_destroyed == 1
     actions = {s.product_id: s.action for s in report.steps}
     assert actions[PROFILES] == "shred" and actions["orders.analytics_orders"] == "review"
@@ -152,7 +152,7 @@ def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: P
     # earlier versions hold the same ciphertext, and it is as unreadable there
     first = _open(root).query(f"SELECT email FROM {PROFILES} WHERE customer_id = 'C000002'", as_of="0")
     assert first.to_pylist() == [{"email": None}]
-    assert _open(root).encrypt()["tables"][PROFILES] > 0  # a rebuild drops them; nothing fails on the NULLs
+    assert _open(root).governance.encrypt()["tables"][PROFILES] > 0  # a rebuild drops them; nothing fails on the NULLs
     assert _open(root).run().ok and _profile(root, "C000002") in ({}, row)
     with pytest.raises(MissingKeyError):
         KeyStore("other").mesh_cipher("nope")
@@ -172,7 +172,7 @@ def test_forget_finds_a_subject_whose_key_column_is_encrypted(tmp_path: Path, ke
     assert all(v.startswith(PREFIX) for v in stored["customer_id"].to_pylist())  # the key itself is sealed
     sealed = _open(root).query(f"SELECT customer_id FROM {PROFILES} WHERE customer_id = 'C000002'")
     assert sealed.num_rows == 1  # read in clear
-    report = _open(root).forget(["customer_id=C000002"])
+    report = _open(root).governance.forget(["customer_id=C000002"])
     assert report.ok and {s.product_id: s.rows.get(s.product_id) for s in report.steps}[PROFILES] == 1
     assert _open(root).query(f"SELECT count(*) AS n FROM {PROFILES} WHERE customer_id = 'C000002'").to_pylist() == [
         {"n": 0}
@@ -213,7 +213,7 @@ def test_turning_encryption_on_over_clear_tables_says_to_encrypt_them(tmp_path: 
     sql = f"SELECT date_of_birth FROM {RECORDS} WHERE date_of_birth IS NOT NULL LIMIT 3"
     births = mesh.query(sql, principal="dora@company.com")
     assert pa.types.is_date(births.schema.field("date_of_birth").type) and births.num_rows == 3
-    _open(root).encrypt()
+    _open(root).governance.encrypt()
     mesh = _open(root)
     assert mesh.encryptor is not None and mesh.encryptor.stored_in_clear(mesh.lakehouse, RECORDS) == []
     assert _open(root).run([RECORDS]).ok

@@ -24,8 +24,8 @@ def _versions(root: Path) -> dict[str, int | None]:
 def test_encrypt_with_nothing_clear_changes_nothing(tmp_path: Path, keys: Path) -> None:
     root = _shop(tmp_path, key_per="mesh")  # written sealed from the start
     before = _versions(root)
-    assert _open(root).encryption_plan().empty
-    details = _open(root).encrypt()
+    assert _open(root).governance.encryption_plan().empty
+    details = _open(root).governance.encrypt()
     assert details["tables"] == {} and _versions(root) == before
     assert _open(root).catalog.audit_entries("encryption") == []
     assert _open(root).query(f"SELECT count(*) AS n FROM {PROFILES}", as_of="0").to_pylist()[0]["n"] > 0
@@ -40,7 +40,7 @@ def test_encrypting_clear_tables_is_planned_shown_and_confirmed(tmp_path: Path, 
     mesh_yaml = root / "mesh.yaml"
     mesh_yaml.write_text(mesh_yaml.read_text().replace(f"#{ENCRYPT}", ENCRYPT))
     before = _versions(root)
-    plan = {t.table_id: t for t in _open(root).encryption_plan().tables}
+    plan = {t.table_id: t for t in _open(root).governance.encryption_plan().tables}
     rows = _open(root).query(f"SELECT count(*) AS n, count(email) AS e FROM {RECORDS}").to_pylist()[0]
     assert plan[RECORDS].columns["email"]["clear"] == rows["e"] and plan[RECORDS].rows == rows["n"]
     assert plan[RECORDS].versions == list(range(before[RECORDS] + 1))
@@ -54,7 +54,7 @@ def test_encrypting_clear_tables_is_planned_shown_and_confirmed(tmp_path: Path, 
     assert _versions(root) == before
     code, out = run("-w", str(root), "governance", "encrypt", "--yes")
     assert code == 0 and f"{RECORDS}: {rows['n']:,} rows re-encrypted" in out
-    assert _open(root).encryption_plan().empty
+    assert _open(root).governance.encryption_plan().empty
     code, out = run("-w", str(root), "governance", "encrypt", "--yes")
     assert code == 0 and "nothing to encrypt" in out and "re-encrypted" not in out
 

@@ -79,14 +79,14 @@ def test_forget_erases_every_layer_and_every_file(shop: Path) -> None:
     subjects = [f"customer_id={buyer}", f"customer_id={profile}"]
     versions = {p: mesh.lakehouse.version(p) for p in (BRONZE, SILVER, GOLD)}
 
-    preview = {s.product_id: s for s in mesh.forget(subjects, dry_run=True).steps}
+    preview = {s.product_id: s for s in mesh.governance.forget(subjects, dry_run=True).steps}
     assert preview[SILVER].rows[SILVER] == orders_of_buyer[0]["n"]
     assert preview[BRONZE].rows[BRONZE] == events_of_buyer[0]["n"]
     assert preview["customers.customer_records"].rows["customers.customer_records"] == 1
     assert preview[GOLD].action == "recompute"
     assert {p: mesh.lakehouse.version(p) for p in versions} == versions  # a dry run changes nothing
 
-    report = _open(shop).forget(subjects)
+    report = _open(shop).governance.forget(subjects)
     assert report.ok and report.rows >= orders_of_buyer[0]["n"] + events_of_buyer[0]["n"] + 2
     assert "data/order_events/e.jsonl" in report.source_files  # not ours to delete: reported
     mesh = _open(shop)
@@ -113,7 +113,7 @@ def test_later_runs_do_not_bring_the_subject_back(shop: Path) -> None:
     buyer = _busiest_customer(mesh)
     sql = f"SELECT count(*) AS n FROM {SILVER} WHERE customer_id = '{buyer}' LIMIT 12"
     mesh.query(sql, principal="ana@company.com")  # audited, with the subject's id in its text
-    report = _open(shop).forget([f"customer_id={buyer}"])
+    report = _open(shop).governance.forget([f"customer_id={buyer}"])
     assert report.ok and report.catalog_records_scrubbed >= 1
     audited = [a["details"]["sql"] for a in _open(shop).catalog.audit_entries("query")]
     assert audited == [f"SELECT count(*) AS n FROM {SILVER} WHERE customer_id = '[erased]' LIMIT 12"]
@@ -145,9 +145,9 @@ def test_an_interrupted_erasure_is_finished_by_running_it_again(shop: Path, monk
     with monkeypatch.context() as patched:  # deleted and recomputed, but no history purged
         patched.setattr(Lakehouse, "purge_history", crash)
         with pytest.raises(OSError):
-            _open(shop).forget([f"customer_id={buyer}"])
+            _open(shop).governance.forget([f"customer_id={buyer}"])
     assert files_holding(shop / "lakehouse", [buyer])  # the old versions still hold it
-    again = _open(shop).forget([f"customer_id={buyer}"])
+    again = _open(shop).governance.forget([f"customer_id={buyer}"])
     assert again.ok and again.rows == 0  # nothing left to delete: the purge is what remained
     assert files_holding(shop / "lakehouse", [buyer]) == []
     mesh = _open(shop)

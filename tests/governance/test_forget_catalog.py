@@ -79,7 +79,7 @@ def test_forget_scrubs_every_personal_value_from_the_catalog(
     catalog = _sqlite_bytes if catalog_url.startswith("sqlite") else _postgres_rows
     assert all(n in catalog(catalog_url) for n in _needles(values[1:3]))  # the scan does see them before
 
-    report = _open(root, catalog_url).forget([f"customer_id={subject['customer_id']}"])
+    report = _open(root, catalog_url).governance.forget([f"customer_id={subject['customer_id']}"])
     assert report.ok and report.catalog_records_scrubbed >= 4
     left = catalog(catalog_url)
     assert [n for n in _needles(values) if n in left] == []

@@ -38,7 +38,7 @@ def _add_policies(root: Path, file: str, text: str) -> None:
 
 def test_the_example_mesh_meets_its_policies(shop: Path) -> None:
     mesh = _open(shop)
-    assert mesh.governance_check() == []
+    assert mesh.governance.check() == []
     assert not [p for p in mesh.validate().problems if "policy" in p.message]
 
 
@@ -51,7 +51,7 @@ def test_a_critical_violation_blocks_only_that_product(shop: Path) -> None:
         "        classification: restricted\n        tags: [pii, email]",
         "        classification: internal\n        tags: [pii, email]",
     )
-    violations = _open(shop).governance_check()
+    violations = _open(shop).governance.check()
     assert [(v.policy, v.severity.value, v.product_id) for v in violations] == [
         ("pii_encryption", "critical", "customers.customer_profiles")
     ]
@@ -88,7 +88,7 @@ def test_domains_tighten_but_never_loosen(shop: Path) -> None:
         "but not loosen them (it stops encrypting restricted)",
     ]
     with pytest.raises(SpecError, match="not loosen"):
-        _open(shop).governance_check()
+        _open(shop).governance.check()
     # tightening is allowed: a higher severity, more classifications encrypted, fewer roles decrypting
     tighter = "severity: critical, encrypt: [confidential, restricted], keyPer: subject, decryptRoles: [dpo]"
     _edit(shop, "domains/customers/domain.yaml", "severity: medium", tighter)
@@ -99,7 +99,7 @@ def test_domains_tighten_but_never_loosen(shop: Path) -> None:
         "  - property: retention\n    element: daily_sales_summary.order_date\n    value: 10\n    unit: y\n",
         "",
     )
-    [v] = _open(shop).governance_check()
+    [v] = _open(shop).governance.check()
     assert (v.policy, v.severity.value, v.product_id, v.source) == (
         "data_retention",
         "critical",
@@ -146,12 +146,12 @@ def test_python_and_sql_policies(shop: Path) -> None:
     )
     _edit(shop, "domains/orders/products/order_events/product.yaml", "status: active", "status: draft")
     mesh = _open(shop)
-    [v] = mesh.governance_check()
+    [v] = mesh.governance.check()
     assert (v.policy, v.product_id, v.message) == ("lifecycle", "orders.order_events", "status is draft, not active")
     write_order_events(shop / "data/order_events/e.jsonl", 500)
     write_customers(shop / "data/customers/c.csv", 50)
     assert _open(shop).run().ok  # high violations do not block
-    data = [v for v in _open(shop).governance_check(data=True) if v.policy == "no_cancelled"]
+    data = [v for v in _open(shop).governance.check(data=True) if v.policy == "no_cancelled"]
     assert len(data) == 1 and "offending rows (at most 0 allowed): cancelled orders" in data[0].message
     code, out = run("-w", str(shop), "governance", "check", "--data", "--json")
     assert code == 0 and {v["policy"] for v in json.loads(out)} == {"lifecycle", "no_cancelled"}  # none critical

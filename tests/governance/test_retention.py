@@ -40,7 +40,7 @@ def test_dry_run_then_apply(shop: Path) -> None:
     )
     assert expected > 0
     before = _open(shop).query(f"SELECT count(*) AS n FROM {SILVER}").to_pylist()[0]["n"]
-    results = {r.product_id: r for r in _open(shop).retention_apply(dry_run=True)}
+    results = {r.product_id: r for r in _open(shop).governance.retention(dry_run=True)}
     assert abs(results[SILVER].rows - expected) <= 5 and results[SILVER].files_removed == 0
     assert "no time column" in (results["customers.customer_records"].skipped or "")
     assert _open(shop).query(f"SELECT count(*) AS n FROM {SILVER}").to_pylist()[0]["n"] == before  # dry run
@@ -80,7 +80,7 @@ def test_date_timestamp_and_zoned_timestamp_columns(shop: Path) -> None:
     }
     for pid, data in tables.items():
         mesh.lakehouse.append(pid, data, {}, {})
-    results = {r.product_id: r for r in mesh.retention_apply(list(tables))}
+    results = {r.product_id: r for r in mesh.governance.retention(list(tables))}
     for pid in tables:
         assert results[pid].error is None and results[pid].rows == 1, (pid, results[pid])
         left = pa.table(mesh.lakehouse.dataset(pid).to_table())

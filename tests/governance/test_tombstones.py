@@ -38,7 +38,7 @@ def _forgotten(shop: Path) -> str:
     assert mesh.run().ok
     sql = f"SELECT customer_id, count(*) AS n FROM {SILVER} GROUP BY 1 ORDER BY n DESC, customer_id LIMIT 1"
     buyer = str(mesh.query(sql).to_pylist()[0]["customer_id"])
-    assert _open(shop).forget([f"customer_id={buyer}"]).ok
+    assert _open(shop).governance.forget([f"customer_id={buyer}"]).ok
     return buyer
 
 

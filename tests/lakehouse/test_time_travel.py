@@ -42,7 +42,7 @@ def test_a_version_past_the_last_is_one_clear_line(mesh: Mesh) -> None:
 
 
 def test_a_time_before_the_table_existed_is_an_error(mesh: Mesh) -> None:
-    first = datetime.fromtimestamp(mesh.history(ORDERS)[-1]["timestamp"] / 1000, UTC)
+    first = datetime.fromtimestamp(mesh.tables.history(ORDERS)[-1]["timestamp"] / 1000, UTC)
     before = (first - timedelta(days=1)).isoformat()
     with pytest.raises(LakemeshError) as info:
         mesh.query(f"SELECT count(*) AS n FROM {ORDERS}", as_of=before)
@@ -74,10 +74,10 @@ def test_a_version_per_table(mesh: Mesh) -> None:
 
 def test_restore_errors_are_one_line_naming_the_option(mesh: Mesh) -> None:
     with pytest.raises(LakemeshError) as info:
-        mesh.restore(ORDERS, "99")
+        mesh.tables.restore(ORDERS, "99")
     assert info.value.message == f"{ORDERS} has versions 0..2; 99 does not exist"
     with pytest.raises(LakemeshError) as info:
-        mesh.restore(ORDERS, "-1")
+        mesh.tables.restore(ORDERS, "-1")
     assert "--to" in info.value.message and "--as-of" not in info.value.message
     assert "versions start at 0" in info.value.message
 

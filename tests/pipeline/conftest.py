@@ -34,7 +34,7 @@ def table_rows(mesh: Mesh, sql: str) -> list[dict[str, object]]:
 
 def held_orders(mesh: Mesh) -> set[str]:
     """Order ids in the silver product's quarantine (the example contract quarantines bad statuses/totals)."""
-    held = mesh.quarantine("orders.analytics_orders", limit=None)
+    held = mesh.quality.quarantine("orders.analytics_orders", limit=None)
     return set(held.column("order_id").to_pylist()) if held.num_columns else set()
 
 

@@ -193,9 +193,9 @@ def test_dry_runs_do_not_wait_for_the_writer_lock(shop: Path) -> None:
     holder = _holder(shop)
     try:
         mesh = Mesh.open(shop, Settings(user="tester@example.com", lock_wait=0))
-        assert mesh.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True) == []
+        assert mesh.tables.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True) == []
         with pytest.raises(LockTimeoutError):
-            mesh.vacuum("orders.order_events", retain_hours=0, dry_run=False, force=True)
+            mesh.tables.vacuum("orders.order_events", retain_hours=0, dry_run=False, force=True)
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=30)

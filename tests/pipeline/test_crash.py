@@ -28,7 +28,7 @@ def _results(root: Path) -> dict[str, list[dict[str, object]]]:
     mesh = open_mesh(root)
     out = {name: table_rows(mesh, sql) for name, sql in CHECKS.items()}
     # rows the silver gate quarantined: each exactly once, whatever the kill interrupted
-    held = mesh.quarantine("orders.analytics_orders", limit=None).select(["order_id", "_quarantine_checks"])
+    held = mesh.quality.quarantine("orders.analytics_orders", limit=None).select(["order_id", "_quarantine_checks"])
     out["quarantine"] = sorted(held.to_pylist(), key=lambda r: (str(r["order_id"]), str(r["_quarantine_checks"])))
     return out
 

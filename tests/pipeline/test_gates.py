@@ -46,7 +46,7 @@ def test_error_severity_stops_the_product_and_records_why(shop_data: Path) -> No
     assert not mesh.lakehouse.exists(SILVER) and not mesh.lakehouse.exists(quarantine_id(SILVER))
     # the refused run's checks are in the catalog, tied to the run
     [run] = mesh.catalog.runs(SILVER)
-    history = mesh.quality_history(SILVER, "status_in_known_set")
+    history = mesh.quality.history(SILVER, "status_in_known_set")
     assert run["status"] == "failed" and history[0]["run_id"] == run["id"]
     assert history[0]["status"] == "failed" and history[0]["unexpected_count"] > 0
 
@@ -64,15 +64,15 @@ def test_quarantine_and_warnings(shop_data: Path) -> None:
     assert not any("unique" in r.name for r in bronze.quality.results)  # type: ignore[attr-defined]
     assert "primary key uniqueness" in bronze.details["not_gated"]  # type: ignore[attr-defined]
     mesh = open_mesh(shop_data)
-    bronze_check = {r.type: r for r in mesh.quality_check("orders.order_events").results}
+    bronze_check = {r.type: r for r in mesh.quality.check("orders.order_events").results}
     assert bronze_check["expect_column_values_to_be_unique"].unexpected_count
-    held = mesh.quarantine(SILVER, limit=None)
+    held = mesh.quality.quarantine(SILVER, limit=None)
     assert held.num_rows == silver.quarantined  # type: ignore[attr-defined]
     reasons = set(held.column("_quarantine_checks").to_pylist())
     assert reasons <= {"total_amount_in_range", "status_in_known_set", "total_amount_in_range,status_in_known_set"}
     assert set(held.column("_quarantine_run").to_pylist()) == {silver.run_id}  # type: ignore[attr-defined]
     # the published table passes its own contract now
-    assert mesh.quality_check(SILVER).passed
+    assert mesh.quality.check(SILVER).passed
     assert table_rows(mesh, f"SELECT count(*) AS n FROM {SILVER} WHERE status = 'lost' OR total_amount < 0") == [
         {"n": 0}
     ]
@@ -92,13 +92,13 @@ def test_failed_commit_after_quarantine_does_not_quarantine_twice(
     monkeypatch.setattr(Lakehouse, "append", failing_append)
     first = _runs(shop_data)[SILVER]
     assert first.status is RunStatus.FAILED and "injected" in first.error  # type: ignore[attr-defined]
-    held_before = open_mesh(shop_data).quarantine(SILVER, limit=None).num_rows
+    held_before = open_mesh(shop_data).quality.quarantine(SILVER, limit=None).num_rows
     assert held_before > 0
     monkeypatch.setattr(Lakehouse, "append", real_append)
     again = _runs(shop_data)[SILVER]
     assert again.status is RunStatus.SUCCEEDED and again.quarantined == 0  # type: ignore[attr-defined]
     mesh = open_mesh(shop_data)
-    assert mesh.quarantine(SILVER, limit=None).num_rows == held_before
+    assert mesh.quality.quarantine(SILVER, limit=None).num_rows == held_before
     assert all_orders(mesh) == 2000
 
 
@@ -106,7 +106,7 @@ def test_failed_commit_after_quarantine_does_not_quarantine_twice(
 def test_reprocess_after_a_contract_fix(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert open_mesh(shop_data).run().ok
     mesh = open_mesh(shop_data)
-    held = mesh.quarantine(SILVER, limit=None).to_pylist()
+    held = mesh.quality.quarantine(SILVER, limit=None).to_pylist()
     lost = {r["order_id"] for r in held if r["_quarantine_checks"] == "status_in_known_set"}
     negative = {r["order_id"] for r in held if "total_amount_in_range" in r["_quarantine_checks"]}
     assert lost and negative
@@ -127,11 +127,11 @@ def test_reprocess_after_a_contract_fix(shop_data: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(Lakehouse, "replace", failing_replace)
     with pytest.raises(LakemeshError, match="injected"):
-        open_mesh(shop_data).reprocess_quarantine(SILVER)
+        open_mesh(shop_data).quality.reprocess(SILVER)
     version_after_release = open_mesh(shop_data).lakehouse.version(SILVER)
     monkeypatch.setattr(Lakehouse, "replace", real_replace)
     # ...and the rerun only finishes the quarantine: the rows are not released twice
-    result = open_mesh(shop_data).reprocess_quarantine(SILVER)
+    result = open_mesh(shop_data).quality.reprocess(SILVER)
     mesh = open_mesh(shop_data)
     assert mesh.lakehouse.version(SILVER) == version_after_release
     assert result.released == len(lost) and result.still_quarantined == len(negative)
@@ -139,7 +139,7 @@ def test_reprocess_after_a_contract_fix(shop_data: Path, monkeypatch: pytest.Mon
     assert published == lost
     assert held_orders(mesh) == negative and all_orders(mesh) == 2000
     # nothing more to release; the audit log says who did it
-    assert open_mesh(shop_data).reprocess_quarantine(SILVER).released == 0
+    assert open_mesh(shop_data).quality.reprocess(SILVER).released == 0
     assert [a for a in _audit(mesh) if a["action"] == "quarantine.reprocess"]
 
 
@@ -166,7 +166,7 @@ def test_bronze_quarantine_is_written_once_per_source_file(shop_data: Path) -> N
     write_order_events(shop_data / EVENTS / "events-0002.jsonl", 1000, start=4000)
     second = _runs(shop_data)["orders.order_events"]
     mesh = open_mesh(shop_data)
-    held = mesh.quarantine("orders.order_events", limit=None)
+    held = mesh.quality.quarantine("orders.order_events", limit=None)
     files = held.column("_source_file").cast("string").to_pylist()
     assert held.num_rows == first.quarantined + second.quarantined  # type: ignore[attr-defined]
     assert files.count("data/order_events/events-0001.jsonl") == first.quarantined  # type: ignore[attr-defined]
@@ -189,5 +189,5 @@ def test_table_statistics_are_not_judged_on_an_increment(shop_data: Path) -> Non
     assert "orders_not_empty" in skipped and "quality check" in skipped["orders_not_empty"]
     assert "mean_order_value_plausible" in skipped
     # the table as a whole still meets it
-    report = open_mesh(shop_data).quality_check(SILVER)
+    report = open_mesh(shop_data).quality.check(SILVER)
     assert {r.name: r.ok for r in report.results}["orders_not_empty"]

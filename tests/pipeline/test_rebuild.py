@@ -21,7 +21,9 @@ def _content(root: Path) -> dict[str, list[dict[str, object]]]:
     return {
         "silver": table_rows(mesh, f"SELECT * FROM {SILVER} ORDER BY order_id"),
         "gold": table_rows(mesh, f"SELECT * FROM {GOLD} ORDER BY order_date"),
-        "quarantine": sorted(mesh.quarantine(SILVER, limit=None).column("order_id").to_pylist(), key=lambda v: str(v)),
+        "quarantine": sorted(
+            mesh.quality.quarantine(SILVER, limit=None).column("order_id").to_pylist(), key=lambda v: str(v)
+        ),
     }
 
 
@@ -41,7 +43,7 @@ def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> No
     assert open_mesh(built).run().ok
     before = _content(built)
     mesh = open_mesh(built)
-    result = mesh.restore(SILVER, "0")
+    result = mesh.tables.restore(SILVER, "0")
     assert result["rebuild_on_next_run"] == [SILVER, GOLD]
     report = open_mesh(built).run()
     runs = _by_product(report)
@@ -60,7 +62,7 @@ def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Pat
     assert open_mesh(built).run().ok
     assert _content(built) != first
     mesh = open_mesh(built)
-    assert mesh.restore(BRONZE, "0")["rebuild_on_next_run"] == [SILVER, GOLD]
+    assert mesh.tables.restore(BRONZE, "0")["rebuild_on_next_run"] == [SILVER, GOLD]
     bad.unlink()  # the batch was bad: restored away, and removed from the source
     report = open_mesh(built).run()
     runs = _by_product(report)
@@ -75,7 +77,7 @@ def test_a_restored_bronze_ingests_again_the_files_the_restore_removed(built: Pa
     before = _content(built)
     per_file = f"SELECT _source_file AS f, count(*) AS n FROM {BRONZE} GROUP BY 1 ORDER BY 1"
     bronze = table_rows(open_mesh(built), per_file)
-    open_mesh(built).restore(BRONZE, "0")
+    open_mesh(built).tables.restore(BRONZE, "0")
     assert len(table_rows(open_mesh(built), per_file)) == 1
     assert open_mesh(built).run().ok
     assert table_rows(open_mesh(built), per_file) == bronze

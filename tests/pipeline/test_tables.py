@@ -39,7 +39,7 @@ def test_time_travel(read_only: Path) -> None:
     then = mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of="0").to_pylist()
     first_run = mesh.catalog.runs("orders.analytics_orders")[-1]
     assert all_orders(mesh) == 3000 and then == [{"n": first_run["rows_written"]}] and now[0]["n"] > then[0]["n"]
-    first_commit = mesh.history("orders.analytics_orders")[-1]["timestamp"]
+    first_commit = mesh.tables.history("orders.analytics_orders")[-1]["timestamp"]
     from datetime import UTC, datetime
 
     stamp = datetime.fromtimestamp(first_commit / 1000 + 0.001, UTC).isoformat()
@@ -81,13 +81,13 @@ def test_as_of_must_be_a_version_or_time(read_only: Path) -> None:
 @pytest.mark.slow
 def test_history_and_restore(two_versions: Path) -> None:
     mesh = open_mesh(two_versions)
-    history = mesh.history("orders.analytics_orders")
+    history = mesh.tables.history("orders.analytics_orders")
     assert [h["version"] for h in history] == [1, 0]
     assert history[0]["operation"] == "MERGE"
     at_zero = mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of="0").to_pylist()
-    mesh.restore("orders.analytics_orders", "0")
+    mesh.tables.restore("orders.analytics_orders", "0")
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders") == at_zero
-    assert mesh.history("orders.analytics_orders")[0]["operation"] == "RESTORE"
+    assert mesh.tables.history("orders.analytics_orders")[0]["operation"] == "RESTORE"
 
 
 @pytest.mark.slow
@@ -100,16 +100,16 @@ def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -
     files_before = len(mesh.lakehouse.table("orders.order_events").file_uris())
     assert files_before >= 4
     rows_before = table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events")
-    metrics = mesh.optimize("orders.order_events")
+    metrics = mesh.tables.optimize("orders.order_events")
     assert (
         metrics["numFilesRemoved"] == files_before and len(mesh.lakehouse.table("orders.order_events").file_uris()) == 1
     )
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before
-    stale = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True)
+    stale = mesh.tables.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True)
     assert len(stale) == files_before
     folder = Path(mesh.lakehouse.uri("orders.order_events"))
     assert len(list(folder.glob("*.parquet"))) == files_before + 1
-    deleted = mesh.vacuum("orders.order_events", retain_hours=0, dry_run=False, force=True)
+    deleted = mesh.tables.vacuum("orders.order_events", retain_hours=0, dry_run=False, force=True)
     assert sorted(deleted) == sorted(stale)
     assert len(list(folder.glob("*.parquet"))) == 1  # the bytes are gone from storage
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before
@@ -149,7 +149,7 @@ def test_zorder_keeps_every_row(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
     before = table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders")
-    metrics = mesh.optimize("orders.analytics_orders", zorder=["customer_id", "order_date"])
+    metrics = mesh.tables.optimize("orders.analytics_orders", zorder=["customer_id", "order_date"])
     assert metrics["numFilesAdded"] >= 1
-    assert mesh.history("orders.analytics_orders")[0]["operation"] == "OPTIMIZE"
+    assert mesh.tables.history("orders.analytics_orders")[0]["operation"] == "OPTIMIZE"
     assert table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders") == before

@@ -13,8 +13,10 @@ every semantic type of Debezium's PostgreSQL connector is decoded (`lakemesh.cdc
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -169,6 +171,25 @@ def from_debezium(obj: Any, where: str, seq: int) -> ChangeEvent:
         after=_decode(after, fields.get("after", {}), where),
         emitted_ms=int(obj.get("ts_ms") or 0),
     )
+
+
+def parse_debezium_lines(lines: Iterable[str | bytes], name: str) -> tuple[list[ChangeEvent], str]:
+    """Debezium JSON events, one per line of the file `name`, and a digest of the whole content (the
+    same file applied twice is recognised by it). Blank lines are skipped; anything else must parse."""
+    events = []
+    digest = hashlib.sha256()
+    for n, line in enumerate(lines, 1):
+        raw = line.encode() if isinstance(line, str) else line
+        digest.update(raw)
+        text = raw.decode().strip()
+        if not text:
+            continue
+        try:
+            obj = json.loads(text)
+        except ValueError as exc:
+            raise EventError(f"{name}:{n}: not JSON: {exc}", "one Debezium event per line") from exc
+        events.append(from_debezium(obj, f"{name}:{n}", n))
+    return events, digest.hexdigest()[:32]
 
 
 def _value_fields(schema: Any) -> dict[str, dict[str, Any]]:

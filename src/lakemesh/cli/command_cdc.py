@@ -23,7 +23,7 @@ app = typer.Typer(
 
 def _apply_downstream(mesh: Any, product: str, quiet: bool) -> bool:
     """Run the consumers behind bronze: those of this run's events, or of a killed run's."""
-    consumers = mesh.cdc_pending(product)
+    consumers = mesh.streams.pending(product)
     if not consumers:
         return True
     report = mesh.run(consumers)
@@ -62,7 +62,7 @@ def run(
                 if shown is not None:
                     shown.update(Text(f"{product}: {counts[phase]:,} {what}"))
 
-            return mesh.cdc_capture(product, once=True, stop=stop, progress=progress)
+            return mesh.streams.capture(product, once=True, stop=stop, progress=progress)
 
     def handle(report: Any) -> bool:
         if as_json:
@@ -98,14 +98,14 @@ def apply_file(
     """
     mesh = open_mesh(ctx)
     if source == "-":
-        count, seen = mesh.cdc_apply_file(product, sys.stdin, "stdin")
+        count, seen = mesh.streams.apply_file(product, sys.stdin, "stdin")
     else:
         path = Path(source)
         if not path.is_file():
             raise LakemeshError(f"{source}: no such file")
         with path.open() as lines:
-            count, seen = mesh.cdc_apply_file(product, lines, source)
-    pending = mesh.cdc_pending(product) if apply else []
+            count, seen = mesh.streams.apply_file(product, lines, source)
+    pending = mesh.streams.pending(product) if apply else []
     if seen and not pending:
         console.print(f"{product}: these {count:,} events were applied before; nothing to do", markup=False)
         return
@@ -126,7 +126,7 @@ def status(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The slot (active, confirmed LSN, lag in bytes), bronze's position, and the last run."""
-    info = open_mesh(ctx).cdc_status(product)
+    info = open_mesh(ctx).streams.status(product)
     if as_json:
         print_json(info)
         return
@@ -163,5 +163,5 @@ def reset(
     ctx: typer.Context, product: str = typer.Argument(..., help="A bronze product with a postgres-cdc source.")
 ) -> None:
     """Drop the slot and take a new snapshot on the next run (after a lost slot, or to resynchronize)."""
-    open_mesh(ctx).cdc_reset(product)
+    open_mesh(ctx).streams.reset(product)
     console.print(f"{product}: slot dropped; the next `lakemesh cdc run {product}` takes a new snapshot", markup=False)

@@ -67,19 +67,19 @@ def demo(
     )
     silver = "orders.analytics_orders"
     console.rule(f"quality check {silver} (the published table)")
-    quality = mesh.quality_check(silver)
+    quality = mesh.quality.check(silver)
     console.print(quality_table(quality, show_passed=False))
     console.print(
         f"{quality.rows:,} rows, {len(quality.results)} checks in one scan in {quality.seconds:.2f}s. "
         f"[dim]{metrics_line(quality.metrics)}[/]"
     )
-    held = mesh.quarantine(silver, limit=3)
+    held = mesh.quality.quarantine(silver, limit=3)
     if held.num_rows:
         console.rule(f"quarantine of {silver} (newest 3)")
         render_rows(held.select(["order_id", "status", "total_amount", "_quarantine_reason"]))
     console.rule("governance check")
     policies = mesh.workspace.mesh.governance.policies
-    violations = mesh.governance_check()
+    violations = mesh.governance.check()
     mark = "[green]✓[/]" if not violations else "[yellow]![/]"
     names = esc(", ".join(p.name for p in policies))
     console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
@@ -118,4 +118,4 @@ def _governed(mesh: Mesh) -> None:
     )
     render_rows(seen)
     console.rule("lakemesh forget --subject customer_id=C000042 --dry-run")
-    render_erasure(mesh.forget(["customer_id=C000042"], dry_run=True))
+    render_erasure(mesh.governance.forget(["customer_id=C000042"], dry_run=True))

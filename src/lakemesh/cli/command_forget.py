@@ -32,7 +32,7 @@ def forget(
 
     With --shred (products encrypting PII with keyPer: subject), the subjects' keys are destroyed
     instead: their encrypted values become unreadable everywhere at once; what rows hold in clear stays."""
-    report = open_mesh(ctx).forget(subjects, dry_run, shred=shred)
+    report = open_mesh(ctx).governance.forget(subjects, dry_run, shred=shred)
     if as_json:
         print_json({**report.summary(), "dry_run": dry_run, "source_files": report.source_files})
     else:

@@ -34,7 +34,7 @@ def check(
     """Every policy violation, by severity. Critical violations also block `lakemesh run` of the product."""
     if fail_on not in RANK:
         raise typer.BadParameter("use critical, high or medium", param_hint="--fail-on")
-    violations = open_mesh(ctx).governance_check(products or None, data=data)
+    violations = open_mesh(ctx).governance.check(products or None, data=data)
     if as_json:
         print_json(violations)
     elif not violations:
@@ -101,7 +101,7 @@ def retention_apply(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Delete rows older than the contract's `retention` SLA (by its `element` column), then vacuum them away."""
-    results = open_mesh(ctx).retention_apply(products or None, dry_run)
+    results = open_mesh(ctx).governance.retention(products or None, dry_run)
     if as_json:
         print_json(results)
         return
@@ -138,7 +138,7 @@ def encrypt(
     gone. Says what it will rewrite and purge and asks first; with nothing to encrypt it changes nothing.
     With --rotate, every table is re-encrypted under a new key."""
     mesh = open_mesh(ctx)
-    plan = mesh.encryption_plan(products or None, rotate)
+    plan = mesh.governance.encryption_plan(products or None, rotate)
     if as_json and dry_run:
         print_json({**plan.as_dict(), "dry_run": True})
         return
@@ -157,7 +157,7 @@ def encrypt(
     if not plan.empty or retire_old:
         _confirm(yes, f"rewrite {len(plan.tables)} table(s), purge their history" + (" and destroy the older keys"
                  if retire_old else ""))  # fmt: skip
-    details = mesh.encrypt(products or None, rotate, retire_old, plan=plan)
+    details = mesh.governance.encrypt(products or None, rotate, retire_old, plan=plan)
     if as_json:
         print_json(details)
         return

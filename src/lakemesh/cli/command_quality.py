@@ -129,7 +129,7 @@ def check(
 
     Exit 1 when a check of severity error or quarantine fails (warnings do not fail).
     """
-    report = open_mesh(ctx).quality_check(product, as_of, record=record)
+    report = open_mesh(ctx).quality.check(product, as_of, record=record)
     if junit_file:
         junit_file.write_text(junit(report))
     if as_json:
@@ -165,7 +165,7 @@ def history(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Each check's recent results as a trend (✓ passed, ! warning, ✗ failed) and the computed metrics over time."""
-    rows = open_mesh(ctx).quality_history(product, check_name, limit=5000)
+    rows = open_mesh(ctx).quality.history(product, check_name, limit=5000)
     if as_json:
         print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows[: limit * 50]])
         return
@@ -210,7 +210,7 @@ def quarantine(
     from lakemesh.quality.gate import quarantine_id
 
     mesh = open_mesh(ctx)
-    rows = mesh.quarantine(product, limit)
+    rows = mesh.quality.quarantine(product, limit)
     qid = quarantine_id(mesh.workspace.product(product).id)
     total = mesh.lakehouse.table(qid).count() if rows.num_columns else 0
     if as_json:
@@ -229,7 +229,7 @@ def quarantine(
 def reprocess(ctx: typer.Context, product: str = typer.Argument(..., help="The product.")) -> None:
     """Re-check quarantined rows against the contract as it is now; the ones that pass are written to the
     product, the others stay in quarantine with fresh reasons."""
-    result = open_mesh(ctx).reprocess_quarantine(product)
+    result = open_mesh(ctx).quality.reprocess(product)
     console.print(
         f"{product}: {result.released:,} rows released into the product"
         + (f" (now version {result.product_version})" if result.released else "")

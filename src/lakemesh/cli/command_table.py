@@ -18,7 +18,7 @@ def history(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Every version of the product's table: when, which operation, rows and files, which run."""
-    rows = open_mesh(ctx).history(product_id, limit)
+    rows = open_mesh(ctx).tables.history(product_id, limit)
     if as_json:
         print_json(rows)
         return
@@ -40,7 +40,7 @@ def restore(
     to: str = typer.Option(..., "--to", help="The version number or ISO timestamp to go back to."),
 ) -> None:
     """Make an earlier version the current one (a new commit: history is kept)."""
-    result = open_mesh(ctx).restore(product_id, to)
+    result = open_mesh(ctx).tables.restore(product_id, to)
     rebuild = result.pop("rebuild_on_next_run", [])
     console.print(f"[green]restored[/] {esc(product_id)} to {esc(to)}: {esc(result)}")
     if rebuild:
@@ -53,7 +53,7 @@ def optimize(
     zorder: list[str] | None = typer.Option(None, "--zorder", help="Cluster by these columns (Z-order)."),
 ) -> None:
     """Compact small files (and Z-order by columns), one commit."""
-    metrics = open_mesh(ctx).optimize(product_id, zorder)
+    metrics = open_mesh(ctx).tables.optimize(product_id, zorder)
     console.print(
         f"[green]optimized[/] {esc(product_id)}: {metrics.get('numFilesRemoved', 0)} files -> "
         f"{metrics.get('numFilesAdded', 0)}"
@@ -71,7 +71,7 @@ def vacuum(
 
     A retention below 168 hours needs `--force`, as in Delta: readers of older versions lose their files.
     """
-    files = open_mesh(ctx).vacuum(product_id, retain, dry_run, force)
+    files = open_mesh(ctx).tables.vacuum(product_id, retain, dry_run, force)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(files)} files")
     for file in files[:20]:
@@ -82,7 +82,7 @@ def doctor(ctx: typer.Context, product_id: str = typer.Argument(..., help="Produ
     """Check the product's table for damage (missing or truncated log files, missing data files) and say
     how to recover. Exit 1 when something is wrong."""
     mesh = open_mesh(ctx)
-    findings = mesh.doctor(product_id)
+    findings = mesh.tables.doctor(product_id)
     if not findings:
         table = mesh.lakehouse.table(mesh.workspace.product(product_id).id)
         intact = f"log and data files intact (version {table.version()}, {len(table.file_uris())} files)"

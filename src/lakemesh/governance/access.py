@@ -27,7 +27,7 @@ from lakemesh.engines import Engine
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.keys import secret
 from lakemesh.lakehouse import is_text
-from lakemesh.spec.models import Access, ColumnMask, Principal, RowFilter
+from lakemesh.spec.models import Access, AccessLevel, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
 from lakemesh.spec.workspace import Workspace
 from lakemesh.sql import q, relation
@@ -80,17 +80,14 @@ def principal_of(access: Access, name: str) -> Principal:
     raise AccessDenied(f"unknown principal '{name}'{did_you_mean(name, names)}", "principals are declared in mesh.yaml")
 
 
-def granted(access: Access, principal: Principal, product_id: str, level: str = "read") -> bool:
-    order = ("read", "write", "admin")
+def granted(access: Access, principal: Principal, product_id: str, level: AccessLevel = AccessLevel.READ) -> bool:
     return any(
-        set(g.roles) & set(principal.roles)
-        and _matches(g.products, product_id)
-        and order.index(g.access) >= order.index(level)
+        set(g.roles) & set(principal.roles) and _matches(g.products, product_id) and g.access.covers(level)
         for g in access.grants
     )
 
 
-def authorize(access: Access, actor: str, product_ids: Iterable[str], level: str) -> None:
+def authorize(access: Access, actor: str, product_ids: Iterable[str], level: AccessLevel) -> None:
     """AccessDenied unless `actor`, a declared principal, holds `level` on every product."""
     try:
         principal = principal_of(access, actor)
@@ -102,8 +99,8 @@ def authorize(access: Access, actor: str, product_ids: Iterable[str], level: str
     refused = sorted(p for p in product_ids if not granted(access, principal, p, level))
     if refused:
         raise AccessDenied(
-            f"{actor} is not granted {level} on {', '.join(refused)}",
-            f"grants are declared in mesh.yaml under access.grants (access: {level})",
+            f"{actor} is not granted {level.value} on {', '.join(refused)}",
+            f"grants are declared in mesh.yaml under access.grants (access: {level.value})",
         )
 
 

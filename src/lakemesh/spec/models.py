@@ -333,12 +333,24 @@ class Principal(StrictModel):
     attributes: dict[str, str | int | float | bool] = {}
 
 
+class AccessLevel(str, Enum):
+    """What a grant allows, each level including the ones before it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    def covers(self, other: AccessLevel) -> bool:
+        order = list(AccessLevel)
+        return order.index(self) >= order.index(other)
+
+
 class GrantSpec(StrictModel):
     """Roles that may read (write, administer) the products matching `products` (ids or globs)."""
 
     products: list[str]
     roles: list[str]
-    access: Literal["read", "write", "admin"] = "read"
+    access: AccessLevel = AccessLevel.READ
 
 
 class ColumnMask(StrictModel):
