@@ -153,11 +153,12 @@ def _derive_columns(sql: str | exp.Expression, inputs: Schemas, dialect: str) ->
     for product, columns in names.items():
         domain, _, table = product.rpartition(".")
         mapping.setdefault(domain, {})[table] = dict.fromkeys(columns, "UNKNOWN")
+    using = frozenset(_normal(i.name) for join in tree.find_all(exp.Join) for i in join.args.get("using") or [])
     qualified = qualify(tree, schema=mapping, dialect=dialect, validate_qualify_columns=False, quote_identifiers=False)
     root = build_scope(qualified)
     if root is None:
         raise ValueError("not a query sqlglot can scope")
-    top = _Walker(names, root).lineage(root)
+    top = _Walker(names, root, using).lineage(root)
     return {name: _merged(feeds, top.rows) for name, feeds in top.columns.items()}
 
 
@@ -173,8 +174,9 @@ class _Lineage:
 class _Walker:
     """Each scope's lineage once, from the scopes it reads; a scope is memoized by identity."""
 
-    def __init__(self, names: dict[str, dict[str, str]], root: Scope) -> None:
+    def __init__(self, names: dict[str, dict[str, str]], root: Scope, using: frozenset[str]) -> None:
         self.names = names
+        self.using = using
         self.done: dict[int, _Lineage] = {}
         self.subqueries = {id(s.expression): s for scope in root.traverse() for s in scope.subquery_scopes}
 
@@ -202,7 +204,7 @@ class _Walker:
             if star:
                 columns["*"] = _unknown("a * over an input whose columns are unknown")
             else:
-                columns[item.alias_or_name] = self.feeds(scope, item, root=item)
+                columns[item.alias_or_name] = _merged(self.feeds(scope, item, root=item), self._named_windows(scope, item))
         rows: Feeds = {}
         for _, source in scope.selected_sources.values():
             if isinstance(source, Scope):
@@ -216,6 +218,16 @@ class _Walker:
         if select.args.get("order"):
             _merge(rows, self.feeds(scope, select.args["order"], role=S.SORT, aliases=columns))
         return _Lineage(columns, rows)
+
+    def _named_windows(self, scope: Scope, item: exp.Expression) -> Feeds:
+        """`OVER w` with `WINDOW w AS (PARTITION BY ...)`: the named window's columns, WINDOW edges."""
+        named = {w.name: w for w in scope.expression.args.get("windows") or []}
+        found: Feeds = {}
+        for window in item.find_all(exp.Window):
+            spec = named.get(window.alias) if window.alias and not window.args.get("partition_by") else None
+            if spec is not None:
+                _merge(found, self.feeds(scope, spec, role=S.WINDOW))
+        return found
 
     def _set_operation(self, scope: Scope) -> _Lineage:
         left, right = (self.lineage(s) for s in scope.set_operation_scopes[:2])
@@ -255,7 +267,7 @@ class _Walker:
             _merge(found, _unknown(f"{dynamic.sql()} is dynamic: its columns are known only when it runs"))
         for ref, subquery in _references(node, self.subqueries):
             inner = self._subquery(subquery) if subquery is not None else self._column(scope, ref, aliases)
-            position = frozenset({role}) if role is not None else _position(ref, root or node)
+            position = frozenset({role}) if role is not None else _position(ref, root or node, self.using)
             _merge(found, _compose(position, inner))
         return found
 
@@ -306,15 +318,21 @@ def _references(node: exp.Expression, subqueries: dict[int, Scope]) -> Iterator[
             stack.extend(current.iter_expressions())
 
 
-def _position(node: exp.Expression, root: exp.Expression) -> frozenset[EdgeSubtype]:
+def _position(node: exp.Expression, root: exp.Expression, using: frozenset[str]) -> frozenset[EdgeSubtype]:
     """How the value at `node` reaches the value of `root` (a select item): the first indirect role met
-    going up wins; else the strongest direct one, with CONDITIONAL for a COALESCE argument that chooses."""
+    going up wins; else the strongest direct one, with CONDITIONAL for a COALESCE argument that chooses.
+    `using`: the JOIN ... USING keys, whose merged column qualify writes as COALESCE(a.k, b.k)."""
     aggregated = transformed = chooses = False
     child = node
     while child is not root and child.parent is not None:
         parent, key = child.parent, child.arg_key
+        if isinstance(parent, exp.Coalesce) and _using_key(parent, using):
+            child = parent  # the join key itself, the same value on both sides
+            continue
         if isinstance(parent, exp.Window) and key != "this":
             return frozenset({S.WINDOW})
+        if isinstance(parent, exp.Order) and key == "expressions" and not isinstance(parent.parent, exp.Window):
+            return frozenset({S.SORT})  # string_agg(x ORDER BY y): y orders the values
         if isinstance(parent, (exp.If, exp.Case)) and key == "this":
             return frozenset({S.CONDITIONAL})
         if isinstance(parent, exp.Filter) and key == "expression":
@@ -326,6 +344,12 @@ def _position(node: exp.Expression, root: exp.Expression) -> frozenset[EdgeSubty
         child = parent
     direct = S.AGGREGATION if aggregated else S.TRANSFORMATION if transformed else S.IDENTITY
     return frozenset({direct, S.CONDITIONAL} if chooses else {direct})
+
+
+def _using_key(coalesce: exp.Coalesce, using: frozenset[str]) -> bool:
+    parts = [coalesce.this, *coalesce.expressions]
+    names = {p.name for p in parts if isinstance(p, exp.Column)}
+    return len(names) == 1 and len(parts) > 1 and all(isinstance(p, exp.Column) for p in parts) and names <= using
 
 
 def _compose(position: frozenset[EdgeSubtype], feeds: Feeds) -> Feeds:
