@@ -26,7 +26,6 @@ back to product-level lineage, each named in a warning, and the result's granula
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -47,7 +46,7 @@ from lakemesh.lineage.model import (
     ProductLineage,
     Transformation,
 )
-from lakemesh.lineage.sources import bronze_lineage, declared_lineage
+from lakemesh.lineage.sources import applied_by_name, bronze_lineage, declared_lineage
 from lakemesh.pipeline.rebuild import fingerprint
 from lakemesh.pipeline.transform import TransformError, load_sql
 from lakemesh.spec.workspace import ProductEntry, Workspace
@@ -106,7 +105,7 @@ def product_lineage(workspace: Workspace, entry: ProductEntry, dialect: str = "d
     elif transform is not None and transform.python is not None:
         derived = Derivation(**declared_lineage(entry, schemas, outputs))
     else:  # no transform: the runner applies its inputs by column name (cdc folds, plain copies)
-        derived = _by_name(entry.id, schemas, outputs)
+        derived = Derivation(**applied_by_name(entry, schemas, outputs))
     return ProductLineage(
         product_id=entry.id,
         fingerprint=_fingerprint(entry),
@@ -134,13 +133,8 @@ def _derive_product_sql(entry: ProductEntry, schemas: Schemas, outputs: Sequence
 
 
 def _fingerprint(entry: ProductEntry) -> str:
-    """The build fingerprint (spec, transform, contract), and the declared lineage, which it leaves out."""
-    digest = hashlib.blake2b(digest_size=8)
-    digest.update(fingerprint(entry).to_bytes(8, "big"))
-    transform = entry.spec.build.transform
-    if transform is not None and transform.lineage:
-        digest.update(repr(sorted((k, list(v)) for k, v in transform.lineage.items())).encode())
-    return digest.hexdigest()
+    """The build fingerprint: the spec (declared lineage included), the transform source, the contract."""
+    return f"{fingerprint(entry):016x}"
 
 
 def _derive_columns(sql: str | exp.Expression, inputs: Schemas, dialect: str) -> dict[str, Feeds]:
@@ -433,17 +427,6 @@ def _edge(source: Ref, product_id: str, column: str, subtypes: Iterable[EdgeSubt
         target=ColumnRef(product=product_id, column=column),
         transformations=transformations,
     )
-
-
-def _by_name(product_id: str, schemas: Schemas, outputs: Sequence[str]) -> Derivation:
-    edges, warnings = [], []
-    for column in outputs:
-        sources = [p for p, cols in schemas.items() if column in cols]
-        edges += [_edge((p, column), product_id, column, {S.IDENTITY}) for p in sources]
-        if not sources and schemas:
-            warnings.append(f"{product_id}.{column}: no input has a column of that name; lineage is product-level")
-    granularity = Granularity.PRODUCT if warnings else Granularity.COLUMN
-    return Derivation(granularity=granularity, edges=edges, warnings=warnings)
 
 
 def _product_level(inputs: Iterable, outputs: Sequence[str], reason: str, product_id: str) -> Derivation:

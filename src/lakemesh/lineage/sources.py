@@ -25,13 +25,15 @@ from lakemesh.lineage.model import (
     SourceRef,
     Transformation,
 )
-from lakemesh.spec.models import FileSource, PostgresCdcSource
+from lakemesh.spec.models import FileSource, PostgresCdcSource, RefreshMode
 from lakemesh.spec.variables import resolve
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 FILE_METADATA = ("_source_file", "_ingested_at")
 CDC_METADATA = tuple(BRONZE_SCHEMA.names)
 _IDENTITY = (Transformation(type=EdgeType.DIRECT, subtype=EdgeSubtype.IDENTITY),)
+_TRANSFORMED = (Transformation(type=EdgeType.DIRECT, subtype=EdgeSubtype.TRANSFORMATION),)
+_CONDITIONAL = (Transformation(type=EdgeType.INDIRECT, subtype=EdgeSubtype.CONDITIONAL),)
 
 
 def bronze_lineage(workspace: Workspace, entry: ProductEntry, outputs: Sequence[str]) -> dict[str, Any]:
@@ -89,6 +91,24 @@ def declared_lineage(entry: ProductEntry, schemas: Mapping[str, Any], outputs: S
                 warnings.append(found)
             else:
                 edges.append(found)
+    return {"granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN, "edges": edges, "warnings": warnings}
+
+
+def applied_by_name(entry: ProductEntry, schemas: Mapping[str, Any], outputs: Sequence[str]) -> dict[str, Any]:
+    """A product built without a transform (a CDC fold, a copy): each column from the inputs' column of
+    the same name; CDC's soft-delete column from the events' time and operation (Derivation fields)."""
+    refresh = entry.spec.build.refresh
+    soft_delete = refresh.deleted_at if refresh.mode is RefreshMode.CDC and refresh.deletes == "soft" else None
+    edges, warnings = [], []
+    for column in outputs:
+        if column == soft_delete:
+            edges += [_edge(p, "source_ts_ms", entry.id, column, _TRANSFORMED) for p in schemas]
+            edges += [_edge(p, "op", entry.id, column, _CONDITIONAL) for p in schemas]
+            continue
+        sources = [p for p, columns in schemas.items() if column in columns]
+        edges += [_edge(p, column, entry.id, column, _IDENTITY) for p in sources]
+        if not sources:
+            warnings.append(f"{entry.id}.{column}: no input has a column of that name; lineage is product-level")
     return {"granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN, "edges": edges, "warnings": warnings}
 
 
