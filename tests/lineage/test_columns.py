@@ -9,7 +9,6 @@ import pytest
 
 from lakemesh.lineage.columns import derive, product_lineage
 from lakemesh.lineage.model import EdgeSubtype, Granularity, SourceKind
-from lakemesh.pipeline.rebuild import fingerprint
 from lakemesh.spec.workspace import load_workspace
 from tests.conftest import EXAMPLE
 from tests.lineage.labelled import as_tuples, describe, load_cases, ours, score
@@ -29,7 +28,11 @@ def edges_of(sql: str, inputs: dict | None = None, outputs: list[str] | None = N
 
 def test_identity_rename_and_transformation() -> None:
     found = edges_of("SELECT order_id AS id, lower(status) AS status, amount FROM sales.orders")
-    assert found == {("order_id", "id"): {"IDENTITY"}, ("status", "status"): {"TRANSFORMATION"}, ("amount", "amount"): {"IDENTITY"}}
+    assert found == {
+        ("order_id", "id"): {"IDENTITY"},
+        ("status", "status"): {"TRANSFORMATION"},
+        ("amount", "amount"): {"IDENTITY"},
+    }
 
 
 def test_aggregation_and_group_by_feed_every_column() -> None:

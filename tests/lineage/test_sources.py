@@ -20,7 +20,9 @@ def python_summary(shop: Path, lineage: str = "") -> None:
     """The example's gold product as a Python transform, declaring `lineage` (YAML under transform:)."""
     (shop / SUMMARY / "build.py").write_text("def summary(inputs):\n    return inputs['orders.analytics_orders']\n")
     product = shop / SUMMARY / "product.yaml"
-    product.write_text(product.read_text().replace("    sql: transform.sql", f"    python: build.py:summary\n{lineage}"))
+    product.write_text(
+        product.read_text().replace("    sql: transform.sql", f"    python: build.py:summary\n{lineage}")
+    )
 
 
 def test_python_transform_without_declared_lineage_is_product_level(shop: Path) -> None:
@@ -78,7 +80,9 @@ def test_no_declared_lineage_leaves_spec_dumps_and_fingerprints_as_they_were(sho
     bare = product_lineage(load_workspace(shop), entry)
     product = shop / SUMMARY / "product.yaml"
     declared = "    lineage:\n      order_date: [orders.analytics_orders.order_date]\n"
-    product.write_text(product.read_text().replace("    python: build.py:summary\n", f"    python: build.py:summary\n{declared}"))
+    product.write_text(
+        product.read_text().replace("    python: build.py:summary\n", f"    python: build.py:summary\n{declared}")
+    )
     entry = load_workspace(shop).product("orders.daily_sales_summary")
     assert entry.spec.build.transform is not None and entry.spec.build.transform.lineage
     assert product_lineage(load_workspace(shop), entry).fingerprint != bare.fingerprint  # lineage is versioned

@@ -93,7 +93,7 @@ def derive(
 def product_lineage(workspace: Workspace, entry: ProductEntry, dialect: str = "duckdb") -> ProductLineage:
     """The lineage of one product as built today: bronze from its source, SQL derived, Python declared."""
     inputs = [p for p in (workspace.producer_of(port.contract_id) for port in entry.spec.input_ports) if p]
-    outputs = contract_columns(entry)
+    outputs = list(contract_columns(entry))
     build = entry.spec.build
     if build.source is not None:
         found = bronze_lineage(workspace, entry, outputs)
@@ -143,17 +143,24 @@ def _derive_columns(sql: str | exp.Expression, inputs: Schemas, dialect: str) ->
     if tree.find(exp.Pivot) is not None:  # UNPIVOT too
         raise ValueError("PIVOT makes its output columns from the data")
     names = {_normal(product): {_normal(c): c for c in columns} for product, columns in inputs.items()}
-    mapping: dict[str, dict[str, dict[str, str]]] = {}
-    for product, columns in names.items():
-        domain, _, table = product.rpartition(".")
-        mapping.setdefault(domain, {})[table] = dict.fromkeys(columns, "UNKNOWN")
     using = frozenset(_normal(i.name) for join in tree.find_all(exp.Join) for i in join.args.get("using") or [])
-    qualified = qualify(tree, schema=mapping, dialect=dialect, validate_qualify_columns=False, quote_identifiers=False)
+    qualified = qualify(
+        tree, schema=_mapping(names), dialect=dialect, validate_qualify_columns=False, quote_identifiers=False
+    )
     root = build_scope(qualified)
     if root is None:
         raise ValueError("not a query sqlglot can scope")
     top = _Walker(names, root, using).lineage(root)
     return {name: _merged(feeds, top.rows) for name, feeds in top.columns.items()}
+
+
+def _mapping(names: dict[str, dict[str, str]]) -> dict[str, object]:
+    """sqlglot's schema: domain -> table -> column -> type. Lineage needs no types: all UNKNOWN."""
+    nested: dict[str, dict[str, dict[str, str]]] = {}
+    for product, columns in names.items():
+        domain, _, table = product.rpartition(".")
+        nested.setdefault(domain, {})[table] = dict.fromkeys(columns, "UNKNOWN")
+    return {domain: tables for domain, tables in nested.items()}
 
 
 @dataclass
@@ -198,7 +205,9 @@ class _Walker:
             if star:
                 columns["*"] = _unknown("a * over an input whose columns are unknown")
             else:
-                columns[item.alias_or_name] = _merged(self.feeds(scope, item, root=item), self._named_windows(scope, item))
+                columns[item.alias_or_name] = _merged(
+                    self.feeds(scope, item, root=item), self._named_windows(scope, item)
+                )
         rows: Feeds = {}
         for _, source in scope.selected_sources.values():
             if isinstance(source, Scope):
@@ -260,7 +269,10 @@ class _Walker:
         if dynamic is not None:
             _merge(found, _unknown(f"{dynamic.sql()} is dynamic: its columns are known only when it runs"))
         for ref, subquery in _references(node, self.subqueries):
-            inner = self._subquery(subquery) if subquery is not None else self._column(scope, ref, aliases)
+            if subquery is not None:
+                inner = self._subquery(subquery)
+            elif isinstance(ref, exp.Column):
+                inner = self._column(scope, ref, aliases)
             position = frozenset({role}) if role is not None else _position(ref, root or node, self.using)
             _merge(found, _compose(position, inner))
         return found
@@ -317,7 +329,7 @@ def _position(node: exp.Expression, root: exp.Expression, using: frozenset[str])
     going up wins; else the strongest direct one, with CONDITIONAL for a COALESCE argument that chooses.
     `using`: the JOIN ... USING keys, whose merged column qualify writes as COALESCE(a.k, b.k)."""
     aggregated = transformed = chooses = False
-    child = node
+    child: exp.Expr = node
     while child is not root and child.parent is not None:
         parent, key = child.parent, child.arg_key
         if isinstance(parent, exp.Coalesce) and _using_key(parent, using):
@@ -410,7 +422,9 @@ def _edges(columns: dict[str, Feeds], inputs: Schemas, outputs: Sequence[str] | 
             feeds = _unknown(reason)
         unknown = sorted({c for p, c in feeds if p == _UNKNOWN})
         if unknown:
-            warnings.append(f"{product_id}.{column}: column lineage falls back to the product level: {'; '.join(unknown)}")
+            warnings.append(
+                f"{product_id}.{column}: column lineage falls back to the product level: {'; '.join(unknown)}"
+            )
             continue
         edges += [_edge(ref, product_id, column, subtypes) for ref, subtypes in sorted(feeds.items())]
     granularity = Granularity.PRODUCT if warnings else Granularity.COLUMN

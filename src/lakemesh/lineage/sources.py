@@ -91,7 +91,11 @@ def declared_lineage(entry: ProductEntry, schemas: Mapping[str, Any], outputs: S
                 warnings.append(found)
             else:
                 edges.append(found)
-    return {"granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN, "edges": edges, "warnings": warnings}
+    return {
+        "granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN,
+        "edges": edges,
+        "warnings": warnings,
+    }
 
 
 def applied_by_name(entry: ProductEntry, schemas: Mapping[str, Any], outputs: Sequence[str]) -> dict[str, Any]:
@@ -109,7 +113,11 @@ def applied_by_name(entry: ProductEntry, schemas: Mapping[str, Any], outputs: Se
         edges += [_edge(p, column, entry.id, column, _IDENTITY) for p in sources]
         if not sources:
             warnings.append(f"{entry.id}.{column}: no input has a column of that name; lineage is product-level")
-    return {"granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN, "edges": edges, "warnings": warnings}
+    return {
+        "granularity": Granularity.PRODUCT if warnings else Granularity.COLUMN,
+        "edges": edges,
+        "warnings": warnings,
+    }
 
 
 def _declared_edge(text: str, schemas: Mapping[str, Any], product_id: str, column: str) -> ColumnEdge | str:
