@@ -196,3 +196,21 @@ def test_transform_that_cannot_be_read_is_product_level(shop: Path) -> None:
     assert lineage.granularity is Granularity.PRODUCT and lineage.edges == []
     assert lineage.inputs == ["orders.analytics_orders"]
     assert "somewhere.other" in lineage.warnings[0] and "order_date, orders_count" in lineage.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "WITH RECURSIVE r AS (SELECT order_id FROM sales.orders UNION ALL SELECT order_id FROM r) SELECT order_id FROM r",
+        "SELECT order_id, x.n FROM sales.orders o, LATERAL (SELECT count(*) AS n FROM sales.orders i) x",
+        "SELECT min(COLUMNS(*)) AS m FROM sales.orders",
+        "SELECT order_id FROM sales.orders WHERE amount > $1",
+        "UNPIVOT sales.orders ON amount, order_ts INTO NAME k VALUE v",
+        "SELECT order_id FROM sales.orders NATURAL JOIN sales.customers",
+    ],
+)
+def test_odd_sql_never_raises_and_names_what_it_could_not_derive(sql: str) -> None:
+    derived = derive(sql, {**ORDERS, **PEOPLE}, product_id="x.y")
+    assert (derived.granularity is Granularity.COLUMN) == (derived.warnings == [])
+    assert all(w.startswith("x.y") and "product level" in w for w in derived.warnings)
+    assert all(e.source.product in ("sales.orders", "sales.customers") for e in derived.edges)

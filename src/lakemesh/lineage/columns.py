@@ -17,7 +17,8 @@ How an input column reaches an output column (OpenLineage's subtypes):
   decide which rows exist, so they carry through CTEs and subqueries to every column read from them.
   DISTINCT and UNION's deduplication add no edge (the deduplicated columns are the outputs themselves).
 - a column used in an indirect role anywhere (outer WHERE on a CTE column) passes that role on to every
-  input of that column.
+  input of that column. A LATERAL subquery is read like a derived table; VALUES rows feed from no input.
+- an input's contract types are accepted but not needed: lineage goes by column names.
 
 Nothing here raises on bad input: SQL that does not parse or qualify, dynamic constructs (PIVOT,
 `COLUMNS(...)`), a `*` over an input of unknown columns, a column no input has: the columns concerned fall
@@ -101,7 +102,7 @@ def product_lineage(workspace: Workspace, entry: ProductEntry, dialect: str = "d
     schemas = {p: contract_columns(workspace.products[p]) for p in inputs if p in workspace.products}
     transform = build.transform
     if transform is not None and transform.sql is not None:
-        derived = _derive_product_sql(entry, schemas, outputs, dialect)
+        derived = _derive_product_sql(entry, inputs, schemas, outputs, dialect)
     elif transform is not None and transform.python is not None:
         derived = Derivation(**declared_lineage(entry, schemas, outputs))
     else:  # no transform: the runner applies its inputs by column name (cdc folds, plain copies)
@@ -124,9 +125,13 @@ def contract_columns(entry: ProductEntry) -> dict[str, str]:
     return {c.name: c.physical_type or c.logical_type or "" for c in contract.table().columns}
 
 
-def _derive_product_sql(entry: ProductEntry, schemas: Schemas, outputs: Sequence[str], dialect: str) -> Derivation:
+def _derive_product_sql(
+    entry: ProductEntry, inputs: list[str], schemas: Schemas, outputs: Sequence[str], dialect: str
+) -> Derivation:
+    """The transform as `run` reads it (checked, in the engine's dialect), derived; product-level when
+    it cannot be read."""
     try:
-        sql = load_sql(entry, list(schemas), dialect)
+        sql = load_sql(entry, inputs, dialect)
     except TransformError as exc:
         return _product_level(schemas, outputs, f"the transform cannot be read: {exc.message}", entry.id)
     return derive(sql, schemas, outputs, dialect, entry.id)
@@ -184,6 +189,7 @@ class _Walker:
     def lineage(self, scope: Scope) -> _Lineage:
         key = id(scope)
         if key not in self.done:
+            self.done[key] = _Lineage({}, _unknown("a recursive CTE reads itself"))  # seen while computing
             self.done[key] = self._compute(scope)
         return self.done[key]
 
@@ -195,6 +201,12 @@ class _Walker:
             return self._select(scope)
         if isinstance(expression, exp.Unnest):
             return self._unnest(scope)
+        if isinstance(expression, exp.Values):  # literal rows: columns fed by no input
+            alias = expression.args.get("alias")
+            return _Lineage({c.name: {} for c in alias.columns} if alias is not None else {})
+        inner = [s for s in scope.sources.values() if isinstance(s, Scope)]
+        if isinstance(expression, exp.Lateral) and len(inner) == 1:  # LATERAL (SELECT ...): that query
+            return self.lineage(inner[0])
         return _Lineage({}, _unknown(f"a {type(expression).__name__.upper()} source is not analysed"))
 
     def _select(self, scope: Scope) -> _Lineage:
