@@ -201,7 +201,8 @@ def test_transform_that_cannot_be_read_is_product_level(shop: Path) -> None:
 @pytest.mark.parametrize(
     "sql",
     [
-        "WITH RECURSIVE r AS (SELECT order_id FROM sales.orders UNION ALL SELECT order_id FROM r) SELECT order_id FROM r",
+        "WITH RECURSIVE r AS (SELECT order_id FROM sales.orders UNION ALL SELECT order_id FROM r) "
+        "SELECT order_id FROM r",
         "SELECT order_id, x.n FROM sales.orders o, LATERAL (SELECT count(*) AS n FROM sales.orders i) x",
         "SELECT min(COLUMNS(*)) AS m FROM sales.orders",
         "SELECT order_id FROM sales.orders WHERE amount > $1",
