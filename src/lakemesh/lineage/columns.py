@@ -63,6 +63,7 @@ _CLAUSES = (("where", S.FILTER), ("having", S.FILTER), ("qualify", S.FILTER), ("
 _DYNAMIC = (exp.Columns, exp.Placeholder)
 _PASS_THROUGH = (exp.Alias, exp.Paren, exp.Subquery)
 _ORDER = list(EdgeSubtype)
+_AS_IS = frozenset({S.IDENTITY})
 
 
 class Derivation(BaseModel):
@@ -238,6 +239,8 @@ class _Walker:
         """`OVER w` with `WINDOW w AS (PARTITION BY ...)`: the named window's columns, WINDOW edges."""
         named = {w.name: w for w in scope.expression.args.get("windows") or []}
         found: Feeds = {}
+        if not named:
+            return found
         for window in item.find_all(exp.Window):
             spec = named.get(window.alias) if window.alias and not window.args.get("partition_by") else None
             if spec is not None:
@@ -277,10 +280,10 @@ class _Walker:
         """The inputs of one expression of `scope`: each column or nested subquery in it, resolved to
         input columns and composed with its position (or with `role`, a clause's indirect subtype)."""
         found: Feeds = {}
-        dynamic = node.find(*_DYNAMIC)
-        if dynamic is not None:
-            _merge(found, _unknown(f"{dynamic.sql()} is dynamic: its columns are known only when it runs"))
         for ref, subquery in _references(node, self.subqueries):
+            if isinstance(ref, _DYNAMIC):
+                _merge(found, _unknown(f"{ref.sql()} is dynamic: its columns are known only when it runs"))
+                continue
             if subquery is not None:
                 inner = self._subquery(subquery)
             elif isinstance(ref, exp.Column):
@@ -323,14 +326,14 @@ class _Walker:
 
 
 def _references(node: exp.Expression, subqueries: dict[int, Scope]) -> Iterator[tuple[exp.Expression, Scope | None]]:
-    """The columns in `node` and its nested subqueries (not the columns inside those)."""
+    """The columns in `node`, its nested subqueries (not the columns inside those) and anything dynamic."""
     stack = [node]
     while stack:
         current = stack.pop()
         scope = subqueries.get(id(current))
         if scope is not None:
             yield current, scope
-        elif isinstance(current, exp.Column):
+        elif isinstance(current, (exp.Column, *_DYNAMIC)):
             yield current, None
         else:
             stack.extend(current.iter_expressions())
@@ -373,6 +376,8 @@ def _using_key(coalesce: exp.Coalesce, using: frozenset[str]) -> bool:
 def _compose(position: frozenset[EdgeSubtype], feeds: Feeds) -> Feeds:
     """Feeds of a value used at `position`: a direct input takes the stronger of the two direct subtypes,
     an indirect one stays as it was under a direct position; an indirect position applies to all."""
+    if position == _AS_IS:  # a column passed on as is: its feeds unchanged (the common case in CTE chains)
+        return {ref: set(subtypes) for ref, subtypes in feeds.items()}
     direct = [s for s in position if s in DIRECT_SUBTYPES]
     indirect = {s for s in position if s not in DIRECT_SUBTYPES}
     composed: Feeds = {}
