@@ -11,7 +11,16 @@ import sys
 
 from bench.processes import ROOT
 
-BENCHMARKS = ["contract_check", "quality", "governance", "erasure", "catalog_search", "cdc", "pipeline"]
+BENCHMARKS = [
+    "contract_check",
+    "quality",
+    "governance",
+    "erasure",
+    "catalog_search",
+    "cdc",
+    "pipeline",
+    "lineage_accuracy",
+]
 
 
 def main() -> None:

@@ -106,3 +106,4 @@ class ProductLineage(BaseModel):
     sources: list[SourceRef] = Field(default_factory=list)  # bronze: outside datasets
     edges: list[ColumnEdge] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    unsourced: list[str] = Field(default_factory=list)  # columns lakemesh writes itself (ingestion metadata)

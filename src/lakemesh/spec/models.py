@@ -138,6 +138,9 @@ class Transform(StrictModel):
     sql: str | None = None
     python: str | None = None
     dialect: str = "duckdb"
+    # python: output column -> the input columns computing it, `domain.product.column[:subtype]` (column
+    # lineage cannot be derived from code). Left out of dumps when empty: build fingerprints stay as they were.
+    lineage: dict[str, list[str]] = Field(default_factory=dict, exclude_if=lambda v: not v)
 
 
 class RefreshMode(str, Enum):
