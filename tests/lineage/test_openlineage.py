@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lakemesh.lineage.model import (
@@ -256,3 +256,13 @@ def test_documentation_falls_back_to_the_contract_description() -> None:
     data = _json(start_event(MESH, bare, _run(product_id="orders.bare"), at=AT))
     assert data["job"]["facets"]["documentation"]["description"] == "One row per thing."
     assert [o["name"] for o in data["job"]["facets"]["ownership"]["owners"]] == ["orders-team"]
+
+
+def test_start_and_its_end_name_the_same_nominal_start() -> None:
+    run = _run(seconds=90.0)
+    began = _json(start_event(MESH, SILVER, run, at=AT))["run"]["facets"]["nominalTime"]
+    ended_at = AT + timedelta(seconds=90)
+    ended = _json(complete_event(MESH, SILVER, run, at=ended_at))["run"]["facets"]["nominalTime"]
+    assert began == {**began, "nominalStartTime": AT.isoformat()}
+    assert "nominalEndTime" not in began
+    assert (ended["nominalStartTime"], ended["nominalEndTime"]) == (AT.isoformat(), ended_at.isoformat())

@@ -227,6 +227,8 @@ def test_replay_of_an_unknown_endpoint_names_the_known_ones(tmp_path: Path) -> N
         emitter.replay("datahub")
     assert "'datahub'" in caught.value.message and "marquez" in caught.value.message
     assert caught.value.hint is not None
+    with pytest.raises(LineageError, match="none configured"):
+        Emitter(LineageConfig(), tmp_path).replay()
 
 
 def test_mesh_yaml_lineage_config_is_strict() -> None:

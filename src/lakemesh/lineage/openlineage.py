@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import cast
@@ -163,7 +163,7 @@ def _run_facets(state: RunState, build: _Build) -> dict[str, RunFacet]:
         "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
             version=ours, name="lakemesh", openlineageAdapterVersion=client, producer=PRODUCER
         ),
-        "nominalTime": nominal_time_run.NominalTimeRunFacet(nominalStartTime=build.at.isoformat(), producer=PRODUCER),
+        "nominalTime": _nominal_time(state, build),
     }
     if build.parent is not None:
         facets["parent"] = parent_run.ParentRunFacet(
@@ -174,6 +174,16 @@ def _run_facets(state: RunState, build: _Build) -> dict[str, RunFacet]:
     if state is RunState.FAIL:
         facets["errorMessage"] = _error(build.run)
     return facets
+
+
+def _nominal_time(state: RunState, build: _Build) -> nominal_time_run.NominalTimeRunFacet:
+    """When the build began (and, once it ended, when it ended): the same start on START and on its end."""
+    if state is RunState.START:
+        return nominal_time_run.NominalTimeRunFacet(nominalStartTime=build.at.isoformat(), producer=PRODUCER)
+    began = build.at - timedelta(seconds=build.run.seconds)
+    return nominal_time_run.NominalTimeRunFacet(
+        nominalStartTime=began.isoformat(), nominalEndTime=build.at.isoformat(), producer=PRODUCER
+    )
 
 
 def _error(run: ProductRun) -> error_message_run.ErrorMessageRunFacet:

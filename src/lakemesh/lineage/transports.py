@@ -212,10 +212,11 @@ class Emitter:
         """Re-send what each endpoint (or the one named, by name or url) has not received yet."""
         chosen = [e for e in self.endpoints if endpoint in (None, e.name, e.spec.url)]
         if not chosen:
+            wanted = f"lineage endpoint {endpoint!r}" if endpoint else "lineage endpoints"
             known = ", ".join(e.name for e in self.endpoints) or "none configured"
             raise LineageError(
-                f"no lineage endpoint {endpoint!r} in mesh.yaml (known: {known})",
-                "add it under `lineage: transports:` as `- type: http` with a `url`",
+                f"no {wanted} in mesh.yaml (known: {known})",
+                "add one under `lineage: transports:` as `- type: http` with a `url`",
             )
         results = [self.replay_endpoint(e) for e in chosen]
         for e, r in zip(chosen, results, strict=True):
