@@ -197,6 +197,27 @@ def test_an_http_error_status_is_a_warning_too(tmp_path: Path, receiver: Receive
     assert result.pending == {receiver.url + "/wrong": 1}
 
 
+def test_an_endpoint_that_answers_garbage_is_a_warning_not_an_exception(tmp_path: Path) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer_garbage() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"not http at all\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        result = Emitter(_config({"type": "http", "url": url}), tmp_path).emit(start_event(MESH, ORDERS, _run()))
+    finally:
+        thread.join(timeout=10)
+        listener.close()
+    assert result.delivered == [] and result.pending == {url: 1}
+    assert f"cannot reach {url}/api/v1/lineage" in result.warnings[0]
+
+
 def test_an_unwritable_journal_is_a_warning_and_the_endpoint_still_gets_the_event(
     tmp_path: Path, receiver: Receiver
 ) -> None:

@@ -16,6 +16,7 @@ endpoint receives each event once and in order.
 from __future__ import annotations
 
 import fcntl
+import http.client
 import json
 import os
 import sys
@@ -168,7 +169,10 @@ class Emitter:
             result.warnings.append(f"lineage journal {self.journal.path} not written: {exc}")
             start = None
         if self.console:
-            print(line, file=sys.stderr)
+            try:
+                print(line, file=sys.stderr, flush=True)
+            except (OSError, ValueError) as exc:  # a closed or broken stderr
+                result.warnings.append(f"lineage console: {exc}")
         for endpoint in self.endpoints:
             self._bring_up_to_date(endpoint, start, line, result)
         return result
@@ -249,7 +253,7 @@ def _try_send(endpoint: HttpEndpoint, line: str) -> str | None:
         endpoint.send(line)
     except urllib.error.HTTPError as exc:
         return f"HTTP {exc.code} {exc.reason} from {endpoint.url}"
-    except (OSError, ValueError) as exc:  # URLError, timeouts, resets; ValueError: a malformed url
+    except (OSError, ValueError, http.client.HTTPException) as exc:  # URLError, timeouts, resets, bad urls
         reason = getattr(exc, "reason", exc)
         return f"cannot reach {endpoint.url} ({reason})"
     return None
