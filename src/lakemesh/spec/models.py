@@ -397,6 +397,37 @@ class DomainSpec(StrictModel):
     policies: list[PolicySpec] = []  # the domain's own, or global ones tightened (never loosened)
 
 
+class LineageFile(StrictModel):
+    """The journal: every run event as a JSON line in the workspace, kept even when an endpoint is down."""
+
+    type: Literal["file"] = "file"
+    path: str = ".lakemesh/lineage/events.jsonl"  # relative to the workspace root
+
+
+class LineageHttp(StrictModel):
+    """A Marquez-compatible endpoint: events are POSTed to `{url}/api/v1/lineage`."""
+
+    type: Literal["http"]
+    url: str
+    name: str | None = None  # what `lakemesh lineage replay NAME` calls it; the url when unset
+    timeout: float = Field(default=5.0, gt=0)
+    token_env: str | None = None  # the environment variable holding a bearer token, never the token itself
+
+
+class LineageConsole(StrictModel):
+    type: Literal["console"]
+
+
+LineageTransport = Annotated[LineageFile | LineageHttp | LineageConsole, Field(discriminator="type")]
+
+
+class LineageConfig(StrictModel):
+    """Where OpenLineage run events go. The file journal is always kept (replay reads it); the default."""
+
+    enabled: bool = True
+    transports: list[LineageTransport] = [LineageFile()]
+
+
 class MeshSpec(StrictModel):
     """The workspace root: mesh name, where tables live and where the catalog is."""
 
@@ -409,3 +440,4 @@ class MeshSpec(StrictModel):
     catalog: str = "sqlite:///.lakemesh/catalog.db"
     governance: Governance = Governance()
     access: Access = Access()
+    lineage: LineageConfig = LineageConfig()
