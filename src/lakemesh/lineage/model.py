@@ -107,3 +107,82 @@ class ProductLineage(BaseModel):
     edges: list[ColumnEdge] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     unsourced: list[str] = Field(default_factory=list)  # columns lakemesh writes itself (ingestion metadata)
+
+
+class Direction(str, Enum):
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+    BOTH = "both"
+
+
+class LineageNode(BaseModel):
+    """A product (`column` None) or one of its columns, with what a picture groups and marks it by."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: str  # a product id, or for an outside source its SourceRef name
+    column: str | None = None
+    domain: str | None = None  # None: an outside source
+    layer: str | None = None  # bronze, silver, gold; None: an outside source
+    owner: str | None = None
+    pii: bool = False  # classified as personal data by the contract or a policy (or derived from such a column)
+    masked: bool = False  # a mask, pseudonym or encryption applies to it
+    depth: int = 0  # hops from the node asked about (0: that node)
+
+    @property
+    def key(self) -> str:
+        return self.product if self.column is None else f"{self.product}.{self.column}"
+
+
+class LineageEdgeView(BaseModel):
+    """One edge of a lineage answer: between columns (a ColumnEdge's ends) or between products."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str  # LineageNode.key
+    target: str  # LineageNode.key
+    type: EdgeType | None = None  # None: a product-level edge
+    subtypes: tuple[EdgeSubtype, ...] = ()
+
+
+class LineageGraph(BaseModel):
+    """The answer to `lakemesh lineage X --upstream|--downstream --depth N`: what the CLI draws as a tree,
+    prints as JSON or renders as a picture (dot, mermaid, svg, png)."""
+
+    root: str  # the key asked about
+    direction: Direction
+    depth: int | None  # None: all the way
+    nodes: list[LineageNode] = Field(default_factory=list)
+    edges: list[LineageEdgeView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # e.g. product-level lineage on the way
+
+
+class ImpactKind(str, Enum):
+    BREAKS = "breaks"  # reads a removed or retyped column directly, or its contract would no longer hold
+    CHANGES_MEANING = "changes_meaning"  # its values (or which rows) may change: derived through a changed column
+    UNAFFECTED = "unaffected"  # downstream, but reads nothing that changed
+
+
+class ImpactedColumn(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product: str
+    column: str | None  # None: the product as a whole (product-level lineage on the way)
+    kind: ImpactKind
+    depth: int
+    via: list[str] = Field(default_factory=list)  # the changed column(s) it derives from (keys)
+    owner: str | None = None
+    domain: str | None = None
+
+
+class ImpactReport(BaseModel):
+    """Every downstream product and column a contract change reaches, at every depth, and how."""
+
+    contract_id: str
+    product_id: str | None  # the product serving the contract
+    changes: list[str] = Field(default_factory=list)  # the diff's changes, e.g. "removed column email"
+    impacted: list[ImpactedColumn] = Field(default_factory=list)
+
+    @property
+    def breaking(self) -> bool:
+        return any(i.kind is ImpactKind.BREAKS for i in self.impacted)
