@@ -58,9 +58,10 @@ class Mesh:
 
     def close(self) -> None:
         """Release the catalog's connections and the key store; the Mesh can be used again (it reconnects)."""
-        catalog = self.__dict__.pop("catalog", None)
-        if catalog is not None:
-            catalog.close()
+        for name in ("catalog", "_spec_catalog"):
+            catalog = self.__dict__.pop(name, None)
+            if catalog is not None:
+                catalog.close()
         encryptor = self.__dict__.pop("encryptor", None)
         if encryptor is not None:
             encryptor.store.close()
@@ -154,12 +155,15 @@ class Mesh:
         return validate(self.workspace, self._registered_catalog, skip_catalog, transforms)
 
     def _registered_catalog(self) -> Catalog | None:
-        """The catalog if one exists already; validation never creates one."""
-        if "catalog" not in self.__dict__:
-            from lakemesh.governance.tombstones import check_catalog
-
-            self.__dict__["catalog"] = check_catalog(Catalog.connect(self.catalog_url, create=False), self.lakehouse)
-        return self.catalog
+        """The catalog if one exists already, to read the registered contracts from; validation never
+        creates one. Not checked against the lakehouse's marker (that reads a Delta table: the data stack,
+        a second of start-up): reading contracts cannot bring an erased subject back; writers check."""
+        if "catalog" in self.__dict__:
+            return self.catalog
+        if "_spec_catalog" not in self.__dict__:
+            self.__dict__["_spec_catalog"] = Catalog.connect(self.catalog_url, create=False)
+        catalog: Catalog = self.__dict__["_spec_catalog"]
+        return catalog
 
     def sync(self) -> SyncReport:
         """Register the workspace in the catalog; refuses, changing nothing, if validation finds errors."""
