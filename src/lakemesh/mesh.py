@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from lakemesh.catalog import AuditAction, Catalog, ProductRecord, SearchHit, SyncReport
+from lakemesh.catalog import AuditAction, Catalog, ProductRecord, QualityRecord, SearchHit, SyncReport
 from lakemesh.catalog.lock import Notice, WriterLock, writes
 from lakemesh.errors import CatalogError, SpecError
-from lakemesh.lakehouse import Lakehouse
+from lakemesh.lakehouse import CompactionResult, Lakehouse, RestoreResult, TableVersion
 from lakemesh.pipeline import ProductRun, RunReport
 from lakemesh.pipeline.rebuild import RESTORED, rebuilt_after_restore
 from lakemesh.pipeline.runner import PipelineRunner, Progress
@@ -35,12 +35,13 @@ from lakemesh.spec.workspace import Workspace, load_workspace
 from lakemesh.sql import BUILD_APP, cdc_file_app, input_app
 
 if TYPE_CHECKING:  # imported where used: capture and governance load only when asked for
-    from lakemesh.cdc.capture import CaptureReport
+    from lakemesh.cdc.capture import CaptureReport, CdcStatus
     from lakemesh.governance.encryption import Encryptor
-    from lakemesh.governance.encryption_plan import EncryptionPlan
+    from lakemesh.governance.encryption_plan import EncryptionPlan, EncryptionResult
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
+    from lakemesh.governance.tombstones import CatalogRebuild
     from lakemesh.lakehouse.doctor import Finding
 
 
@@ -96,16 +97,16 @@ class Mesh:
         return check_catalog(Catalog.connect(self.catalog_url), self.lakehouse)
 
     @writes
-    def rebuild_catalog(self) -> dict[str, Any]:
+    def rebuild_catalog(self) -> CatalogRebuild:
         """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
         subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
         from lakemesh.governance.tombstones import rebuild_catalog
 
         catalog = self.__dict__["catalog"] = Catalog.connect(self.catalog_url)
         registered = self.sync().count("created")
-        details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
-        catalog.audit(self.actor, AuditAction.CATALOG_REBUILD, None, True, details)
-        return {**details, "registered": registered}
+        result = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
+        catalog.audit(self.actor, AuditAction.CATALOG_REBUILD, None, True, result.model_dump(mode="json"))
+        return result.model_copy(update={"registered": registered})
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
@@ -464,20 +465,13 @@ class Mesh:
         self.lakehouse.append(entry.id, rows, {app: 1}, {"lakemesh.cdc": f"{len(events)} events from {name}"})
         return len(events), False
 
-    def cdc_status(self, product_id: str) -> dict[str, Any]:
-        from lakemesh.cdc.capture import status
+    def cdc_status(self, product_id: str) -> CdcStatus:
+        from lakemesh.catalog import RunKind
+        from lakemesh.cdc.capture import CdcRun, status
 
         out = status(self.workspace.product(product_id), self.lakehouse)
-        runs = [r for r in self.catalog.runs(product_id, limit=50) if r["kind"] == "cdc"]
-        if runs:
-            last = runs[0]
-            out["last_run"] = {
-                "at": last["finished_at"],
-                "status": last["status"],
-                "error": last["error"],
-                **(last["details"] or {}),
-            }
-        return out
+        runs = [r for r in self.catalog.runs(product_id, limit=50) if r.kind is RunKind.CDC]
+        return out.model_copy(update={"last_run": CdcRun.of(runs[0])}) if runs else out
 
     @writes
     def cdc_reset(self, product_id: str) -> None:
@@ -563,11 +557,11 @@ class Mesh:
         rotate: bool = False,
         retire: bool = False,
         plan: EncryptionPlan | None = None,
-    ) -> dict[str, Any]:
+    ) -> EncryptionResult:
         """Rewrite the tables `plan` lists (by default `encryption_plan`) so their protected columns are
         sealed under the active key, purging their history; with `rotate`, under a new mesh key first;
         `retire` then destroys the older mesh keys, once no table needs them. Nothing to do: no change."""
-        from lakemesh.governance.encryption_plan import apply_encryption, check_request, required
+        from lakemesh.governance.encryption_plan import EncryptionResult, apply_encryption, check_request, required
 
         encryptor = required(self.encryptor)
         check_request(rotate, retire, bool(products))
@@ -575,11 +569,12 @@ class Mesh:
         self.authorize(
             [self.workspace.product(p).id for p in products or encryptor.plans], "admin", AuditAction.ENCRYPTION
         )
-        details = apply_encryption(self.lakehouse, encryptor, plan, rotate, retire)
-        if details is None:
-            return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
+        result = apply_encryption(self.lakehouse, encryptor, plan, rotate, retire)
+        if result is None:
+            return EncryptionResult(key=plan.key, plan=plan)
+        details = result.model_dump(mode="json", exclude={"plan"})
         self.catalog.audit(self.actor, AuditAction.ENCRYPTION, None, True, details)
-        return {**details, "plan": plan.as_dict()}
+        return result
 
     # quality ------------------------------------------------------------------------------------------
 
@@ -590,7 +585,7 @@ class Mesh:
             self.catalog.record_quality(quality_rows(report, None))
         return report
 
-    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[QualityRecord]:
         return self.catalog.quality_history(self.workspace.product(product_id).id, check, limit)
 
     def quarantine(self, product_id: str, limit: int | None = 20) -> pa.Table:
@@ -647,23 +642,24 @@ class Mesh:
                 out[entry.id] = read_back((c.name, c.logical_type, c.physical_type) for c in tables[0].columns)
         return out
 
-    def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    def history(self, product_id: str, limit: int | None = None) -> list[TableVersion]:
         return self.lakehouse.history(self.workspace.product(product_id).id, limit)
 
     @writes
-    def restore(self, product_id: str, version: str) -> dict[str, Any]:
+    def restore(self, product_id: str, version: str) -> RestoreResult:
         target = parse_as_of(version, "--to")
         assert target is not None
         pid = self.workspace.product(product_id).id
         self.authorize([pid], "admin", AuditAction.RESTORE)
         # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
         result = self.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
-        result["rebuild_on_next_run"] = rebuilt_after_restore(self.workspace, pid)
-        self.catalog.audit(self.actor, AuditAction.RESTORE, product_id, True, {"to": version, **result})
+        result = result.model_copy(update={"rebuild_on_next_run": rebuilt_after_restore(self.workspace, pid)})
+        details = {"to": version, **result.model_dump(mode="json")}
+        self.catalog.audit(self.actor, AuditAction.RESTORE, product_id, True, details)
         return result
 
     @writes
-    def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+    def optimize(self, product_id: str, zorder: list[str] | None = None) -> CompactionResult:
         self.authorize([self.workspace.product(product_id).id], "admin", AuditAction.OPTIMIZE)
         return self.lakehouse.optimize(self.workspace.product(product_id).id, zorder)
 

@@ -187,8 +187,8 @@ def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
         as_user("sam@company.com").forget(["customer_id=C000001"])  # erasure is an admin's
     assert as_user("sam@company.com").forget(["customer_id=C000001"], dry_run=True).steps  # a plan changes nothing
     assert as_user("root@company.com").run().ok and as_user("root@company.com").forget(["customer_id=C000001"]).ok
-    denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a["allowed"]]
-    assert [a["actor"] for a in denied] == ["stranger@company.com", "ana@company.com"]
+    denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a.allowed]
+    assert [a.actor for a in denied] == ["stranger@company.com", "ana@company.com"]
 
 
 @pytest.mark.parametrize(
