@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer, field_validator
 
 from lakemesh.spec.expectations import CheckSeverity, CheckStatus
 
@@ -34,7 +34,7 @@ class RuleResult(BaseModel):
 class CheckReport(BaseModel):
     """Every rule's result for one data file checked against one contract table (`contract check --json`)."""
 
-    contract_id: str = Field(serialization_alias="contract")
+    contract_id: str = Field(validation_alias=AliasChoices("contract_id", "contract"), serialization_alias="contract")
     table: str
     source: str
     rows: int
@@ -119,6 +119,14 @@ class QualityReport(BaseModel):
     @field_serializer("unsupported")
     def _unsupported(self, value: list[tuple[str, str]]) -> list[dict[str, str]]:
         return [{"name": name, "why": why} for name, why in value]
+
+    @field_validator("unsupported", mode="before")
+    @classmethod
+    def _unsupported_read(cls, value: Any) -> Any:
+        """The dumped shape (`{"name", "why"}`) reads back: a report round-trips through its JSON."""
+        if isinstance(value, list):
+            return [(v["name"], v["why"]) if isinstance(v, dict) else v for v in value]
+        return value
 
     @field_serializer("seconds")
     def _seconds(self, value: float) -> float:
