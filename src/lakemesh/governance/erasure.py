@@ -133,6 +133,16 @@ class ErasureReport(BaseModel):
     def ok(self) -> bool:
         return all(s.error is None for s in self.steps)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bytes_rewritten(self) -> int:
+        return sum(s.bytes_rewritten for s in self.steps)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bytes_removed(self) -> int:
+        return sum(s.bytes_removed for s in self.steps)
+
     @field_serializer("seconds")
     def _seconds(self, value: float) -> float:
         return round(value, 3)
