@@ -26,7 +26,7 @@ def test_actions_are_stored_as_their_string_values(tmp_path: Path) -> None:
     stored = _stored_actions(catalog)
     assert stored == ["forget.done", "query"] and all(type(a) is str for a in stored)
     [entry] = catalog.audit_entries(AuditAction.QUERY)
-    assert entry["target"] == "orders.orders" and entry["allowed"] is False
+    assert entry.target == "orders.orders" and entry.allowed is False and entry.action is AuditAction.QUERY
 
 
 def test_an_action_outside_the_enum_is_refused(tmp_path: Path) -> None:
@@ -41,5 +41,5 @@ def test_the_facade_audits_with_enum_values(shop: Path) -> None:
         with pytest.raises(LakemeshError, match="customer_records"):  # analysts are not granted it
             mesh.query("SELECT count(*) FROM customers.customer_records", principal="ana@company.com")
         [entry] = mesh.catalog.audit_entries(AuditAction.QUERY)
-        assert (entry["action"], entry["allowed"]) == ("query", False)
+        assert (entry.action, entry.allowed) == (AuditAction.QUERY, False)
         assert _stored_actions(mesh.catalog) == [AuditAction.QUERY.value]

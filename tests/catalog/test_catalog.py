@@ -111,10 +111,10 @@ def test_search_treats_any_input_as_words(catalog: Catalog, shop: Path, query: s
 def test_product_record(catalog: Catalog, shop: Path) -> None:
     catalog.sync(load_workspace(shop), "alice")
     record = catalog.product("customers.customer_profiles")
-    assert record.row["owner"] == "crm-team@company.com"
+    assert record.product.owner == "crm-team@company.com"
     assert record.contract is not None and record.contract["id"] == "customers.customer_profiles"
-    email = next(c for c in record.columns if c["name"] == "email")
-    assert email["classification"] == "restricted" and email["tags"] == ["pii", "email"]
+    email = next(c for c in record.columns if c.name == "email")
+    assert email.classification == "restricted" and email.tags == ["pii", "email"]
     with pytest.raises(NotFoundError, match=r"did you mean 'customers\.customer_profiles'"):
         catalog.product("customers.customer_profile")
 

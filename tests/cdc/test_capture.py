@@ -80,7 +80,8 @@ def test_hard_deletes_and_a_second_drain_that_finds_nothing(tmp_path: Path, sour
     again = open_mesh(root).run()
     assert {r.status.value for r in again.runs} == {"up_to_date"}
     status = open_mesh(root).streams.status(BRONZE)
-    assert status["slot_state"]["lag_bytes"] == 0 and status["snapshot_done"]  # acknowledged: no WAL held back
+    assert status.slot_state is not None and status.snapshot_done
+    assert status.slot_state.lag_bytes == 0  # acknowledged: no WAL held back
 
 
 def test_a_killed_reader_loses_and_repeats_nothing(tmp_path: Path, source_db: str) -> None:

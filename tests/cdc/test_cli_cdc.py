@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lakemesh.cdc.capture import CaptureReport, CdcStatus
 from tests.cdc.conftest import sql, write_workspace
 from tests.cli.test_cli import run
 
@@ -23,6 +24,9 @@ def test_run_once_status_and_apply(tmp_path: Path, source_db: str) -> None:
     code, out = run("-w", root, "cdc", "status", "sales.order_changes", "--json")
     status = json.loads(out)
     assert code == 0 and status["slot_state"]["lag_bytes"] == 0 and status["last_run"]["events"] == 20
+    assert CdcStatus.model_validate(status).last_run is not None  # the JSON reads back as the typed status
+    code, out = run("-w", root, "cdc", "run", "sales.order_changes", "--once", "--json")
+    assert code == 0 and CaptureReport.model_validate_json(out).events == 0  # nothing new: one JSON document
     code, out = run("-w", root, "cdc", "status", "sales.order_changes")
     assert code == 0 and "lag 0 bytes" in out and "snapshot done: True" in out
     code, out = run("-w", root, "query", "SELECT count(*) AS n FROM sales.orders WHERE status = 'paid'")

@@ -36,8 +36,8 @@ def test_init_then_validate_then_sync(tmp_path: Path) -> None:
 def test_init_refuses_a_non_empty_folder(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "keep.txt").write_text("mine")
-    with pytest.raises(Exception, match="not empty"):
-        run("init", "x", "--path", str(tmp_path / "x"))
+    code, out = run("init", "x", "--path", str(tmp_path / "x"))
+    assert code == 1 and out.startswith("error: ") and "not empty" in out
 
 
 def test_validate_reports_problems_and_exits_1(shop: Path) -> None:

@@ -192,8 +192,8 @@ def test_changes_need_grants_where_the_mesh_enforces_them(shop: Path) -> None:
         as_user("root@company.com").run().ok
         and as_user("root@company.com").governance.forget(["customer_id=C000001"]).ok
     )
-    denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a["allowed"]]
-    assert [a["actor"] for a in denied] == ["stranger@company.com", "ana@company.com"]
+    denied = [a for a in as_user("root@company.com").catalog.audit_entries("run") if not a.allowed]
+    assert [a.actor for a in denied] == ["stranger@company.com", "ana@company.com"]
 
 
 @pytest.mark.parametrize(

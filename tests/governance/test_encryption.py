@@ -124,8 +124,8 @@ def test_rotation_re_encrypts_and_retires_the_old_key(tmp_path: Path, keys: Path
     before = _profile(root, "C000002")
     held = _open(root).quality.quarantine(PROFILES, limit=None).num_rows
     old = KeyStore("shop").active()
-    details = _open(root).governance.encrypt(rotate=True, retire=True)
-    assert details["retired"] == [old] and details["key"] != old and details["tables"][PROFILES] > 0
+    result = _open(root).governance.encrypt(rotate=True, retire=True)
+    assert result.retired == [old] and result.key != old and result.tables[PROFILES] > 0
     assert _profile(root, "C000002") == before
     assert files_holding(root / "lakehouse", [f"{PREFIX}m{old}:"]) == []  # no byte under the old key is left
     # consumers behind the purged history catch up by reading in full; what that full read rejects
@@ -152,7 +152,7 @@ def test_shredding_makes_a_subject_unreadable_everywhere(tmp_path: Path, keys: P
     # earlier versions hold the same ciphertext, and it is as unreadable there
     first = _open(root).query(f"SELECT email FROM {PROFILES} WHERE customer_id = 'C000002'", as_of="0")
     assert first.to_pylist() == [{"email": None}]
-    assert _open(root).governance.encrypt()["tables"][PROFILES] > 0  # a rebuild drops them; nothing fails on the NULLs
+    assert _open(root).governance.encrypt().tables[PROFILES] > 0  # a rebuild drops them; nothing fails on the NULLs
     assert _open(root).run().ok and _profile(root, "C000002") in ({}, row)
     with pytest.raises(MissingKeyError):
         KeyStore("other").mesh_cipher("nope")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lakemesh.governance.encryption import EncryptionError, KeyStore
+from lakemesh.governance.encryption import KeyStore
 from tests.cli.test_cli import run
 from tests.governance.test_encryption import ENCRYPT, PROFILES, RECORDS, _open, _shop, keys
 
@@ -25,8 +25,8 @@ def test_encrypt_with_nothing_clear_changes_nothing(tmp_path: Path, keys: Path) 
     root = _shop(tmp_path, key_per="mesh")  # written sealed from the start
     before = _versions(root)
     assert _open(root).governance.encryption_plan().empty
-    details = _open(root).governance.encrypt()
-    assert details["tables"] == {} and _versions(root) == before
+    result = _open(root).governance.encrypt()
+    assert result.tables == {} and not result.changed and _versions(root) == before
     assert _open(root).catalog.audit_entries("encryption") == []
     assert _open(root).query(f"SELECT count(*) AS n FROM {PROFILES}", as_of="0").to_pylist()[0]["n"] > 0
     code, out = run("-w", str(root), "governance", "encrypt")
@@ -42,15 +42,14 @@ def test_encrypting_clear_tables_is_planned_shown_and_confirmed(tmp_path: Path, 
     before = _versions(root)
     plan = {t.table_id: t for t in _open(root).governance.encryption_plan().tables}
     rows = _open(root).query(f"SELECT count(*) AS n, count(email) AS e FROM {RECORDS}").to_pylist()[0]
-    assert plan[RECORDS].columns["email"]["clear"] == rows["e"] and plan[RECORDS].rows == rows["n"]
+    assert plan[RECORDS].columns["email"].clear == rows["e"] and plan[RECORDS].rows == rows["n"]
     assert plan[RECORDS].versions == list(range(before[RECORDS] + 1))
     code, out = run("-w", str(root), "governance", "encrypt", "--dry-run")
     assert code == 0 and RECORDS in out and "clear" in out and "time travel" in out and "dry run" in out
     code, out = run("-w", str(root), "governance", "encrypt", "--dry-run", "--json")
-    assert {t["table"] for t in json.loads(out)["tables"]} == set(plan)
-    with pytest.raises(EncryptionError, match="without confirmation") as refused:  # not a terminal, no --yes
-        run("-w", str(root), "governance", "encrypt")
-    assert "--yes" in str(refused.value.hint)
+    assert {t["table_id"] for t in json.loads(out)["tables"]} == set(plan)
+    code, out = run("-w", str(root), "governance", "encrypt")  # not a terminal, no --yes
+    assert code == 1 and "without confirmation" in out and "--yes" in out
     assert _versions(root) == before
     code, out = run("-w", str(root), "governance", "encrypt", "--yes")
     assert code == 0 and f"{RECORDS}: {rows['n']:,} rows re-encrypted" in out

@@ -100,11 +100,9 @@ def test_forget_erases_every_layer_and_every_file(shop: Path) -> None:
 
     # the audit says who, what and how much, and knows the subjects only by pseudonym
     requested, done = mesh.catalog.audit_entries("forget"), mesh.catalog.audit_entries("forget.done")
-    assert requested[0]["actor"] == "dpo@company.com" and done[0]["details"]["rows"] == report.rows
-    assert {s["pseudonym"] for s in requested[0]["details"]["subjects"]} == {
-        Subject.parse(s).pseudonym for s in subjects
-    }
-    assert buyer not in json.dumps(requested + done, default=str)
+    assert requested[0].actor == "dpo@company.com" and done[0].details["rows"] == report.rows
+    assert {s["pseudonym"] for s in requested[0].details["subjects"]} == {Subject.parse(s).pseudonym for s in subjects}
+    assert buyer not in json.dumps([a.model_dump(mode="json") for a in requested + done])
 
 
 @pytest.mark.slow
@@ -115,7 +113,7 @@ def test_later_runs_do_not_bring_the_subject_back(shop: Path) -> None:
     mesh.query(sql, principal="ana@company.com")  # audited, with the subject's id in its text
     report = _open(shop).governance.forget([f"customer_id={buyer}"])
     assert report.ok and report.catalog_records_scrubbed >= 1
-    audited = [a["details"]["sql"] for a in _open(shop).catalog.audit_entries("query")]
+    audited = [a.details["sql"] for a in _open(shop).catalog.audit_entries("query")]
     assert audited == [f"SELECT count(*) AS n FROM {SILVER} WHERE customer_id = '[erased]' LIMIT 12"]
     # a new file carries the subject's events again (a replayed export), among others
     write_order_events(shop / "data/order_events/f.jsonl", 4000, start=4000)

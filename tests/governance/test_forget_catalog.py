@@ -83,7 +83,7 @@ def test_forget_scrubs_every_personal_value_from_the_catalog(
     assert report.ok and report.catalog_records_scrubbed >= 4
     left = catalog(catalog_url)
     assert [n for n in _needles(values) if n in left] == []
-    audited = [a["details"]["sql"] for a in _open(root, catalog_url).catalog.audit_entries("query")]
+    audited = [a.details["sql"] for a in _open(root, catalog_url).catalog.audit_entries("query")]
     assert sum("[erased]" in q for q in audited) == 4  # the queries are kept, only the values are gone
 
 

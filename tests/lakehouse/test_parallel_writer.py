@@ -62,8 +62,8 @@ def test_a_parallel_append_reads_back_with_its_checkpoint_and_change_feed(tmp_pa
     assert table.version() == 1
     assert table.transaction_version("lakemesh:src") == 2
     latest = lake.history("d.t", 1)[0]
-    assert latest["lakemesh.run"] == "r2" and latest["operation"] == "WRITE"
-    assert latest["operationMetrics"]["num_added_rows"] == N
+    assert latest.run == "r2" and latest.operation == "WRITE"
+    assert latest.operation_metrics["num_added_rows"] == N
     assert len(_adds(lake.uri("d.t"), 1)) >= 2  # encoded by more than one thread
     expected = pa.concat_tables([first, second])
     expected = expected.set_column(8, "status", expected["status"].cast(pa.string()))

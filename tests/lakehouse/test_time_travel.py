@@ -42,7 +42,7 @@ def test_a_version_past_the_last_is_one_clear_line(mesh: Mesh) -> None:
 
 
 def test_a_time_before_the_table_existed_is_an_error(mesh: Mesh) -> None:
-    first = datetime.fromtimestamp(mesh.tables.history(ORDERS)[-1]["timestamp"] / 1000, UTC)
+    first = mesh.tables.history(ORDERS)[-1].timestamp
     before = (first - timedelta(days=1)).isoformat()
     with pytest.raises(LakemeshError) as info:
         mesh.query(f"SELECT count(*) AS n FROM {ORDERS}", as_of=before)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakemesh.catalog import AuditAction
+from lakemesh.catalog import AuditAction, AuditRecord
 from lakemesh.catalog.lock import LockTimeoutError
 from lakemesh.errors import LakemeshError
 from lakemesh.governance.access import AccessDenied
@@ -45,9 +45,9 @@ def _as(root: Path, who: str) -> Mesh:
     return Mesh.open(root, Settings(user=who))
 
 
-def _audit(root: Path, action: AuditAction) -> list[dict[str, object]]:
+def _audit(root: Path, action: AuditAction) -> list[AuditRecord]:
     with _as(root, "root@company.com") as mesh:
-        return [dict(a) for a in mesh.catalog.audit_entries(action)]
+        return mesh.catalog.audit_entries(action)
 
 
 # every facade action that changes the lakehouse, called as someone who may only read
@@ -71,9 +71,9 @@ def test_no_changing_action_gets_past_the_guard_without_a_grant(shop: Path) -> N
     for action, call in CHANGES:
         with pytest.raises(AccessDenied, match=r"reader@company\.com is not granted (write|admin)"):
             call(_as(root, "reader@company.com"))
-        refused = [a for a in _audit(root, action) if a["actor"] == "reader@company.com"]
-        assert [a["allowed"] for a in refused] == [False], action  # one refusal, audited under its action
-        assert "not granted" in str(refused[0]["details"]["reason"])  # type: ignore[index]
+        refused = [a for a in _audit(root, action) if a.actor == "reader@company.com"]
+        assert [a.allowed for a in refused] == [False], action  # one refusal, audited under its action
+        assert "not granted" in str(refused[0].details["reason"])
     after = {p: _as(root, "root@company.com").lakehouse.version(p) for p in (ORDERS, EVENTS)}
     assert after == before  # nothing was written by a refused action
     # a dry run changes nothing, so it needs no grant and leaves no record
@@ -85,9 +85,9 @@ def test_success_is_audited_once_with_what_the_action_reports(built_shop: Path) 
     with Mesh.open(built_shop, Settings(user="owner@company.com")) as mesh:
         result = mesh.tables.restore(ORDERS, "0")
         [entry] = mesh.catalog.audit_entries(AuditAction.RESTORE)
-    assert entry["allowed"] is True and entry["actor"] == "owner@company.com" and entry["target"] == ORDERS
-    assert entry["details"]["to"] == "0" and entry["details"]["rebuild_on_next_run"] == result["rebuild_on_next_run"]
-    assert result["rebuild_on_next_run"]  # what the action reported is what the audit keeps
+    assert entry.allowed is True and entry.actor == "owner@company.com" and entry.target == ORDERS
+    assert entry.details["to"] == "0" and entry.details["rebuild_on_next_run"] == result.rebuild_on_next_run
+    assert result.rebuild_on_next_run  # what the action reported is what the audit keeps
 
 
 def test_a_failure_is_audited_with_its_error_and_raised(built_shop: Path) -> None:
@@ -95,7 +95,7 @@ def test_a_failure_is_audited_with_its_error_and_raised(built_shop: Path) -> Non
         with pytest.raises(LakemeshError, match="99") as raised:
             mesh.tables.restore(ORDERS, "99")  # no such version
         [entry] = mesh.catalog.audit_entries(AuditAction.RESTORE)
-    assert entry["allowed"] is True and entry["details"]["error"] == raised.value.message
+    assert entry.allowed is True and entry.details["error"] == raised.value.message
 
 
 def test_parts_recorded_as_they_happen_replace_the_closing_record(built_shop: Path) -> None:
@@ -106,7 +106,7 @@ def test_parts_recorded_as_they_happen_replace_the_closing_record(built_shop: Pa
         with mesh.guard.act(AuditAction.OPTIMIZE, [ORDERS], AccessLevel.ADMIN) as act:
             act.audited = False  # a no-op
         entries = mesh.catalog.audit_entries(AuditAction.RETENTION)
-        assert [(e["target"], e["details"]["rows"]) for e in entries] == [(EVENTS, 2), (ORDERS, 1)]
+        assert [(e.target, e.details["rows"]) for e in entries] == [(EVENTS, 2), (ORDERS, 1)]
         assert mesh.catalog.audit_entries(AuditAction.OPTIMIZE) == []
 
 

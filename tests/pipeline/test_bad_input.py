@@ -27,7 +27,7 @@ def test_unparseable_source_file(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     assert not mesh.lakehouse.exists("orders.order_events")  # the good file was not committed either
     failed = mesh.catalog.runs("orders.order_events")[0]
-    assert failed["status"] == "failed" and "events-0002.jsonl" in failed["error"]
+    assert failed.status is RunStatus.FAILED and "events-0002.jsonl" in (failed.error or "")
 
 
 def test_sql_syntax_error_names_product_and_file(shop_data: Path) -> None:

@@ -10,6 +10,7 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse, LakehouseError
 from lakemesh.pipeline import RunStatus
 from lakemesh.quality.gate import quarantine_id
+from lakemesh.quality.results import CheckStatus
 from lakemesh.synthetic import write_order_events
 from tests.pipeline.conftest import EVENTS, all_orders, held_orders, open_mesh, table_rows
 
@@ -47,8 +48,8 @@ def test_error_severity_stops_the_product_and_records_why(shop_data: Path) -> No
     # the refused run's checks are in the catalog, tied to the run
     [run] = mesh.catalog.runs(SILVER)
     history = mesh.quality.history(SILVER, "status_in_known_set")
-    assert run["status"] == "failed" and history[0]["run_id"] == run["id"]
-    assert history[0]["status"] == "failed" and history[0]["unexpected_count"] > 0
+    assert run.status is RunStatus.FAILED and history[0].run_id == run.id
+    assert history[0].status is CheckStatus.FAILED and (history[0].unexpected_count or 0) > 0
 
 
 @pytest.mark.slow

@@ -44,7 +44,7 @@ def test_a_restored_product_is_rebuilt_and_gets_its_rows_back(built: Path) -> No
     before = _content(built)
     mesh = open_mesh(built)
     result = mesh.tables.restore(SILVER, "0")
-    assert result["rebuild_on_next_run"] == [SILVER, GOLD]
+    assert result.rebuild_on_next_run == [SILVER, GOLD] and result.restored_to == 0
     report = open_mesh(built).run()
     runs = _by_product(report)
     assert report.ok and runs[SILVER] == (RunStatus.SUCCEEDED, "restored to an earlier version")
@@ -62,7 +62,7 @@ def test_restoring_bronze_before_a_bad_file_drops_its_rows_downstream(built: Pat
     assert open_mesh(built).run().ok
     assert _content(built) != first
     mesh = open_mesh(built)
-    assert mesh.tables.restore(BRONZE, "0")["rebuild_on_next_run"] == [SILVER, GOLD]
+    assert mesh.tables.restore(BRONZE, "0").rebuild_on_next_run == [SILVER, GOLD]
     bad.unlink()  # the batch was bad: restored away, and removed from the source
     report = open_mesh(built).run()
     runs = _by_product(report)

@@ -46,7 +46,7 @@ def test_first_run_builds_every_layer(shop_data: Path) -> None:
     assert table_rows(mesh, GOLD) == table_rows(mesh, GOLD_CHECK)
     # each run is recorded with its lineage
     runs = mesh.catalog.runs("orders.analytics_orders")
-    assert runs[0]["status"] == "succeeded" and runs[0]["input_versions"] == {"orders.order_events": [None, 0]}
+    assert runs[0].status is RunStatus.SUCCEEDED and runs[0].input_versions == {"orders.order_events": [None, 0]}
 
 
 @pytest.mark.slow

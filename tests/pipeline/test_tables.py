@@ -38,11 +38,11 @@ def test_time_travel(read_only: Path) -> None:
     now = table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders")
     then = mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of="0").to_pylist()
     first_run = mesh.catalog.runs("orders.analytics_orders")[-1]
-    assert all_orders(mesh) == 3000 and then == [{"n": first_run["rows_written"]}] and now[0]["n"] > then[0]["n"]
-    first_commit = mesh.tables.history("orders.analytics_orders")[-1]["timestamp"]
-    from datetime import UTC, datetime
+    assert all_orders(mesh) == 3000 and then == [{"n": first_run.rows_written}] and now[0]["n"] > then[0]["n"]
+    first_commit = mesh.tables.history("orders.analytics_orders")[-1].timestamp
+    from datetime import timedelta
 
-    stamp = datetime.fromtimestamp(first_commit / 1000 + 0.001, UTC).isoformat()
+    stamp = (first_commit + timedelta(milliseconds=1)).isoformat()
     assert mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of=stamp).to_pylist() == then
 
 
@@ -82,12 +82,12 @@ def test_as_of_must_be_a_version_or_time(read_only: Path) -> None:
 def test_history_and_restore(two_versions: Path) -> None:
     mesh = open_mesh(two_versions)
     history = mesh.tables.history("orders.analytics_orders")
-    assert [h["version"] for h in history] == [1, 0]
-    assert history[0]["operation"] == "MERGE"
+    assert [h.version for h in history] == [1, 0]
+    assert history[0].operation == "MERGE"
     at_zero = mesh.query("SELECT count(*) AS n FROM orders.analytics_orders", as_of="0").to_pylist()
     mesh.tables.restore("orders.analytics_orders", "0")
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.analytics_orders") == at_zero
-    assert mesh.tables.history("orders.analytics_orders")[0]["operation"] == "RESTORE"
+    assert mesh.tables.history("orders.analytics_orders")[0].operation == "RESTORE"
 
 
 @pytest.mark.slow
@@ -100,10 +100,10 @@ def test_optimize_and_vacuum(shop_data: Path, monkeypatch: pytest.MonkeyPatch) -
     files_before = len(mesh.lakehouse.table("orders.order_events").file_uris())
     assert files_before >= 4
     rows_before = table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events")
-    metrics = mesh.tables.optimize("orders.order_events")
-    assert (
-        metrics["numFilesRemoved"] == files_before and len(mesh.lakehouse.table("orders.order_events").file_uris()) == 1
-    )
+    compacted = mesh.tables.optimize("orders.order_events")
+    assert compacted.files_removed == files_before and compacted.files_added == 1 and compacted.bytes_removed > 0
+    assert len(mesh.lakehouse.table("orders.order_events").file_uris()) == 1
+    assert compacted.version == mesh.lakehouse.version("orders.order_events")
     assert table_rows(mesh, "SELECT count(*) AS n FROM orders.order_events") == rows_before
     stale = mesh.tables.vacuum("orders.order_events", retain_hours=0, dry_run=True, force=True)
     assert len(stale) == files_before
@@ -149,7 +149,7 @@ def test_zorder_keeps_every_row(shop_data: Path) -> None:
     mesh = open_mesh(shop_data)
     mesh.run()
     before = table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders")
-    metrics = mesh.tables.optimize("orders.analytics_orders", zorder=["customer_id", "order_date"])
-    assert metrics["numFilesAdded"] >= 1
-    assert mesh.tables.history("orders.analytics_orders")[0]["operation"] == "OPTIMIZE"
+    compacted = mesh.tables.optimize("orders.analytics_orders", zorder=["customer_id", "order_date"])
+    assert compacted.files_added >= 1 and compacted.zorder == ["customer_id", "order_date"]
+    assert mesh.tables.history("orders.analytics_orders")[0].operation == "OPTIMIZE"
     assert table_rows(mesh, "SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders") == before

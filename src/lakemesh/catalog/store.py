@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,40 +13,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from lakemesh.catalog import tables as t
 from lakemesh.catalog.audit import AuditAction
 from lakemesh.catalog.engine import check_connection, current_revision, display_url, make_engine, migrate
+from lakemesh.catalog.records import (
+    AuditRecord,
+    ColumnRecord,
+    ProductRecord,
+    ProductRow,
+    QualityRecord,
+    RunRecord,
+    VersionRecord,
+)
 from lakemesh.catalog.search import SearchHit, search_products
 from lakemesh.catalog.sync import SyncReport, WorkspaceSync
 from lakemesh.errors import CatalogError, NotFoundError
 from lakemesh.spec.problems import did_you_mean
 from lakemesh.spec.workspace import Workspace
-
-
-@dataclass(frozen=True)
-class VersionRecord:
-    kind: str
-    entity_id: str
-    version: int
-    semver: str | None
-    change: str
-    summary: list[str]
-    changed_by: str
-    changed_at: datetime
-    document: Any
-
-
-@dataclass(frozen=True)
-class ProductRecord:
-    """A registered product with its contract, columns and history."""
-
-    row: dict[str, Any]
-    contract: dict[str, Any] | None
-    columns: list[dict[str, Any]]
-    versions: list[VersionRecord]
-    quality: list[dict[str, Any]] = field(default_factory=list)  # the latest check's results and metrics
-
-    @property
-    def document(self) -> dict[str, Any]:
-        doc = self.row["document"]
-        return doc if isinstance(doc, dict) else {}
 
 
 class Catalog:
@@ -104,7 +83,7 @@ class Catalog:
                 hint = did_you_mean(product_id, self.product_ids())
                 raise NotFoundError(f"no product '{product_id}' in the catalog{hint}", "run `lakemesh catalog sync`")
             contract = None
-            columns: list[dict[str, Any]] = []
+            columns: list[ColumnRecord] = []
             if row["contract_id"]:
                 contract = self.contract_document(row["contract_id"])
                 cols = (
@@ -112,9 +91,14 @@ class Catalog:
                     .where(t.columns.c.contract_id == row["contract_id"])
                     .order_by(t.columns.c.table_name, t.columns.c.position)
                 )
-                columns = [dict(c) for c in conn.execute(cols).mappings()]
-        versions = self.versions("product", product_id)
-        return ProductRecord(dict(row), contract, columns, versions, self.latest_quality(product_id))
+                columns = [ColumnRecord.model_validate(c) for c in conn.execute(cols).mappings()]
+        return ProductRecord(
+            product=ProductRow.model_validate(row),
+            contract=contract,
+            columns=columns,
+            versions=self.versions("product", product_id),
+            quality=self.latest_quality(product_id),
+        )
 
     def contract_document(self, contract_id: str) -> dict[str, Any] | None:
         """The current registered document of a contract, or None."""
@@ -134,20 +118,7 @@ class Catalog:
             .order_by(t.spec_versions.c.version.desc())
         )
         with self.engine.connect() as conn:
-            return [
-                VersionRecord(
-                    r["kind"],
-                    r["entity_id"],
-                    r["version"],
-                    r["semver"],
-                    r["change"],
-                    list(r["summary"]),
-                    r["changed_by"],
-                    r["changed_at"],
-                    r["document"],
-                )
-                for r in conn.execute(q).mappings()
-            ]
+            return [VersionRecord.model_validate(r) for r in conn.execute(q).mappings()]
 
     def record_run(self, row: dict[str, Any], inputs: list[str]) -> None:
         """A pipeline run of one product, with the table lineage it exercised (inputs -> output)."""
@@ -174,16 +145,16 @@ class Catalog:
         with self.engine.begin() as conn:
             conn.execute(insert(t.quality_results), rows)
 
-    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def quality_history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[QualityRecord]:
         """Recorded results of a product's checks (one check when named), newest first."""
         q = select(t.quality_results).where(t.quality_results.c.product_id == product_id)
         if check is not None:
             q = q.where(t.quality_results.c.check_name == check)
         q = q.order_by(t.quality_results.c.checked_at.desc(), t.quality_results.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [QualityRecord.from_row(r) for r in conn.execute(q).mappings()]
 
-    def latest_quality(self, product_id: str) -> list[dict[str, Any]]:
+    def latest_quality(self, product_id: str) -> list[QualityRecord]:
         """The results of the product's most recent check or gate."""
         newest = (
             select(t.quality_results.c.checked_at)
@@ -197,13 +168,13 @@ class Catalog:
             .order_by(t.quality_results.c.id)
         )
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [QualityRecord.from_row(r) for r in conn.execute(q).mappings()]
 
-    def runs(self, product_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    def runs(self, product_id: str, limit: int = 20) -> list[RunRecord]:
         """The latest runs of a product, newest first."""
         q = select(t.runs).where(t.runs.c.product_id == product_id).order_by(t.runs.c.started_at.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [RunRecord.model_validate(r) for r in conn.execute(q).mappings()]
 
     def audit(
         self, actor: str, action: AuditAction, target: str | None, allowed: bool, details: dict[str, Any]
@@ -221,7 +192,7 @@ class Catalog:
                 )
             )
 
-    def audit_entries(self, action: AuditAction, limit: int | None = None) -> list[dict[str, Any]]:
+    def audit_entries(self, action: AuditAction, limit: int | None = None) -> list[AuditRecord]:
         """Audit records of one action (`forget`, `query`, ...), newest first."""
         q = (
             select(t.audit_log)
@@ -230,7 +201,7 @@ class Catalog:
             .limit(limit)
         )
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+            return [AuditRecord.model_validate(r) for r in conn.execute(q).mappings()]
 
     @property
     def catalog_id(self) -> str:

@@ -7,39 +7,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, Table, delete, insert, select, update
 
 from lakemesh.catalog import tables as t
+from lakemesh.catalog.records import ChangeKind, EntityKind
 from lakemesh.spec.diff import diff_contracts
 from lakemesh.spec.odcs import Contract, contract_from_document
 from lakemesh.spec.workspace import DomainEntry, ProductEntry, Workspace
 
 
-@dataclass(frozen=True)
-class EntityChange:
+class EntityChange(BaseModel):
     """What a sync did to one domain, product or contract."""
 
-    kind: str
+    model_config = ConfigDict(frozen=True)
+
+    kind: EntityKind
     id: str
-    change: str  # created | updated | removed | unchanged
+    change: ChangeKind
     version: int
     summary: tuple[str, ...] = ()
 
 
-@dataclass
-class SyncReport:
-    changes: list[EntityChange] = field(default_factory=list)
+class SyncReport(BaseModel):
+    """Every entity a sync looked at, changed or not (`catalog sync --json`)."""
 
-    def count(self, change: str, kind: str | None = None) -> int:
+    changes: list[EntityChange] = Field(default_factory=list)
+
+    def count(self, change: ChangeKind | str, kind: EntityKind | str | None = None) -> int:
         return sum(1 for c in self.changes if c.change == change and (kind is None or c.kind == kind))
 
     @property
     def changed(self) -> list[EntityChange]:
-        return [c for c in self.changes if c.change != "unchanged"]
+        return [c for c in self.changes if c.change is not ChangeKind.UNCHANGED]
 
 
 def content_hash(document: Any) -> str:
@@ -105,7 +108,10 @@ class WorkspaceSync:
                 **cols,
             )
         )
-        self.report.changes.append(EntityChange(kind, key, change, version, tuple(summary)))
+        entity = EntityChange(
+            kind=EntityKind(kind), id=key, change=ChangeKind(change), version=version, summary=tuple(summary)
+        )
+        self.report.changes.append(entity)
 
     def _upsert(
         self,
@@ -122,7 +128,10 @@ class WorkspaceSync:
         digest = content_hash(document)
         current = self._current(table, key_col, key)
         if current is not None and current["content_hash"] == digest and current["removed_at"] is None:
-            self.report.changes.append(EntityChange(kind, key, "unchanged", current["version"]))
+            unchanged = EntityChange(
+                kind=EntityKind(kind), id=key, change=ChangeKind.UNCHANGED, version=current["version"]
+            )
+            self.report.changes.append(unchanged)
             return False
         row = {
             **values,
@@ -215,7 +224,8 @@ class WorkspaceSync:
         }
         changed = self._upsert(t.products, t.products.c.id, "product", spec.id, doc, values, flat_diff, spec.version)
         contract_changed = contract is not None and any(
-            c.kind == "contract" and c.id == contract.id and c.change != "unchanged" for c in self.report.changes
+            c.kind is EntityKind.CONTRACT and c.id == contract.id and c.change is not ChangeKind.UNCHANGED
+            for c in self.report.changes
         )
         if changed or contract_changed:
             self._search_entry(entry)

@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from lakemesh.catalog.records import RunRecord, RunStatus
 from lakemesh.cdc.events import EventColumns, bronze_rows
 from lakemesh.cdc.pgoutput import Relation
 from lakemesh.cdc.postgres import (
@@ -234,21 +235,72 @@ def reset(entry: ProductEntry, lakehouse: Lakehouse) -> None:
         lakehouse.append(entry.id, empty, marks, {"lakemesh.cdc": "reset: the next run takes a new snapshot"})
 
 
-def status(entry: ProductEntry, lakehouse: Lakehouse) -> dict[str, object]:
+class SlotState(BaseModel):
+    """The replication slot as the server sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slot: str
+    plugin: str
+    active: bool
+    confirmed_lsn: str | None
+    restart_lsn: str | None
+    current_lsn: str
+    lag_bytes: int | None
+
+
+class CdcRun(BaseModel):
+    """The last recorded capture run of a CDC product: when, how it ended, what it moved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime | None
+    status: RunStatus
+    error: str | None = None
+    snapshot_rows: int = 0
+    events: int = 0
+    skipped: int = 0
+    commits: int = 0
+    position: str | None = None
+    events_per_second: float = 0.0
+
+    @classmethod
+    def of(cls, run: RunRecord) -> CdcRun:
+        """From the catalog's record of a run of kind `cdc` (its counts kept in `details`)."""
+        counts = {k: v for k, v in run.details.items() if k in cls.model_fields}
+        return cls(at=run.finished_at, status=run.status, error=run.error, **counts)
+
+
+class CdcStatus(BaseModel):
+    """A CDC product's slot, publication and tables, the position bronze holds, and the last run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product: str
+    slot: str
+    publication: str
+    tables: list[str]
+    snapshot_done: bool
+    bronze_position: str
+    slot_state: SlotState | None  # None: no slot on the server (the first run creates it)
+    last_run: CdcRun | None = None  # filled by the mesh from the catalog
+
+
+def status(entry: ProductEntry, lakehouse: Lakehouse) -> CdcStatus:
     """The slot as the server sees it and the position bronze holds."""
     config = CdcConfig.of(entry.id, cdc_source(entry))
     durable, snapshot_done = durable_position(lakehouse, entry.id, config.slot)
-    out: dict[str, object] = {
-        "product": entry.id,
-        "slot": config.slot,
-        "publication": config.publication,
-        "tables": config.tables,
-        "snapshot_done": snapshot_done,
-        "bronze_position": lsn_text(durable.commit_lsn),
-    }
     conn = connect(config.url)
     try:
-        out["slot_state"] = slot_info(conn, config.slot)
+        slot = slot_info(conn, config.slot)
     finally:
         conn.close()
-    return out
+    return CdcStatus(
+        product=entry.id,
+        slot=config.slot,
+        publication=config.publication,
+        tables=list(config.tables),
+        snapshot_done=snapshot_done,
+        bronze_position=lsn_text(durable.commit_lsn),
+        slot_state=SlotState.model_validate(slot) if slot is not None else None,
+    )

@@ -130,30 +130,26 @@ def status(
     if as_json:
         print_json(info)
         return
-    slot = info.get("slot_state") or {}
     console.print(
         f"[bold]{esc(product)}[/]: "
-        + esc(f"slot {info['slot']}, publication {info['publication']}, tables {info['tables']}")
+        + esc(f"slot {info.slot}, publication {info.publication}, tables {', '.join(info.tables)}")
     )
-    if slot:
-        state = "[green]active[/]" if slot.get("active") else "idle"
-        console.print(
-            f"  slot {state}: "
-            + esc(
-                f"confirmed {slot['confirmed_lsn']}, server at {slot['current_lsn']}, "
-                f"lag {int(slot['lag_bytes'] or 0):,} bytes"
-            )
-        )
+    slot = info.slot_state
+    if slot is not None:
+        state = "[green]active[/]" if slot.active else "idle"
+        lag = f"lag {slot.lag_bytes or 0:,} bytes"
+        console.print(f"  slot {state}: " + esc(f"confirmed {slot.confirmed_lsn}, server at {slot.current_lsn}, {lag}"))
     else:
         console.print("  [yellow]no slot on the server[/] (first run creates it; `cdc reset` after a loss)")
     console.print(
-        f"  bronze holds changes up to {info['bronze_position']}; snapshot done: {info['snapshot_done']}", markup=False
+        f"  bronze holds changes up to {info.bronze_position}; snapshot done: {info.snapshot_done}", markup=False
     )
-    last = info.get("last_run")
-    if isinstance(last, dict):
+    last = info.last_run
+    if last is not None:
+        at = f"{last.at:%Y-%m-%d %H:%M:%S}" if last.at else "?"
         console.print(
-            f"  last run {last['at']:%Y-%m-%d %H:%M:%S}: {last['status']}, {last.get('events', 0):,} events "
-            f"({last.get('events_per_second', 0):,} events/s)" + (f"; error: {last['error']}" if last["error"] else ""),
+            f"  last run {at}: {last.status.value}, {last.events:,} events "
+            f"({last.events_per_second:,} events/s)" + (f"; error: {last.error}" if last.error else ""),
             markup=False,
         )
 

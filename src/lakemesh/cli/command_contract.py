@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from lakemesh.cli.common import resolve_contract
 from lakemesh.cli.render import (
-    check_json,
+    DiffReport,
+    Document,
+    ProblemsReport,
     check_table,
     console,
     esc,
     print_json,
-    problems_json,
     problems_table,
+    to_json,
     working,
 )
 from lakemesh.errors import LakemeshError
@@ -41,7 +42,7 @@ def lint(
         problems = [exc.problem]
         raw = None
     if as_json:
-        print_json({"ok": not has_errors(problems), "problems": problems_json(problems)})
+        print_json(ProblemsReport.of(problems))
     elif problems:
         console.print(problems_table(problems))
     if has_errors(problems):
@@ -67,15 +68,7 @@ def diff(
     without a major version bump."""
     result = diff_contracts(resolve_contract(ctx, old), resolve_contract(ctx, new))
     if as_json:
-        print_json(
-            {
-                "old_version": result.old_version,
-                "new_version": result.new_version,
-                "required_bump": result.required_bump,
-                "version_ok": result.version_ok,
-                "changes": [c.__dict__ for c in result.changes],
-            }
-        )
+        print_json(DiffReport.of(result))
     else:
         for c in result.changes:
             mark = "[red]breaking[/]    " if c.breaking else "[green]non-breaking[/]"
@@ -102,7 +95,7 @@ def export(
     if fmt == "odcs":
         text = to_odcs(loaded)
     elif fmt == "jsonschema":
-        text = json.dumps(to_jsonschema(loaded), indent=2) + "\n"
+        text = to_json(Document(to_jsonschema(loaded))) + "\n"
     elif fmt == "sql-ddl":
         text = to_sql_ddl(loaded, dialect)
     else:
@@ -131,7 +124,7 @@ def check(
     with working(f"checking {data} against {loaded.id}"):
         report = check_file(loaded, data, table=table, fmt=fmt)
     if as_json:
-        print_json(check_json(report))
+        print_json(report)
     else:
         console.print(check_table(report, show_passed=show_all))
         verdict = "[green]passed[/]" if report.passed else f"[red]{len(report.failed)} rules failed[/]"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 
 def demo(
+    ctx: typer.Context,
     rows: int = typer.Option(1_000_000, "--rows", min=1, help="Synthetic order events to generate."),
     target: Path = typer.Option(Path("demo-workspace"), "--dir", help="Working folder (replaced on each run)."),
 ) -> None:
@@ -34,7 +35,7 @@ def demo(
         files = demo_lib.generate_data(target, rows, max(1000, rows // 20))
     for product, (path, count) in files.items():
         console.print(f"[green]✓[/] {count:,} rows for {product} in {path.relative_to(target)}")
-    mesh = Mesh.open(target)
+    mesh = ctx.with_resource(Mesh.open(target))  # closed when the command ends, however it ends
     report = mesh.validate()
     console.print(
         f"[green]✓[/] validated {len(mesh.workspace.products)} products, "
@@ -84,7 +85,6 @@ def demo(
     names = esc(", ".join(p.name for p in policies))
     console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
     _governed(mesh)
-    mesh.close()
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
     for cmd in (

@@ -34,7 +34,7 @@ def forget(
     instead: their encrypted values become unreadable everywhere at once; what rows hold in clear stays."""
     report = open_mesh(ctx).governance.forget(subjects, dry_run, shred=shred)
     if as_json:
-        print_json({**report.summary(), "dry_run": dry_run, "source_files": report.source_files})
+        print_json(report)
     else:
         render_erasure(report)
     if not report.ok:
@@ -42,7 +42,9 @@ def forget(
 
 
 def render_erasure(report: ErasureReport) -> None:
-    shredding = any(s.action == "shred" for s in report.steps)
+    from lakemesh.governance.erasure import ErasureAction
+
+    shredding = any(s.action is ErasureAction.SHRED for s in report.steps)
     sizes = not (report.dry_run or shredding)
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("product", no_wrap=True)
@@ -53,9 +55,11 @@ def render_erasure(report: ErasureReport) -> None:
             f"{n:,}" + (" (quarantine)" if t.endswith("__quarantine") else "") for t, n in step.rows.items()
         )
         action = (
-            f"[red]{step.action} failed[/]"
+            f"[red]{step.action.value} failed[/]"
             if step.error
-            else {"review": "[yellow]review[/]"}.get(step.action, step.action)
+            else "[yellow]review[/]"
+            if step.action is ErasureAction.REVIEW
+            else step.action.value
         )
         moved = (
             (_size(step.bytes_rewritten), f"{step.files_removed} files, {_size(step.bytes_removed)}") if sizes else ()
@@ -63,7 +67,7 @@ def render_erasure(report: ErasureReport) -> None:
         table.add_row(plain(step.product_id), action, rows, *moved, plain(step.error or step.reason))
     console.print(table)
     if shredding:
-        shredded = sum(s.total_rows for s in report.steps if s.action == "shred")
+        shredded = sum(s.total_rows for s in report.steps if s.action is ErasureAction.SHRED)
         done = "would shred" if report.dry_run else f"destroyed {report.keys_destroyed} key(s): shredded"
         console.print(f"{done} the encrypted values of {shredded:,} rows in {report.seconds:.1f}s")
     else:

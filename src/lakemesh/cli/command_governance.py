@@ -71,7 +71,7 @@ def classify(
     entry = mesh.workspace.product(product)
     proposals = run_classify(entry, mesh.lakehouse, sample)
     if as_json:
-        print_json([p.as_dict() for p in proposals])
+        print_json(proposals)
     elif not proposals:
         console.print(f"{entry.id}: no PII found in untagged columns", markup=False)
     else:
@@ -140,7 +140,7 @@ def encrypt(
     mesh = open_mesh(ctx)
     plan = mesh.governance.encryption_plan(products or None, rotate)
     if as_json and dry_run:
-        print_json({**plan.as_dict(), "dry_run": True})
+        print_json(plan)
         return
     if not as_json:
         _render_plan(plan)
@@ -149,7 +149,9 @@ def encrypt(
         return
     if plan.empty and not rotate and not retire_old:
         if as_json:
-            print_json({**plan.as_dict(), "tables": {}})
+            from lakemesh.governance.encryption_plan import EncryptionResult
+
+            print_json(EncryptionResult(key=plan.key, plan=plan))
         return
     if retire_old and not as_json:
         console.print("[yellow]![/] --retire-old then destroys the older mesh keys: what they sealed, in any copy "
@@ -157,14 +159,14 @@ def encrypt(
     if not plan.empty or retire_old:
         _confirm(yes, f"rewrite {len(plan.tables)} table(s), purge their history" + (" and destroy the older keys"
                  if retire_old else ""))  # fmt: skip
-    details = mesh.governance.encrypt(products or None, rotate, retire_old, plan=plan)
+    result = mesh.governance.encrypt(products or None, rotate, retire_old, plan=plan)
     if as_json:
-        print_json(details)
+        print_json(result)
         return
-    for table_id, rows in details["tables"].items():
+    for table_id, rows in result.tables.items():
         console.print(f"{table_id}: {rows:,} rows re-encrypted", markup=False)
-    console.print(f"active mesh key {details['key']}" + (f"; destroyed {', '.join(details['retired'])}"
-                  if details["retired"] else ""), markup=False)  # fmt: skip
+    destroyed = f"; destroyed {', '.join(result.retired)}" if result.retired else ""
+    console.print(f"active mesh key {result.key}{destroyed}", markup=False)
 
 
 def _render_plan(plan: EncryptionPlan) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -12,11 +11,24 @@ import typer
 from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import STATUS_STYLE, console, dump, esc, metrics_line, plain, print_json, render_rows, styled
+from lakemesh.cli.render import (
+    STATUS_STYLE,
+    Rows,
+    Value,
+    console,
+    esc,
+    metrics_line,
+    plain,
+    print_json,
+    render_rows,
+    styled,
+    to_json,
+)
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.results import CheckStatus, QualityReport, _jsonable
 
 if TYPE_CHECKING:
+    from lakemesh.catalog import QualityRecord
     from lakemesh.quality.gx_import import ImportReport
 
 app = typer.Typer(
@@ -27,7 +39,12 @@ app = typer.Typer(
 SPARK = "▁▂▃▄▅▆▇█"
 SEVERITY_SHORT = {"error": "error", "quarantine": "quar", "warning": "warn"}
 HIDDEN_METRICS = {"metric.freshness_sla_seconds"}
-MARK = {"passed": "[green]✓[/]", "warning": "[yellow]![/]", "failed": "[red]✗[/]", "error": "[red bold]E[/]"}
+MARK = {
+    CheckStatus.PASSED: "[green]✓[/]",
+    CheckStatus.WARNING: "[yellow]![/]",
+    CheckStatus.FAILED: "[red]✗[/]",
+    CheckStatus.ERROR: "[red bold]E[/]",
+}
 
 
 def _short(value: Any, width: int = 28) -> str:
@@ -38,7 +55,7 @@ def _short(value: Any, width: int = 28) -> str:
     elif isinstance(value, int):
         text = f"{value:,}"
     else:
-        text = json.dumps(_jsonable(value), default=str) if isinstance(value, list | dict) else str(value)
+        text = to_json(Value(_jsonable(value)), indent=None) if isinstance(value, list | dict) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -104,7 +121,7 @@ def junit(report: QualityReport) -> str:
         if r.unexpected_count is not None:
             message += f", {r.unexpected_count} unexpected ({r.unexpected_percent or 0:.2f}%)"
         if r.status is CheckStatus.FAILED:
-            ET.SubElement(case, "failure", message=message, type=r.type).text = json.dumps(dump(r), default=str)
+            ET.SubElement(case, "failure", message=message, type=r.type).text = to_json(r, indent=None)
         elif r.status is CheckStatus.ERROR:
             ET.SubElement(case, "error", message=r.detail, type=r.type)
         elif r.status is CheckStatus.WARNING:
@@ -167,7 +184,7 @@ def history(
     """Each check's recent results as a trend (✓ passed, ! warning, ✗ failed) and the computed metrics over time."""
     rows = open_mesh(ctx).quality.history(product, check_name, limit=5000)
     if as_json:
-        print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows[: limit * 50]])
+        print_json(rows[: limit * 50])
         return
     if not rows:
         console.print(
@@ -175,26 +192,26 @@ def history(
             markup=False,
         )
         return
-    by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_check: dict[str, list[QualityRecord]] = defaultdict(list)
     for r in reversed(rows):  # oldest first
-        by_check[r["check_name"]].append(r)
+        by_check[r.check_name].append(r)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     for name in ("check", "trend", "last", "unexpected", "when"):
         table.add_column(name, overflow="fold")
     for name, results in sorted(by_check.items(), key=lambda kv: (kv[0].startswith("metric."), kv[0])):
         recent = results[-limit:]
         last = recent[-1]
-        when = last["checked_at"].strftime("%Y-%m-%d %H:%M") if last["checked_at"] else ""
-        if name.startswith("metric."):
-            values = [float(r["observed"]) for r in recent if isinstance(r["observed"], int | float)]
+        when = last.checked_at.strftime("%Y-%m-%d %H:%M")
+        if last.is_metric:
+            values = [float(r.observed) for r in recent if isinstance(r.observed, int | float)]
             if name in HIDDEN_METRICS or not values:
                 continue
             current = f"{values[-1]:.4g}" if values else ""
             table.add_row(plain(name), f"[cyan]{sparkline(values)}[/]", current, "", when)
             continue
-        trend = "".join(MARK.get(r["status"], "?") for r in recent)
-        unexpected = "" if last["unexpected_count"] is None else f"{last['unexpected_count']:,}"
-        table.add_row(plain(name), trend, plain(last["status"]), unexpected, when)
+        trend = "".join(MARK.get(r.status, "?") if r.status else "?" for r in recent)
+        unexpected = "" if last.unexpected_count is None else f"{last.unexpected_count:,}"
+        table.add_row(plain(name), trend, plain(last.status.value if last.status else ""), unexpected, when)
     console.print(table)
     console.print("[dim]trend: oldest to newest; gates check each run's new rows, `quality check` the whole table[/]")
 
@@ -214,7 +231,7 @@ def quarantine(
     qid = quarantine_id(mesh.workspace.product(product).id)
     total = mesh.lakehouse.table(qid).count() if rows.num_columns else 0
     if as_json:
-        print_json([{k: _jsonable(v) for k, v in r.items()} for r in rows.to_pylist()])
+        print_json(Rows(rows.to_pylist()))
         return
     if rows.num_rows == 0:
         console.print(f"{product}: nothing in quarantine", markup=False)
@@ -226,10 +243,17 @@ def quarantine(
 
 
 @app.command()
-def reprocess(ctx: typer.Context, product: str = typer.Argument(..., help="The product.")) -> None:
+def reprocess(
+    ctx: typer.Context,
+    product: str = typer.Argument(..., help="The product."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
     """Re-check quarantined rows against the contract as it is now; the ones that pass are written to the
     product, the others stay in quarantine with fresh reasons."""
     result = open_mesh(ctx).quality.reprocess(product)
+    if as_json:
+        print_json(result)
+        return
     console.print(
         f"{product}: {result.released:,} rows released into the product"
         + (f" (now version {result.product_version})" if result.released else "")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, render_rows
+from lakemesh.cli.render import Rows, Value, console, print_json, render_rows, to_json
 from lakemesh.errors import LakemeshError
 
 if TYPE_CHECKING:
@@ -56,7 +55,7 @@ STDOUT_FORMATS = ("csv", "json", "parquet")
 def write_stdout(result: pa.Table, fmt: str) -> None:
     """Every row of `result` on stdout: CSV, one JSON array, or a Parquet file's bytes."""
     if fmt == "json":
-        print(json.dumps(result.to_pylist(), default=str))
+        print_json(Rows(result.to_pylist()), indent=None)
         return
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -84,6 +83,6 @@ def write_result(result: pa.Table, output: Path) -> None:
     elif suffix in (".json", ".jsonl"):
         with output.open("w", encoding="utf-8") as out:
             for row in result.to_pylist():
-                out.write(json.dumps(row, default=str) + "\n")
+                out.write(to_json(Value(row), indent=None) + "\n")
     else:
         raise LakemeshError(f"cannot tell the format of {output}", "use a .csv, .parquet or .jsonl file name")

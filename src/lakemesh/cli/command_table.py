@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import typer
 from rich.table import Table
 
@@ -26,11 +24,9 @@ def history(
     for name in ("version", "when", "operation", "metrics", "run"):
         table.add_column(name, overflow="fold")
     for h in rows:
-        when = datetime.fromtimestamp(h.get("timestamp", 0) / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
-        metrics = h.get("operationMetrics") or {}
-        shown = ", ".join(f"{k}={v}" for k, v in metrics.items() if k.startswith("num") and v)[:90]
-        run = plain(h.get("lakemesh.run"))
-        table.add_row(str(h.get("version")), when, plain(h.get("operation")), plain(shown), run)
+        when = h.timestamp.strftime("%Y-%m-%d %H:%M:%S")
+        shown = ", ".join(f"{k}={v}" for k, v in h.operation_metrics.items() if k.startswith("num") and v)[:90]
+        table.add_row(str(h.version), when, plain(h.operation), plain(shown), plain(h.run))
     console.print(table)
 
 
@@ -38,26 +34,32 @@ def restore(
     ctx: typer.Context,
     product_id: str = typer.Argument(...),
     to: str = typer.Option(..., "--to", help="The version number or ISO timestamp to go back to."),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Make an earlier version the current one (a new commit: history is kept)."""
     result = open_mesh(ctx).tables.restore(product_id, to)
-    rebuild = result.pop("rebuild_on_next_run", [])
-    console.print(f"[green]restored[/] {esc(product_id)} to {esc(to)}: {esc(result)}")
-    if rebuild:
-        console.print(f"the next `lakemesh run` rebuilds from full reads: {esc(', '.join(rebuild))}", soft_wrap=True)
+    if as_json:
+        print_json(result)
+        return
+    files = f"{result.files_restored} files restored, {result.files_removed} removed"
+    console.print(f"[green]restored[/] {esc(product_id)} to {esc(to)} as version {result.version}: {files}")
+    if result.rebuild_on_next_run:
+        rebuild = ", ".join(result.rebuild_on_next_run)
+        console.print(f"the next `lakemesh run` rebuilds from full reads: {esc(rebuild)}", soft_wrap=True)
 
 
 def optimize(
     ctx: typer.Context,
     product_id: str = typer.Argument(...),
     zorder: list[str] | None = typer.Option(None, "--zorder", help="Cluster by these columns (Z-order)."),
+    as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Compact small files (and Z-order by columns), one commit."""
-    metrics = open_mesh(ctx).tables.optimize(product_id, zorder)
-    console.print(
-        f"[green]optimized[/] {esc(product_id)}: {metrics.get('numFilesRemoved', 0)} files -> "
-        f"{metrics.get('numFilesAdded', 0)}"
-    )
+    result = open_mesh(ctx).tables.optimize(product_id, zorder)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"[green]optimized[/] {esc(product_id)}: {result.files_removed} files -> {result.files_added}")
 
 
 def vacuum(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from lakemesh.cli.common import open_mesh
-from lakemesh.cli.render import console, esc, print_json, problems_json, problems_table
+from lakemesh.cli.render import ProblemsReport, console, esc, print_json, problems_table
 
 
 def validate(
@@ -24,7 +24,7 @@ def validate(
     report = mesh.validate(skip_catalog=skip_catalog)
     ws = report.workspace
     if as_json:
-        print_json({"ok": report.ok, "problems": problems_json(report.problems)})
+        print_json(ProblemsReport.of(report.problems))
     else:
         if report.problems:
             console.print(problems_table(report.problems))

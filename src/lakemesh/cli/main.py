@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.markup import escape
@@ -77,7 +78,8 @@ def _polish(command: Any) -> None:
 
 
 class LakemeshGroup(TyperGroup):
-    """The root command: global options anywhere on the line, polished help."""
+    """The root command: global options anywhere on the line, polished help, and the one error handler
+    every command runs under (however the app is started: `main`, a test's runner, another program)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +87,17 @@ class LakemeshGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         return super().parse_args(ctx, hoist_global_options(args))
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a LakemeshError (or a library error no layer wrapped) becomes one red line
+        and a hint, exit 1. The command's context has closed by then, and with it the mesh it opened."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # the one boundary: what no layer wrapped still gets one line
+            message, hint = describe(exc)
+            if message is None:
+                raise
+            fail(message, hint, bool((ctx.obj or {}).get("debug")))
 
 
 app = typer.Typer(
@@ -146,20 +159,37 @@ READ_ONLY_HINT = (
 )
 
 
-def _library_errors() -> tuple[tuple[type[BaseException] | tuple[type[Exception], ...], str, str], ...]:
-    """Errors of the libraries underneath that no layer turned into a LakemeshError: what failed, and a hint."""
-    from sqlalchemy.exc import SQLAlchemyError
+def _library_errors() -> list[tuple[type[BaseException] | tuple[type[Exception], ...], str, str]]:
+    """Errors of the libraries underneath that no layer turned into a LakemeshError: what failed, and a hint.
+    Only of libraries already loaded (nothing else can have raised theirs): `--help` loads none."""
+    out: list[tuple[type[BaseException] | tuple[type[Exception], ...], str, str]] = []
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import SQLAlchemyError
 
-    from lakemesh.lakehouse import NATIVE_ERRORS
+        out.append((SQLAlchemyError, "the catalog database failed", "check that the catalog is reachable and writable"))
+    if "lakemesh.lakehouse.store" in sys.modules:
+        from lakemesh.lakehouse import NATIVE_ERRORS
 
-    return (
-        (SQLAlchemyError, "the catalog database failed", "check that the catalog is reachable and writable"),
-        (NATIVE_ERRORS, "a Delta table operation failed", "`lakemesh doctor PRODUCT` checks a table for damage"),
-        (OSError, "a file operation failed", "check the path and its permissions"),
-    )
+        hint = "`lakemesh doctor PRODUCT` checks a table for damage"
+        out.append((NATIVE_ERRORS, "a Delta table operation failed", hint))
+    out.append((OSError, "a file operation failed", "check the path and its permissions"))
+    return out
 
 
-def fail(message: str, hint: str | None, debug: bool) -> None:
+def describe(exc: BaseException) -> tuple[str | None, str | None]:
+    """The red line and hint for an error the CLI reports itself; (None, None) for one it lets through
+    (click's own exits and usage errors, a broken pipe, a bug)."""
+    if isinstance(exc, LakemeshError):
+        return exc.message, exc.hint
+    if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+        return None, None  # the reader went away (`| head`): click quiets it
+    for kind, what, hint in _library_errors():
+        if isinstance(exc, kind):
+            return f"{what}: {exc}", hint
+    return None, None
+
+
+def fail(message: str, hint: str | None, debug: bool) -> NoReturn:
     """One red line (the message's first; --debug shows the traceback and all of it), the hint, exit 1."""
     if debug:
         err_console.print_exception()
@@ -169,21 +199,12 @@ def fail(message: str, hint: str | None, debug: bool) -> None:
     err_console.print(f"[red]error:[/] {escape(lines[0])}", soft_wrap=True)
     if hint:
         err_console.print(f"[dim]hint:[/] {escape(hint)}", soft_wrap=True)
-    sys.exit(1)
+    raise typer.Exit(1)
 
 
 def main() -> None:
-    """Entry point: run the app, turning errors into one red line plus a hint (exit 1)."""
-    debug = "--debug" in sys.argv
-    try:
-        app()
-    except LakemeshError as exc:
-        fail(exc.message, exc.hint, debug)
-    except Exception as exc:  # the one boundary: what no layer wrapped still gets one line
-        for kind, what, hint in _library_errors():
-            if isinstance(exc, kind):
-                fail(f"{what}: {exc}", hint, debug)
-        raise
+    """Entry point; errors are handled by the root command (`LakemeshGroup.invoke`)."""
+    app()
 
 
 if __name__ == "__main__":

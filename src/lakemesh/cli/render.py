@@ -1,4 +1,4 @@
-"""Rich rendering shared by the commands: problems, checks, search hits, JSON output."""
+"""Rendering shared by the commands: problems, checks, rows, and the one JSON path for `--json`."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, RootModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from lakemesh.quality.results import CheckReport, CheckStatus
+from lakemesh.spec.diff import Change, ContractDiff
 from lakemesh.spec.problems import Problem
 
 if TYPE_CHECKING:  # the data stack is imported by the commands that run, not by `--help`
@@ -59,19 +60,41 @@ def esc(value: Any) -> str:
     return escape("" if value is None else str(value))
 
 
-def print_json(data: BaseModel | Sequence[BaseModel] | Any) -> None:
-    """Plain JSON on stdout, for scripts and CI: a result model (or a list of them) as `model_dump(mode="json")`,
-    the same shape a future HTTP API returns; other data (rows, a Delta log) as it is."""
-    if isinstance(data, BaseModel):
-        data = dump(data)
-    elif isinstance(data, list | tuple) and data and all(isinstance(x, BaseModel) for x in data):
-        data = [dump(x) for x in data]
-    print(json.dumps(data, indent=2, default=str))
+Result = BaseModel | Sequence[BaseModel]
 
 
-def dump(result: BaseModel) -> Any:
-    """A result model as JSON-ready data: enums as their values, public field names."""
-    return result.model_dump(mode="json", by_alias=True, fallback=str)
+class Rows(RootModel[list[dict[str, Any]]]):
+    """Rows of a table (a query's result, quarantined records) as a result: dumped like every other one."""
+
+    model_config = ConfigDict(ser_json_bytes="hex")
+
+
+class Document(RootModel[dict[str, Any]]):
+    """A JSON document lakemesh generates (a contract as JSON Schema), printed through the same path."""
+
+
+class Value(RootModel[Any]):
+    """One value from data (an observed list or mapping), shown as compact JSON."""
+
+    model_config = ConfigDict(ser_json_bytes="hex")
+
+
+def dump(result: Result) -> Any:
+    """A result model (or a list of them) as JSON-ready data: enums as their values, public field names;
+    the shape a future HTTP API returns too."""
+    if isinstance(result, BaseModel):
+        return result.model_dump(mode="json", by_alias=True, fallback=str)
+    return [r.model_dump(mode="json", by_alias=True, fallback=str) for r in result]
+
+
+def to_json(result: Result, indent: int | None = 2) -> str:
+    """The one way the CLI turns a result into JSON text: `model_dump(mode="json")`, then serialized."""
+    return json.dumps(dump(result), indent=indent, ensure_ascii=False)
+
+
+def print_json(result: Result, indent: int | None = 2) -> None:
+    """Plain JSON on stdout, for scripts and CI: every `--json` goes through here."""
+    print(to_json(result, indent))
 
 
 def render_rows(data: pa.Table, limit: int = 50) -> None:
@@ -97,11 +120,35 @@ def problems_table(problems: Sequence[Problem]) -> Table:
     return table
 
 
-def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:
-    return [
-        {"severity": p.severity.value, "file": p.file, "line": p.line, "path": p.path, "message": p.message}
-        for p in problems
-    ]
+class ProblemsReport(BaseModel):
+    """Spec problems as a result (`validate --json`, `contract lint --json`): ok when none is an error."""
+
+    ok: bool
+    problems: list[Problem]
+
+    @classmethod
+    def of(cls, problems: Sequence[Problem]) -> ProblemsReport:
+        return cls(ok=not any(p.is_error for p in problems), problems=list(problems))
+
+
+class DiffReport(BaseModel):
+    """A contract diff as a result (`contract diff --json`): each change, the bump they call for."""
+
+    old_version: str
+    new_version: str
+    required_bump: str
+    version_ok: bool
+    changes: list[Change]
+
+    @classmethod
+    def of(cls, diff: ContractDiff) -> DiffReport:
+        return cls(
+            old_version=diff.old_version,
+            new_version=diff.new_version,
+            required_bump=diff.required_bump,
+            version_ok=diff.version_ok,
+            changes=diff.changes,
+        )
 
 
 def _example(example: dict[str, Any]) -> str:
@@ -139,28 +186,6 @@ def check_table(report: CheckReport, show_passed: bool = False) -> Table:
     if passed:
         table.add_row(f"[green]{passed} rules passed[/]", "", "", "", "", "")
     return table
-
-
-def check_json(report: CheckReport) -> dict[str, Any]:
-    return {
-        "contract": report.contract_id,
-        "table": report.table,
-        "source": report.source,
-        "rows": report.rows,
-        "seconds": round(report.seconds, 3),
-        "passed": report.passed,
-        "results": [
-            {
-                "rule": r.rule,
-                "column": r.column,
-                "status": r.status.value,
-                "violations": r.violations,
-                "detail": r.detail,
-                "examples": list(r.examples),
-            }
-            for r in report.results
-        ],
-    }
 
 
 def metrics_line(metrics: dict[str, float | None], taken: str | None = None) -> str:

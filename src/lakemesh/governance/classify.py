@@ -13,10 +13,11 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
@@ -107,24 +108,26 @@ DETECTORS = (
 )
 
 
-@dataclass
-class Proposal:
+class Proposal(BaseModel):
+    """PII tags proposed for one untagged column, with the evidence (`governance classify --json`)."""
+
+    model_config = ConfigDict(frozen=True)
+
     column: str
     kind: str
     confidence: float
     classification: str
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
     by_name: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "tags": ["pii", self.kind],
-            "classification": self.classification,
-            "confidence": round(self.confidence, 3),
-            "by_name": self.by_name,
-            "examples": self.examples,
-        }
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tags(self) -> list[str]:
+        return ["pii", self.kind]
+
+    @field_serializer("confidence")
+    def _confidence(self, value: float) -> float:
+        return round(value, 3)
 
 
 def mask(value: str) -> str:
@@ -152,7 +155,14 @@ def propose(name: str, values: list[str]) -> Proposal | None:
             confidence = (0.6 + 0.4 * share) if hinted and (share >= 0.5 or not values) else 0.0
         if confidence and (best is None or confidence > best.confidence):
             examples = [mask(v) for v in values if d.test(v)][:2]
-            best = Proposal(name, d.kind, confidence, d.classification, examples, hinted)
+            best = Proposal(
+                column=name,
+                kind=d.kind,
+                confidence=confidence,
+                classification=d.classification,
+                examples=examples,
+                by_name=hinted,
+            )
     return best
 
 

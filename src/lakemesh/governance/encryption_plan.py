@@ -10,37 +10,54 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from lakemesh.governance.encryption import ENV_KEY, PREFIX, EncryptionError, Encryptor, reencrypt
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.sql import lit, q, relation
 
 
-@dataclass
-class TablePlan:
+class UnsealedCounts(BaseModel):
+    """How many of a protected column's values are not sealed under the active key, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    clear: int = 0
+    old_key: int = 0  # sealed under an older mesh key
+    shredded: int = 0  # sealed with a destroyed subject key: a rewrite drops them
+
+    def any(self) -> bool:
+        return bool(self.clear or self.old_key or self.shredded)
+
+    def describe(self) -> str:
+        """`12 clear, 3 old key`: the non-zero counts."""
+        counts = (("clear", self.clear), ("old key", self.old_key), ("shredded", self.shredded))
+        return ", ".join(f"{n:,} {kind}" for kind, n in counts if n)
+
+
+class TablePlan(BaseModel):
     """One table's share of an encryption: why it is rewritten, and what the rewrite and purge touch."""
 
+    model_config = ConfigDict(frozen=True)
+
     table_id: str
-    columns: dict[str, dict[str, int]]  # column -> {"clear": n, "old key": n, "shredded": n}
+    columns: dict[str, UnsealedCounts]
     rows: int  # rows the rewrite writes again (the whole table)
     files: int  # data files of the current version, replaced
-    versions: list[int] = field(default_factory=list)  # history versions the purge removes
+    versions: list[int] = Field(default_factory=list)  # history versions the purge removes
 
     @property
     def reasons(self) -> list[str]:
         """Per column, what it holds that is not sealed under the active key, e.g. `email: 12 clear`."""
-        return [
-            f"{c}: " + ", ".join(f"{n:,} {kind}" for kind, n in counts.items() if n)
-            for c, counts in self.columns.items()
-            if any(counts.values())
-        ]
+        return [f"{c}: {counts.describe()}" for c, counts in self.columns.items() if counts.any()]
 
 
-@dataclass
-class EncryptionPlan:
-    """Every table `governance encrypt` rewrites, and the key it seals them with."""
+class EncryptionPlan(BaseModel):
+    """Every table `governance encrypt` rewrites, and the key it seals them with (`--dry-run --json`)."""
+
+    model_config = ConfigDict(frozen=True)
 
     tables: list[TablePlan]
     rotate: bool
@@ -50,21 +67,21 @@ class EncryptionPlan:
     def empty(self) -> bool:
         return not self.tables
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rotate": self.rotate,
-            "key": self.key,
-            "tables": [
-                {
-                    "table": t.table_id,
-                    "columns": t.columns,
-                    "rows": t.rows,
-                    "files": t.files,
-                    "versions_purged": t.versions,
-                }
-                for t in self.tables
-            ],
-        }
+
+class EncryptionResult(BaseModel):
+    """What `governance encrypt` did: rows re-sealed per table, the key now active, keys destroyed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tables: dict[str, int] = Field(default_factory=dict)  # table -> rows rewritten
+    key: str
+    retired: list[str] = Field(default_factory=list)
+    files_removed: int = 0
+    plan: EncryptionPlan
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.tables or self.retired)
 
 
 def plan_encryption(
@@ -79,18 +96,20 @@ def plan_encryption(
             continue
         counts = _unsealed(lakehouse, encryptor, table_id, key)
         if rotate:
-            counts = counts or {c: {} for c in column_plan.columns if c in lakehouse.dataset(table_id).schema.names}
+            names = lakehouse.dataset(table_id).schema.names
+            counts = counts or {c: UnsealedCounts() for c in column_plan.columns if c in names}
         if not counts:
             continue
         rows = lakehouse.dataset(table_id).count_rows()
         if rotate and rows == 0:
             continue
-        versions = sorted(int(h["version"]) for h in lakehouse.history(table_id) if "version" in h)
-        out.append(TablePlan(table_id, counts, rows, len(lakehouse.files(table_id)), versions))
-    return EncryptionPlan(out, rotate, key)
+        versions = sorted(h.version for h in lakehouse.history(table_id) if h.version >= 0)
+        files = len(lakehouse.files(table_id))
+        out.append(TablePlan(table_id=table_id, columns=counts, rows=rows, files=files, versions=versions))
+    return EncryptionPlan(tables=out, rotate=rotate, key=key)
 
 
-def _unsealed(lakehouse: Lakehouse, encryptor: Encryptor, table_id: str, key: str) -> dict[str, dict[str, int]]:
+def _unsealed(lakehouse: Lakehouse, encryptor: Encryptor, table_id: str, key: str) -> dict[str, UnsealedCounts]:
     """Per protected column, how many values are clear, under another mesh key, or of a shredded subject."""
     from lakemesh.engines import make_engine
 
@@ -121,11 +140,12 @@ def _unsealed(lakehouse: Lakehouse, encryptor: Encryptor, table_id: str, key: st
         shredded = _shredded(engine, encryptor, relation(table_id), present, plan.subject_column, schema.names)
     finally:
         engine.close()
-    out: dict[str, dict[str, int]] = {}
+    out: dict[str, UnsealedCounts] = {}
     for i, column in enumerate(present):
-        counts = {"clear": int(found[f"clear_{i}"]), "old key": int(found[f"old_{i}"]),
-                  "shredded": shredded.get(column, 0)}  # fmt: skip
-        if any(counts.values()):
+        counts = UnsealedCounts(
+            clear=int(found[f"clear_{i}"]), old_key=int(found[f"old_{i}"]), shredded=shredded.get(column, 0)
+        )
+        if counts.any():
             out[column] = counts
     return out
 
@@ -177,7 +197,7 @@ def check_request(rotate: bool, retire: bool, some_products: bool) -> None:
 
 def apply_encryption(
     lakehouse: Lakehouse, encryptor: Encryptor, plan: EncryptionPlan, rotate: bool, retire: bool
-) -> dict[str, Any] | None:
+) -> EncryptionResult | None:
     """Carry out `plan`: a new key first (`rotate`), the planned tables rewritten and their history
     purged, then the older keys destroyed (`retire`). None when there is nothing to do."""
     old = [k["id"] for k in encryptor.store.mesh_keys()]
@@ -190,5 +210,10 @@ def apply_encryption(
     retired = [k for k in old if k != active] if retire else []
     for key_id in retired:
         encryptor.store.retire(key_id)
-    return {"tables": {d.table_id: d.rows for d in done}, "key": active, "retired": retired,
-            "files_removed": sum(d.files_removed for d in done)}  # fmt: skip
+    return EncryptionResult(
+        tables={d.table_id: d.rows for d in done},
+        key=active,
+        retired=retired,
+        files_removed=sum(d.files_removed for d in done),
+        plan=plan,
+    )

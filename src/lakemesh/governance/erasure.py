@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, computed_field, field_serializer
 
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
@@ -66,58 +68,88 @@ class Subject:
         return pseudonym(self.value)
 
 
-@dataclass
-class ErasureStep:
-    """What erasure does to one product: `delete` its subject rows, `recompute` it, or flag it for `review`."""
+class ErasureAction(str, Enum):
+    """What erasure does to one product."""
+
+    DELETE = "delete"  # its rows of the subjects are deleted
+    RECOMPUTE = "recompute"  # rebuilt from erased inputs (an aggregate without the subject key)
+    REVIEW = "review"  # cannot be erased automatically: a person must look
+    SHRED = "shred"  # crypto-shredding: the subjects' keys destroyed, nothing rewritten
+
+
+class ErasedSubject(BaseModel):
+    """A subject as records of its erasure keep it: the key column and a keyed pseudonym, never the value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    column: str
+    pseudonym: str
+
+
+class ErasureStep(BaseModel):
+    """What erasure does to one product, and what it took: rows per table, bytes rewritten and removed."""
 
     product_id: str
-    action: str
+    action: ErasureAction
     reason: str
-    columns: list[str] = field(default_factory=list)
-    rows: dict[str, int] = field(default_factory=dict)  # table (product or its quarantine) -> subject rows
+    columns: list[str] = Field(default_factory=list)
+    rows: dict[str, int] = Field(default_factory=dict)  # table (product or its quarantine) -> subject rows
     bytes_rewritten: int = 0
     bytes_removed: int = 0
     files_removed: int = 0
     log_files_removed: int = 0
     error: str | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def total_rows(self) -> int:
         return sum(self.rows.values())
 
 
-@dataclass
-class ErasureReport:
-    subjects: list[Subject]
+class ErasureReport(BaseModel):
+    """A `forget` (or its dry run): every step, with the subjects only as pseudonyms (`forget --json`)."""
+
+    subjects: list[ErasedSubject]
     steps: list[ErasureStep]
     dry_run: bool
     seconds: float = 0.0
     keys_destroyed: int = 0  # crypto-shredding: subject keys destroyed
     catalog_records_scrubbed: int = 0  # audited query texts and check values that named a subject
-    source_files: list[str] = field(default_factory=list)  # workspace files that still hold a value
+    source_files: list[str] = Field(default_factory=list)  # workspace files that still hold a value
 
+    @classmethod
+    def of(cls, subjects: list[Subject], steps: list[ErasureStep], dry_run: bool) -> ErasureReport:
+        """A report on `subjects`, which keeps only their pseudonyms."""
+        erased = [ErasedSubject(column=s.column, pseudonym=s.pseudonym) for s in subjects]
+        return cls(subjects=erased, steps=steps, dry_run=dry_run)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def rows(self) -> int:
         return sum(s.total_rows for s in self.steps)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
         return all(s.error is None for s in self.steps)
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bytes_rewritten(self) -> int:
+        return sum(s.bytes_rewritten for s in self.steps)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def bytes_removed(self) -> int:
+        return sum(s.bytes_removed for s in self.steps)
+
+    @field_serializer("seconds")
+    def _seconds(self, value: float) -> float:
+        return round(value, 3)
+
     def summary(self) -> dict[str, Any]:
-        """The audit record's details: counts and products, the subjects only as pseudonyms."""
-        return {
-            "subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in self.subjects],
-            "rows": self.rows,
-            "bytes_rewritten": sum(s.bytes_rewritten for s in self.steps),
-            "bytes_removed": sum(s.bytes_removed for s in self.steps),
-            "seconds": round(self.seconds, 3),
-            "keys_destroyed": self.keys_destroyed,
-            "catalog_records_scrubbed": self.catalog_records_scrubbed,
-            "steps": [
-                {"product": s.product_id, "action": s.action, "rows": s.rows, "error": s.error} for s in self.steps
-            ],
-        }
+        """The audit record's details: the report as JSON, the subjects only as pseudonyms."""
+        return self.model_dump(mode="json")
 
 
 def _subject_columns(entry: ProductEntry) -> frozenset[str]:
@@ -133,16 +165,17 @@ def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
         keys = sorted(_subject_columns(entry) & wanted)
         feeding = [u for u in ws.upstream(pid) if u in steps]
         if keys:
-            steps[pid] = ErasureStep(pid, "delete", f"subject key {', '.join(keys)}", keys)
+            reason = f"subject key {', '.join(keys)}"
+            steps[pid] = ErasureStep(product_id=pid, action=ErasureAction.DELETE, reason=reason, columns=keys)
         elif feeding:
             steps[pid] = _derived_step(entry, wanted, feeding)
     for pid in list(steps):  # sources feeding the subject's products, which nothing marks: e.g. CDC events
         for source in ws.upstream(pid):
             if source not in steps and ws.product(source).spec.layer is Layer.BRONZE:
                 steps[source] = ErasureStep(
-                    source,
-                    "review",
-                    f"feeds {pid} but tags no subject key, so its rows of the subject cannot be found: "
+                    product_id=source,
+                    action=ErasureAction.REVIEW,
+                    reason=f"feeds {pid} but tags no subject key, so its rows of the subject cannot be found: "
                     "tag the key column, or rebuild it from a cleaned source",
                 )
     if not steps:
@@ -159,14 +192,16 @@ def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str]) -> 
     table = entry.contract.table() if entry.contract else None
     held = sorted(c for c in wanted if table is not None and table.column(c) is not None)
     if held:
-        return ErasureStep(entry.id, "delete", f"{source}, holds {', '.join(held)}", held)
+        reason = f"{source}, holds {', '.join(held)}"
+        return ErasureStep(product_id=entry.id, action=ErasureAction.DELETE, reason=reason, columns=held)
     mode = entry.spec.build.refresh_mode(entry.spec.layer)
     if mode in (RefreshMode.PARTITIONS, RefreshMode.FULL):
-        return ErasureStep(entry.id, "recompute", f"{source}, {mode.value} refresh")
+        reason = f"{source}, {mode.value} refresh"
+        return ErasureStep(product_id=entry.id, action=ErasureAction.RECOMPUTE, reason=reason)
     return ErasureStep(
-        entry.id,
-        "review",
-        f"{source}, holds no subject key and its {mode.value} refresh cannot recompute it: "
+        product_id=entry.id,
+        action=ErasureAction.REVIEW,
+        reason=f"{source}, holds no subject key and its {mode.value} refresh cannot recompute it: "
         "rows derived from the subject may remain; add the key column or refresh by partitions",
     )
 
@@ -182,8 +217,8 @@ def erase(
     """Erase the subjects (`dry_run`: only count): delete, recompute downstream, purge history."""
     started = time.perf_counter()
     steps = plan(ws, subjects)
-    report = ErasureReport(subjects, steps, dry_run)
-    deleting = [s for s in steps if s.action == "delete"]
+    report = ErasureReport.of(subjects, steps, dry_run)
+    deleting = [s for s in steps if s.action is ErasureAction.DELETE]
     stored = {s.product_id: _as_stored(s, subjects, encryptor) for s in deleting}
     for step in deleting:
         _count(lakehouse, step, stored[step.product_id])
@@ -193,7 +228,7 @@ def erase(
             _delete(lakehouse, step, stored[step.product_id])
         _rebuild(ws, lakehouse, steps, run)
         for step in steps:
-            if step.error is None and step.action != "review":
+            if step.error is None and step.action is not ErasureAction.REVIEW:
                 _purge(lakehouse, step)
     report.seconds = time.perf_counter() - started
     return report
@@ -207,21 +242,24 @@ def shred(
     clear (the subject key itself, unencrypted columns, products without encryption) stays: each such
     product is listed for `review`, and a full `forget` removes it."""
     started = time.perf_counter()
-    steps = [s for s in plan(ws, subjects) if s.action == "delete"]
+    steps = [s for s in plan(ws, subjects) if s.action is ErasureAction.DELETE]
     for step in steps:
         _count(lakehouse, step, subjects)
         column_plan = encryptor.plan_of(step.product_id) if encryptor else None
         if column_plan is not None and column_plan.subject_column in step.columns:
             encrypted = ", ".join(c for c in column_plan.columns if c != "_raw")
-            step.action, step.reason = "shred", f"{encrypted} unreadable; the rest of each row stays"
+            step.action, step.reason = ErasureAction.SHRED, f"{encrypted} unreadable; the rest of each row stays"
         else:
-            step.action, step.reason = "review", "holds the subject in clear: not shredded, erase it without --shred"
-    if not any(s.action == "shred" for s in steps):
+            step.action, step.reason = (
+                ErasureAction.REVIEW,
+                "holds the subject in clear: not shredded, erase it without --shred",
+            )
+    if not any(s.action is ErasureAction.SHRED for s in steps):
         raise ErasureError(
             "no product encrypts these subjects' data with a key per subject: there is nothing to shred",
             "set keyPer: subject on a pii_protection policy with encrypt, or erase without --shred",
         )
-    report = ErasureReport(subjects, steps, dry_run)
+    report = ErasureReport.of(subjects, steps, dry_run)
     if not dry_run and encryptor is not None:
         report.keys_destroyed = encryptor.store.shred([s.value for s in subjects])
     report.seconds = time.perf_counter() - started
@@ -255,7 +293,7 @@ def subject_values(
     after the erasure. The subjects' keys always; other values of MIN_SCRUB_LENGTH characters or more,
     and the words of that length of a name. Read before the rows are deleted."""
     found: dict[str, None] = {s.value: None for s in subjects}
-    for step in (s for s in plan(ws, subjects) if s.action == "delete"):
+    for step in (s for s in plan(ws, subjects) if s.action is ErasureAction.DELETE):
         columns = _personal_columns(ws.product(step.product_id))
         for table in _tables(lakehouse, step.product_id):
             for row in _subject_rows(lakehouse, table, step, subjects, list(columns), encryptor):

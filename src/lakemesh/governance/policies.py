@@ -330,3 +330,12 @@ def check_data(ws: Workspace, lakehouse: Any, product_ids: Iterable[str] | None 
         finally:
             engine.close()
     return out
+
+
+def blocked_products(ws: Workspace) -> dict[str, list[str]]:
+    """Products that critical policy violations keep from being built, with those violations."""
+    blocked: dict[str, list[str]] = {}
+    for v in evaluate(ws):
+        if v.severity.value == "critical":
+            blocked.setdefault(v.product_id, []).append(f"{v.policy}: {v.message}")
+    return blocked

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
 
 from lakemesh.errors import CatalogError
 from lakemesh.lakehouse import Lakehouse
@@ -118,12 +119,28 @@ def _check(catalog: Catalog, lakehouse: Lakehouse) -> None:
         )
 
 
-def rebuild_catalog(catalog: Catalog, ws: Workspace, lakehouse: Lakehouse, actor: str) -> dict[str, object]:
+class CatalogRebuild(BaseModel):
+    """What `catalog rebuild` did: the catalog adopted, the one it replaces, what it restored."""
+
+    model_config = ConfigDict(frozen=True)
+
+    catalog_id: str
+    previous_catalog_id: str | None
+    erased_subjects_restored: int
+    tables: int  # the workspace's products that have a table in the lakehouse
+    registered: int = 0  # entities the workspace sync created (the mesh fills it in)
+
+
+def rebuild_catalog(catalog: Catalog, ws: Workspace, lakehouse: Lakehouse, actor: str) -> CatalogRebuild:
     """Adopt `catalog` as the lakehouse's: the erased subjects restored from the tombstones (the caller
     registers the workspace), then the lakehouse's marker set to its id."""
     tombstones = read_tombstones(lakehouse)
     restored = catalog.record_erasures([(c, p) for c, names in tombstones.items() for p in sorted(names)], actor)
     previous = read_marker(lakehouse)
     write_marker(lakehouse, catalog.catalog_id)
-    return {"catalog_id": catalog.catalog_id, "previous_catalog_id": previous, "erased_subjects_restored": restored,
-            "tables": sum(lakehouse.exists(pid) for pid in ws.products)}  # fmt: skip
+    return CatalogRebuild(
+        catalog_id=catalog.catalog_id,
+        previous_catalog_id=previous,
+        erased_subjects_restored=restored,
+        tables=sum(lakehouse.exists(pid) for pid in ws.products),
+    )

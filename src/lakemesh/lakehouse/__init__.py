@@ -20,6 +20,7 @@ from lakemesh.lakehouse.base import (
     is_text,
     plain,
 )
+from lakemesh.lakehouse.results import CompactionResult, RestoreResult, TableVersion
 
 if TYPE_CHECKING:
     from lakemesh.lakehouse.store import CDF_COLUMNS, NATIVE_ERRORS, Lakehouse
@@ -36,13 +37,16 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "CDF_COLUMNS",
     "NATIVE_ERRORS",
+    "CompactionResult",
     "ConcurrentWriteError",
     "HistoryPurgedError",
     "Lakehouse",
     "LakehouseError",
     "MergeClause",
     "ParquetScan",
+    "RestoreResult",
     "TableStore",
+    "TableVersion",
     "WriteResult",
     "is_text",
     "plain",

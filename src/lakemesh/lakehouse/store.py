@@ -27,6 +27,7 @@ from lakemesh.lakehouse.base import (
     TableStore,
     WriteResult,
 )
+from lakemesh.lakehouse.results import CompactionResult, RestoreResult, TableVersion
 from lakemesh.spec.problems import did_you_mean
 
 if TYPE_CHECKING:
@@ -447,7 +448,7 @@ class Lakehouse:
         except (DeltaError, ValueError) as exc:
             raise LakehouseError(f"deleting from {product_id} failed, nothing was committed: {exc}") from exc
 
-    def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    def history(self, product_id: str, limit: int | None = None) -> list[TableVersion]:
         """The table's commits, newest first; a parallel write's metrics shown as delta-rs's own."""
         try:
             entries = list(self.table(product_id).history(limit))
@@ -456,7 +457,7 @@ class Lakehouse:
         for entry in entries:
             if parallel_writer.METRICS in entry and not entry.get("operationMetrics"):
                 entry["operationMetrics"] = json.loads(entry.pop(parallel_writer.METRICS))
-        return entries
+        return [TableVersion.from_commit(entry) for entry in entries]
 
     def restore(
         self,
@@ -464,7 +465,7 @@ class Lakehouse:
         version: int | str | datetime,
         checkpoints: dict[str, int] | None = None,
         metadata: dict[str, str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> RestoreResult:
         """Make `version` the table's content again, in one commit carrying `checkpoints`: app transactions
         are not rolled back by a restore, so the caller says what its readers must know (rebuild)."""
         table = self.table(product_id)
@@ -472,12 +473,19 @@ class Lakehouse:
         if version == table.version():
             raise LakehouseError(f"{product_id} is already at version {version}: nothing to restore")
         try:
-            return dict(table.restore(version, commit_properties=_commit(checkpoints or {}, metadata or {})))
+            metrics = dict(table.restore(version, commit_properties=_commit(checkpoints or {}, metadata or {})))
         except (DeltaError, ValueError) as exc:
             # the cause (delta-kernel's own words) stays chained for --debug
             raise LakehouseError(f"restoring {product_id} to {version} failed", "see `lakemesh history`") from exc
+        return RestoreResult(
+            product_id=product_id,
+            restored_to=version if isinstance(version, int) else str(version),
+            version=self.table(product_id).version(),
+            files_restored=int(metrics.get("numRestoredFile", 0)),
+            files_removed=int(metrics.get("numRemovedFile", 0)),
+        )
 
-    def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+    def optimize(self, product_id: str, zorder: list[str] | None = None) -> CompactionResult:
         """Compact small files, or rewrite them clustered by `zorder` columns; one commit."""
         table = self.table(product_id)
         names = pa.schema(table.schema().to_arrow()).names
@@ -494,9 +502,10 @@ class Lakehouse:
             raise LakehouseError(
                 f"optimizing {product_id} failed, nothing was committed: {exc}", doctor_hint(product_id)
             ) from exc
-        return dict(metrics)
+        version = self.table(product_id).version() if metrics.get("numFilesAdded") else None
+        return CompactionResult.from_metrics(product_id, dict(metrics), zorder, version)
 
-    def maybe_compact(self, product_id: str) -> dict[str, Any] | None:
+    def maybe_compact(self, product_id: str) -> CompactionResult | None:
         """Compact when a table has accumulated many small files."""
         if len(self.table(product_id).file_uris()) > AUTO_COMPACT_FILES:
             return self.optimize(product_id)

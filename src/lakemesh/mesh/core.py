@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakemesh.catalog import AuditAction, Catalog, ProductRecord, SearchHit, SyncReport
 from lakemesh.catalog.lock import Notice, WriterLock
@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # imported where used: the data stack loads only for what nee
     import pyarrow as pa
 
     from lakemesh.governance.encryption import Encryptor
+    from lakemesh.governance.tombstones import CatalogRebuild
     from lakemesh.lakehouse import Lakehouse
     from lakemesh.pipeline import RunReport
     from lakemesh.pipeline.runner import Progress
@@ -172,7 +173,7 @@ class Mesh:
             raise SpecError(report.errors, "fix these first: nothing was registered")
         return self.catalog.sync(self.workspace, self.actor)
 
-    def rebuild_catalog(self) -> dict[str, Any]:
+    def rebuild_catalog(self) -> CatalogRebuild:
         """Re-create the catalog from the tables after it was lost: the workspace registered, the erased
         subjects restored from the lakehouse's tombstones, and the catalog adopted as the lakehouse's."""
         from lakemesh.governance.tombstones import rebuild_catalog
@@ -180,9 +181,9 @@ class Mesh:
         with self.guard.act(AuditAction.CATALOG_REBUILD, [], None) as act:
             catalog = self.__dict__["catalog"] = Catalog.connect(self.catalog_url)
             registered = self.sync().count("created")
-            details = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
-            act.details = dict(details)
-        return {**details, "registered": registered}
+            result = rebuild_catalog(catalog, self.workspace, self.lakehouse, self.actor)
+            act.details = result.model_dump(mode="json")
+        return result.model_copy(update={"registered": registered})
 
     def search(
         self, query: str, domain: str | None = None, tag: str | None = None, owner: str | None = None, limit: int = 20
@@ -205,6 +206,7 @@ class Mesh:
     ) -> RunReport:
         """Build products (all when None) in dependency order; every run is recorded in the catalog.
         `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
+        from lakemesh.governance.policies import blocked_products
         from lakemesh.mesh.recording import record_run
         from lakemesh.pipeline.runner import PipelineRunner
 
@@ -219,7 +221,7 @@ class Mesh:
                 self.lakehouse,
                 record=lambda run, inputs: record_run(self.catalog, run, inputs),
                 progress=progress,
-                blocked=self.governance.blocked(),
+                blocked=blocked_products(self.workspace),
                 suppress=self.governance.suppressor(),
                 protector=self.encryptor,
             )

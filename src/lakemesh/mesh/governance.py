@@ -13,7 +13,7 @@ from lakemesh.spec.problems import has_errors
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from lakemesh.governance.encryption_plan import EncryptionPlan
+    from lakemesh.governance.encryption_plan import EncryptionPlan, EncryptionResult
     from lakemesh.governance.erasure import ErasureReport
     from lakemesh.governance.policies import Violation
     from lakemesh.governance.retention import RetentionResult
@@ -41,16 +41,6 @@ class Governance:
         if data:
             violations.extend(check_data(ws, self._mesh.lakehouse, ids))
         return violations
-
-    def blocked(self) -> dict[str, list[str]]:
-        """Products critical policy violations keep from being built, with the violations."""
-        from lakemesh.governance.policies import evaluate
-
-        blocked: dict[str, list[str]] = {}
-        for v in evaluate(self._mesh.workspace):
-            if v.severity.value == "critical":
-                blocked.setdefault(v.product_id, []).append(f"{v.policy}: {v.message}")
-        return blocked
 
     def suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
         """Drops erased subjects' rows from bronze batches: those the catalog lists and the lakehouse's
@@ -145,11 +135,11 @@ class Governance:
         rotate: bool = False,
         retire: bool = False,
         plan: EncryptionPlan | None = None,
-    ) -> dict[str, Any]:
+    ) -> EncryptionResult:
         """Rewrite the tables `plan` lists (by default `encryption_plan`) so their protected columns are
         sealed under the active key, purging their history; with `rotate`, under a new mesh key first;
         `retire` then destroys the older mesh keys, once no table needs them. Nothing to do: no change."""
-        from lakemesh.governance.encryption_plan import apply_encryption, check_request, required
+        from lakemesh.governance.encryption_plan import EncryptionResult, apply_encryption, check_request, required
 
         mesh = self._mesh
         encryptor = required(mesh.encryptor)
@@ -157,9 +147,9 @@ class Governance:
         scope = self._ids(products) or list(encryptor.plans)
         with mesh.guard.act(AuditAction.ENCRYPTION, scope, AccessLevel.ADMIN) as act:
             plan = plan or self.encryption_plan(products, rotate)
-            details = apply_encryption(mesh.lakehouse, encryptor, plan, rotate, retire)
-            if details is None:
+            result = apply_encryption(mesh.lakehouse, encryptor, plan, rotate, retire)
+            if result is None:
                 act.audited = False
-                return {"tables": {}, "key": plan.key, "retired": [], "files_removed": 0, "plan": plan.as_dict()}
-            act.details = details
-        return {**details, "plan": plan.as_dict()}
+                return EncryptionResult(key=plan.key, plan=plan)
+            act.details = result.model_dump(mode="json", exclude={"plan"})
+        return result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakemesh.catalog import AuditAction
 from lakemesh.spec.models import AccessLevel
@@ -11,6 +11,7 @@ from lakemesh.spec.models import AccessLevel
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from lakemesh.catalog import QualityRecord
     from lakemesh.mesh.core import Mesh
     from lakemesh.quality.product import ReprocessResult
     from lakemesh.quality.results import QualityReport
@@ -32,7 +33,7 @@ class Quality:
             mesh.catalog.record_quality(quality_rows(report, None))
         return report
 
-    def history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    def history(self, product_id: str, check: str | None = None, limit: int = 1000) -> list[QualityRecord]:
         """The recorded results of a product's checks (of one check), newest first."""
         return self._mesh.catalog.quality_history(self._mesh.workspace.product(product_id).id, check, limit)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakemesh.catalog import AuditAction
 from lakemesh.mesh.recording import record_cdc
@@ -12,7 +12,7 @@ from lakemesh.spec.models import AccessLevel
 from lakemesh.sql import cdc_file_app, input_app
 
 if TYPE_CHECKING:
-    from lakemesh.cdc.capture import CaptureReport
+    from lakemesh.cdc.capture import CaptureReport, CdcStatus
     from lakemesh.mesh.core import Mesh
 
 
@@ -99,22 +99,15 @@ class Streams:
             mesh.lakehouse.append(entry.id, rows, {app: 1}, meta)
         return len(events), False
 
-    def status(self, product_id: str) -> dict[str, Any]:
+    def status(self, product_id: str) -> CdcStatus:
         """Where capture stands (slot, position, lag) and how its last run ended."""
-        from lakemesh.cdc.capture import status
+        from lakemesh.catalog import RunKind
+        from lakemesh.cdc.capture import CdcRun, status
 
         mesh = self._mesh
         out = status(mesh.workspace.product(product_id), mesh.lakehouse)
-        runs = [r for r in mesh.catalog.runs(product_id, limit=50) if r["kind"] == "cdc"]
-        if runs:
-            last = runs[0]
-            out["last_run"] = {
-                "at": last["finished_at"],
-                "status": last["status"],
-                "error": last["error"],
-                **(last["details"] or {}),
-            }
-        return out
+        runs = [r for r in mesh.catalog.runs(product_id, limit=50) if r.kind is RunKind.CDC]
+        return out.model_copy(update={"last_run": CdcRun.of(runs[0])}) if runs else out
 
     def reset(self, product_id: str) -> None:
         """Forget the capture's position and slot: the next run snapshots the source again."""

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lakemesh.catalog import AuditAction
 from lakemesh.spec.models import AccessLevel
 
 if TYPE_CHECKING:
+    from lakemesh.lakehouse import CompactionResult, RestoreResult, TableVersion
     from lakemesh.lakehouse.doctor import Finding
     from lakemesh.mesh.core import Mesh
 
@@ -19,11 +20,11 @@ class Tables:
     def _id(self, product_id: str) -> str:
         return self._mesh.workspace.product(product_id).id
 
-    def history(self, product_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    def history(self, product_id: str, limit: int | None = None) -> list[TableVersion]:
         """The table's versions, newest first."""
         return self._mesh.lakehouse.history(self._id(product_id), limit)
 
-    def restore(self, product_id: str, version: str) -> dict[str, Any]:
+    def restore(self, product_id: str, version: str) -> RestoreResult:
         """The table back to a version or a time, as a new version; its consumers rebuild on the next run."""
         from lakemesh.pipeline.rebuild import RESTORED, rebuilt_after_restore
         from lakemesh.querying import parse_as_of
@@ -35,16 +36,16 @@ class Tables:
         with self._mesh.guard.act(AuditAction.RESTORE, [pid], AccessLevel.ADMIN) as act:
             # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
             result = self._mesh.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
-            result["rebuild_on_next_run"] = rebuilt_after_restore(self._mesh.workspace, pid)
-            act.details = {"to": version, **result}
+            result = result.model_copy(update={"rebuild_on_next_run": rebuilt_after_restore(self._mesh.workspace, pid)})
+            act.details = {"to": version, **result.model_dump(mode="json")}
         return result
 
-    def optimize(self, product_id: str, zorder: list[str] | None = None) -> dict[str, Any]:
+    def optimize(self, product_id: str, zorder: list[str] | None = None) -> CompactionResult:
         """Compact small files (and Z-order by `zorder`)."""
         pid = self._id(product_id)
         with self._mesh.guard.act(AuditAction.OPTIMIZE, [pid], AccessLevel.ADMIN) as act:
             result = self._mesh.lakehouse.optimize(pid, zorder)
-            act.details = {"zorder": zorder or [], **result}
+            act.details = {"zorder": zorder or [], **result.model_dump(mode="json")}
         return result
 
     def vacuum(

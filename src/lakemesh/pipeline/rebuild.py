@@ -63,11 +63,11 @@ def rebuild_reason(
 def _rewritten(lakehouse: Lakehouse, product: str, after: int, upto: int) -> str | None:
     """'restored' or 'rebuilt' when a commit of versions after+1..upto replaced the input's history."""
     for commit in lakehouse.history(product, upto - after):
-        if not after < int(commit.get("version", -1)) <= upto:
+        if not after < commit.version <= upto:
             continue
-        if commit.get("operation") == "RESTORE":
+        if commit.operation == "RESTORE":
             return "restored"
-        if REBUILD_KEY in commit:
+        if REBUILD_KEY in commit.metadata:
             return "rebuilt"
     return None
 

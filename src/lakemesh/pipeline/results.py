@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 from pydantic import BaseModel, Field
 
+from lakemesh.catalog.records import RunStatus
 from lakemesh.quality.results import QualityReport
-
-
-class RunStatus(str, Enum):
-    SUCCEEDED = "succeeded"
-    UP_TO_DATE = "up_to_date"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 class ProductRun(BaseModel):

@@ -137,7 +137,7 @@ class PipelineRunner:
         if run.status is RunStatus.SUCCEEDED:
             compacted = self.lakehouse.maybe_compact(entry.id)
             if compacted:
-                run.details["compacted"] = compacted
+                run.details["compacted"] = compacted.model_dump(mode="json")
                 run.output_version = self.lakehouse.version(entry.id)
 
     # bronze ---------------------------------------------------------------------------------------

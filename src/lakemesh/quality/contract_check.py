@@ -270,14 +270,17 @@ def check_file(
     if extra:
         results.append(
             RuleResult(
-                "unknown_columns",
-                None,
-                CheckStatus.WARNING,
-                len(extra),
-                f"not in the contract: {', '.join(extra)}",
+                rule="unknown_columns",
+                column=None,
+                status=CheckStatus.WARNING,
+                violations=len(extra),
+                detail=f"not in the contract: {', '.join(extra)}",
             )
         )
-    return CheckReport(contract.id, spec.name, str(path), rows, time.perf_counter() - started, results)
+    seconds = time.perf_counter() - started
+    return CheckReport(
+        contract_id=contract.id, table=spec.name, source=str(path), rows=rows, seconds=seconds, results=results
+    )
 
 
 def _run(con: Engine, rules: list[Rule], examples: int) -> list[RuleResult]:
@@ -296,13 +299,18 @@ def _run_one(con: Engine, rule: Rule, examples: int) -> RuleResult:
     try:
         n = con.rows(f"SELECT {rule.count_sql} FROM {SOURCE}")[0][0]
     except EngineError as exc:
-        return RuleResult(rule.rule, rule.column, CheckStatus.ERROR, 0, f"{rule.detail}: {exc.message}")
+        detail = f"{rule.detail}: {exc.message}"
+        return RuleResult(rule=rule.rule, column=rule.column, status=CheckStatus.ERROR, violations=0, detail=detail)
     return _result(con, rule, int(n or 0), examples)
 
 
 def _result(con: Engine, rule: Rule, violations: int, examples: int) -> RuleResult:
     if violations == 0:
-        return RuleResult(rule.rule, rule.column, CheckStatus.PASSED, 0, rule.detail)
+        return RuleResult(
+            rule=rule.rule, column=rule.column, status=CheckStatus.PASSED, violations=0, detail=rule.detail
+        )
     status = CheckStatus.WARNING if rule.warning else CheckStatus.FAILED
     found = _examples(con, rule, examples) if examples else ()
-    return RuleResult(rule.rule, rule.column, status, violations, rule.detail, found)
+    return RuleResult(
+        rule=rule.rule, column=rule.column, status=status, violations=violations, detail=rule.detail, examples=found
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from lakemesh.engines import Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
@@ -131,12 +131,14 @@ def quarantine_rows(
         engine.close()
 
 
-@dataclass
-class ReprocessResult:
+class ReprocessResult(BaseModel):
+    """What `quality reprocess` did: rows released into the product, rows kept, the product's version."""
+
+    product_id: str
     released: int
     still_quarantined: int
     product_version: int | None
-    report: QualityReport | None
+    report: QualityReport | None = None  # the checks of the quarantined rows; None when there were none
 
 
 def reprocess(
@@ -167,12 +169,16 @@ def reprocess(
             f"fix the cause, then `lakemesh run {entry.id}` recomputes it",
         )
     if not lakehouse.exists(qid):
-        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
+        return ReprocessResult(
+            product_id=entry.id, released=0, still_quarantined=0, product_version=lakehouse.version(entry.id)
+        )
     q_version = lakehouse.version(qid)
     assert q_version is not None
     rows = quarantine_rows(lakehouse, entry.id, None, protector)  # judged on clear values
     if rows.num_rows == 0:
-        return ReprocessResult(0, 0, lakehouse.version(entry.id), None)
+        return ReprocessResult(
+            product_id=entry.id, released=0, still_quarantined=0, product_version=lakehouse.version(entry.id)
+        )
     data = rows.drop_columns([c for c in QUARANTINE_COLUMNS if c in rows.column_names])
     # raises on an error-severity failure; the rows are a slice of the product, so table statistics wait
     outcome = gate(entry.id, data, product_suite(entry), run_id, engine_name, partial=True)
@@ -193,4 +199,10 @@ def reprocess(
         version = result.version
     kept = still if still is not None else rows.slice(0, 0)
     lakehouse.replace(qid, seal(qid, kept), None, {REPROCESS_KEPT_APP: q_version}, meta, evolve=False)
-    return ReprocessResult(released.num_rows, kept.num_rows, version, outcome.report)
+    return ReprocessResult(
+        product_id=entry.id,
+        released=released.num_rows,
+        still_quarantined=kept.num_rows,
+        product_version=version,
+        report=outcome.report,
+    )

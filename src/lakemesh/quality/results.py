@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, computed_field, field_serializer, field_validator
 
-from lakemesh.spec.expectations import CheckSeverity
-
-
-class CheckStatus(str, Enum):
-    PASSED = "passed"
-    WARNING = "warning"
-    FAILED = "failed"
-    ERROR = "error"
-    SKIPPED = "skipped"
+from lakemesh.spec.expectations import CheckSeverity, CheckStatus
 
 
-@dataclass(frozen=True)
-class RuleResult:
+class RuleResult(BaseModel):
     """The outcome of one rule on one column (or the whole table)."""
+
+    model_config = ConfigDict(frozen=True)
 
     rule: str
     column: str | None
@@ -35,22 +26,26 @@ class RuleResult:
     def name(self) -> str:
         return f"{self.rule}:{self.column}" if self.column else self.rule
 
+    @field_serializer("examples")
+    def _examples(self, value: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+        return [{k: _jsonable(v) for k, v in e.items()} for e in value]
 
-@dataclass
-class CheckReport:
-    """Every rule's result for one data file checked against one contract table."""
 
-    contract_id: str
+class CheckReport(BaseModel):
+    """Every rule's result for one data file checked against one contract table (`contract check --json`)."""
+
+    contract_id: str = Field(validation_alias=AliasChoices("contract_id", "contract"), serialization_alias="contract")
     table: str
     source: str
     rows: int
     seconds: float
-    results: list[RuleResult] = field(default_factory=list)
+    results: list[RuleResult] = Field(default_factory=list)
 
     @property
     def failed(self) -> list[RuleResult]:
         return [r for r in self.results if r.status in (CheckStatus.FAILED, CheckStatus.ERROR)]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> bool:
         return not self.failed
@@ -58,6 +53,10 @@ class CheckReport:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+    @field_serializer("seconds")
+    def _seconds(self, value: float) -> float:
+        return round(value, 3)
 
 
 class ExpectationResult(BaseModel):
@@ -120,6 +119,14 @@ class QualityReport(BaseModel):
     @field_serializer("unsupported")
     def _unsupported(self, value: list[tuple[str, str]]) -> list[dict[str, str]]:
         return [{"name": name, "why": why} for name, why in value]
+
+    @field_validator("unsupported", mode="before")
+    @classmethod
+    def _unsupported_read(cls, value: Any) -> Any:
+        """The dumped shape (`{"name", "why"}`) reads back: a report round-trips through its JSON."""
+        if isinstance(value, list):
+            return [(v["name"], v["why"]) if isinstance(v, dict) else v for v in value]
+        return value
 
     @field_serializer("seconds")
     def _seconds(self, value: float) -> float:

@@ -38,6 +38,16 @@ class CheckSeverity(str, Enum):
     WARNING = "warning"
 
 
+class CheckStatus(str, Enum):
+    """A check's outcome; here beside its severity so the catalog's records share it with quality."""
+
+    PASSED = "passed"
+    WARNING = "warning"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
 SEVERITY_NAMES = {
     "error": CheckSeverity.ERROR,
     "critical": CheckSeverity.ERROR,
