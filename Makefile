@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 JOBS ?= 2
 export PIP_CACHE_DIR ?= $(HOME)/.cache/lakemesh/pip
 
-.PHONY: help venv demo test test-fast lint fmt bench postgres clean
+.PHONY: help venv demo test test-fast lint fmt bench postgres graphviz clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,13 +23,16 @@ venv: $(STAMP)  ## create .venv with lakemesh and its dev tools
 postgres:  ## make sure a PostgreSQL server binary is installed (tests start their own cluster)
 	@bash scripts/ensure-postgres.sh
 
+graphviz:  ## make sure Graphviz's dot is installed (lineage pictures as svg or png, and their tests)
+	@bash scripts/ensure-graphviz.sh
+
 demo: venv  ## build the example mesh end to end on the embedded default
 	$(BIN)/lakemesh demo
 
-test: venv postgres  ## run the whole test suite (starts a throwaway PostgreSQL)
+test: venv postgres graphviz  ## run the whole test suite (starts a throwaway PostgreSQL)
 	$(BIN)/python -m pytest -q
 
-test-fast: venv  ## fast tests in parallel (JOBS=2 workers): no PostgreSQL, nothing marked slow
+test-fast: venv graphviz  ## fast tests in parallel (JOBS=2 workers): no PostgreSQL, nothing marked slow
 	$(BIN)/python -m pytest -q -m "not slow and not postgres" -n $(JOBS) --dist loadscope
 
 lint: venv  ## ruff, mypy and the layer contracts (import-linter, in pyproject.toml)
