@@ -21,7 +21,7 @@ from lakemesh.errors import CatalogError, SpecError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline import ProductRun, RunReport
 from lakemesh.pipeline.rebuild import RESTORED, rebuilt_after_restore
-from lakemesh.pipeline.runner import PipelineRunner, Progress
+from lakemesh.pipeline.runner import PipelineRunner, Progress, ProgressHook, RecordHook, RunHook, RunServices
 from lakemesh.pipeline.transform import transform_problems
 from lakemesh.quality.contract_check import check_file
 from lakemesh.quality.product import ReprocessResult, check_product, quarantine_rows, reprocess
@@ -298,15 +298,10 @@ class Mesh:
         for v in evaluate(self.workspace):
             if v.severity.value == "critical":
                 blocked.setdefault(v.product_id, []).append(f"{v.policy}: {v.message}")
-        runner = PipelineRunner(
-            self.workspace,
-            self.lakehouse,
-            record=self._record_run,
-            progress=progress,
-            blocked=blocked,
-            suppress=self._suppressor(),
-            protector=self.encryptor,
-        )
+        # observers first, the catalog's record (fatal) last: what an observer notes is recorded
+        hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else []), RecordHook(self._record_run)]
+        services = RunServices(suppress=self._suppressor(), protector=self.encryptor)
+        runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked)
         return runner.run(products, full_refresh=full_refresh)
 
     def _suppressor(self) -> Callable[[Any, pa.Table], tuple[pa.Table, int]] | None:
