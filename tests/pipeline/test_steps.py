@@ -3,6 +3,7 @@ rule that quarantines, a key pattern that blocks, restricted PII the mesh's poli
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -17,7 +18,8 @@ from lakemesh.governance.erasure import suppress
 from lakemesh.governance.keys import pseudonym
 from lakemesh.mesh import Mesh
 from lakemesh.pipeline.columns import SchemaMismatch
-from lakemesh.pipeline.results import ProductRun
+from lakemesh.pipeline.results import ProductRun, RunStatus
+from lakemesh.pipeline.runner import PipelineRunner
 from lakemesh.pipeline.steps import (
     BATCH_STEPS,
     CDC_STEPS,
@@ -162,3 +164,29 @@ def test_the_step_tuples_are_in_the_documented_order() -> None:
     documented = re.findall(r"^\d\. `(\w+)`", steps_module.__doc__ or "", re.MULTILINE)
     assert [s.__name__ for s in BATCH_STEPS] == documented
     assert [s.__name__ for s in CDC_STEPS] == [n for n in documented if n not in ("unique_keys", "evolve_schema")]
+
+
+def test_the_cdc_apply_path_drops_erased_subjects_upserts(tmp_path: Path) -> None:
+    """Refresh mode cdc goes through CDC_STEPS: an erased customer's change events, folded again (a
+    rebuild) or new, do not bring the customer back; the other keys are applied."""
+    from tests.cdc.conftest import write_workspace
+
+    root = write_workspace(tmp_path / "ws", "postgresql://unused.invalid/shop", deletes="hard", snapshot="never")
+    contract = root / "domains/sales/products/orders/contract.yaml"
+    text = contract.read_text()
+    tagged = "{name: customer, logicalType: string, physicalType: VARCHAR, tags: [subject-key]}"
+    contract.write_text(text.replace("{name: customer, logicalType: string, physicalType: VARCHAR}", tagged))
+    events = [
+        {"before": None, "after": {"id": i, "customer": f"C{i}", "status": "new"}, "op": "c",
+         "source": {"lsn": 100 + i, "table": "orders"}}
+        for i in (7, 8)
+    ]  # fmt: skip
+    mesh = Mesh.open(root, Settings(user="tester@example.com"))
+    lines = [json.dumps(e) + "\n" for e in events]
+    assert mesh.cdc_apply_file("sales.order_changes", lines, "events.jsonl") == (2, False)
+    erased = {"customer": {pseudonym("C7")}}
+    services = RunServices(suppress=lambda entry, data: suppress(entry, data, erased))
+    (run,) = PipelineRunner(mesh.workspace, mesh.lakehouse, services).run(["sales.orders"]).runs
+    assert run.status is RunStatus.SUCCEEDED and run.details["erased_subject_rows_skipped"] == 1
+    stored = mesh.lakehouse.table("sales.orders").to_pyarrow_table(columns=["id"])
+    assert stored["id"].to_pylist() == [8]
