@@ -7,6 +7,7 @@ import json
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -44,7 +45,7 @@ def mesh(shop: Path) -> Mesh:
     return Mesh.open(shop, Settings(user="tester@example.com"))
 
 
-def profiles(emails: dict[str, str | None], region: str = "EMEA") -> pa.Table:
+def profiles(emails: dict[str, str], region: str = "EMEA") -> pa.Table:
     """Profile rows as a transform produces them: customer id -> email, every other column valid."""
     n = len(emails)
     return pa.table(
@@ -61,11 +62,11 @@ def profiles(emails: dict[str, str | None], region: str = "EMEA") -> pa.Table:
     )
 
 
-def batch_for(mesh: Mesh, services: RunServices | None = None, **flags: object) -> Batch:
+def batch_for(mesh: Mesh, services: RunServices | None = None, **flags: Any) -> Batch:
     entry = mesh.workspace.product(PROFILES)
     assert entry.contract is not None
     run = ProductRun(product_id=PROFILES, run_id="run-1")
-    return Batch(entry, entry.contract.table(), run, mesh.lakehouse, services or RunServices(), **flags)  # type: ignore[arg-type]
+    return Batch(entry, entry.contract.table(), run, mesh.lakehouse, services or RunServices(), **flags)
 
 
 def erasing(*customers: str) -> RunServices:

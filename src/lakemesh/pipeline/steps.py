@@ -7,7 +7,8 @@
 4. `seal`: protected columns encrypted, as they are stored;
 5. `evolve_schema`: whether the commit may widen the stored table, decided on the sealed rows (as written).
 
-Bronze ingestion, transforms and the CDC apply path (`CDC_STEPS`) all go through `apply_steps`.
+Bronze ingestion and transforms apply `BATCH_STEPS`; the CDC apply path `CDC_STEPS`, the same less
+`unique_keys` and `evolve_schema` (see there why). Each step is `(batch, rows) -> rows` and testable alone.
 """
 
 from __future__ import annotations
