@@ -208,7 +208,7 @@ class Mesh:
         `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
         from lakemesh.governance.policies import blocked_products
         from lakemesh.mesh.recording import record_run
-        from lakemesh.pipeline.runner import PipelineRunner
+        from lakemesh.pipeline.runner import PipelineRunner, ProgressHook, RecordHook, RunHook, RunServices
 
         report = self.validate(transforms=False)
         if not report.ok:
@@ -216,15 +216,11 @@ class Mesh:
         ids = [self.workspace.product(p).id for p in products or self.workspace.products]
         with self.guard.act(AuditAction.RUN, ids, AccessLevel.WRITE) as act:
             act.audited = False  # each product's run is recorded in the catalog, with its outcome
-            runner = PipelineRunner(
-                self.workspace,
-                self.lakehouse,
-                record=lambda run, inputs: record_run(self.catalog, run, inputs),
-                progress=progress,
-                blocked=blocked_products(self.workspace),
-                suppress=self.governance.suppressor(),
-                protector=self.encryptor,
-            )
+            # observers first, the catalog's record (fatal) last: what an observer notes is recorded
+            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else [])]
+            hooks.append(RecordHook(lambda run, inputs: record_run(self.catalog, run, inputs)))
+            services = RunServices(suppress=self.governance.suppressor(), protector=self.encryptor)
+            runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked_products(self.workspace))
             return runner.run(products, full_refresh=full_refresh)
 
     def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
