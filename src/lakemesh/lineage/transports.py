@@ -275,6 +275,7 @@ class OpenLineageHook:
     ) -> None:
         self.mesh, self.emitter, self.lineage_of = mesh, emitter, lineage_of
         self.masked, self.parent = masked, parent
+        self.fatal = False  # an observer: a failing endpoint is a warning on the run, never a failed run
 
     def started(self, entry: ProductEntry, run: ProductRun) -> EmitResult:
         lineage = self.lineage_of(entry) if self.lineage_of else None

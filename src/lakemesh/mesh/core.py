@@ -31,10 +31,12 @@ if TYPE_CHECKING:  # imported where used: the data stack loads only for what nee
     from lakemesh.governance.encryption import Encryptor
     from lakemesh.governance.tombstones import CatalogRebuild
     from lakemesh.lakehouse import Lakehouse
+    from lakemesh.lineage.model import ProductLineage
     from lakemesh.pipeline import RunReport
-    from lakemesh.pipeline.runner import Progress
+    from lakemesh.pipeline.runner import Progress, RunHook
     from lakemesh.quality.results import CheckReport
     from lakemesh.spec.odcs import Contract
+    from lakemesh.spec.workspace import ProductEntry
 
 
 class Mesh:
@@ -208,7 +210,7 @@ class Mesh:
         `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
         from lakemesh.governance.policies import blocked_products
         from lakemesh.mesh.recording import record_run
-        from lakemesh.pipeline.runner import PipelineRunner, ProgressHook, RecordHook, RunHook, RunServices
+        from lakemesh.pipeline.runner import PipelineRunner, ProgressHook, RecordHook, RunServices
 
         report = self.validate(transforms=False)
         if not report.ok:
@@ -217,11 +219,29 @@ class Mesh:
         with self.guard.act(AuditAction.RUN, ids, AccessLevel.WRITE) as act:
             act.audited = False  # each product's run is recorded in the catalog, with its outcome
             # observers first, the catalog's record (fatal) last: what an observer notes is recorded
-            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else [])]
+            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else []), self._lineage_hook()]
             hooks.append(RecordHook(lambda run, inputs: record_run(self.catalog, run, inputs)))
             services = RunServices(suppress=self.governance.suppressor(), protector=self.encryptor)
             runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked_products(self.workspace))
             return runner.run(products, full_refresh=full_refresh)
+
+    def _lineage_hook(self) -> RunHook:
+        """OpenLineage START/COMPLETE/FAIL events for each product built, to the `lineage:` transports of
+        mesh.yaml (by default a journal in the workspace), with column lineage and masked columns marked."""
+        from lakemesh.governance.masking import masked_columns
+        from lakemesh.lineage.columns import product_lineage
+        from lakemesh.lineage.transports import Emitter, OpenLineageHook
+
+        ws = self.workspace
+        derived: dict[str, ProductLineage] = {}
+
+        def lineage_of(entry: ProductEntry) -> ProductLineage:
+            if entry.id not in derived:  # derived once per run: START and COMPLETE share it
+                derived[entry.id] = product_lineage(ws, entry)
+            return derived[entry.id]
+
+        emitter = Emitter(ws.mesh.lineage, self.root)
+        return OpenLineageHook(ws.mesh.name, emitter, lineage_of, masked_columns(ws))
 
     def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
         """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past:

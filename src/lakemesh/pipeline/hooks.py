@@ -35,10 +35,10 @@ class RunHook(Protocol):
     def fatal(self) -> bool:
         """Whether the hook's failure stops the run (True) or is only noted on the product's run (False)."""
 
-    def started(self, entry: ProductEntry, run: ProductRun) -> None:
-        """Before the product is attempted (or skipped)."""
+    def started(self, entry: ProductEntry, run: ProductRun) -> object:
+        """Before the product is attempted (or skipped). What a hook returns is ignored by the runner."""
 
-    def finished(self, entry: ProductEntry, run: ProductRun, inputs: list[str]) -> None:
+    def finished(self, entry: ProductEntry, run: ProductRun, inputs: list[str]) -> object:
         """After: `run` is final; `inputs` are the products it reads."""
 
 
