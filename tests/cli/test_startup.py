@@ -13,7 +13,7 @@ from typer.core import TyperCommand
 from lakemesh.cli.common import open_mesh
 from lakemesh.errors import LakemeshError
 
-HEAVY = ("pyarrow", "duckdb", "deltalake", "alembic", "sqlalchemy")
+HEAVY = ("pyarrow", "duckdb", "deltalake", "alembic", "sqlalchemy", "lark")  # lark: rfc3987-syntax, 5 s
 PROBE = """
 import sys
 from lakemesh.cli.main import main

@@ -107,7 +107,7 @@ def _format_checker() -> Any:
     if missing:
         pytest.fail(
             f"jsonschema cannot check the formats {sorted(missing)} the OpenLineage rules use: "
-            "install the dev extras (pip install -e '.[dev]', which brings jsonschema[format-nongpl])",
+            "install the dev extras (pip install -e '.[dev]': rfc3339-validator, rfc3986-validator)",
             pytrace=False,
         )
     return checker
