@@ -252,7 +252,7 @@ def test_one_scan_one_statement_portable_sql(engine: DuckDBEngine) -> None:
         Expectation("odcs.duplicateValues", {"column": "id", "operator": ["mustBe", 0]}, "c"),
         Expectation("expect_column_values_to_match_regex", {"column": "code", "regex": "^A"}, "d"),
     ]
-    ctx = Context(sqlglot.exp.to_table(REL), relation_columns(engine, REL))
+    ctx = Context(sqlglot.exp.to_table(REL), relation_columns(engine, REL), engine.capabilities)
     select, _ = one_query([compile_expectation(e, ctx) for e in suite], ctx)
     assert select is not None
     sql = select.sql("duckdb")
