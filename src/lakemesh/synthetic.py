@@ -1,4 +1,4 @@
-"""Realistic synthetic order events with known dirty records, generated inside DuckDB.
+"""Realistic synthetic order events with known dirty records, generated inside the (DuckDB) engine.
 
 Deterministic (a hash of the row number, no RNG state) so tests and benchmarks can count the dirt.
 Dirt: exact duplicate events, events without an order_id, statuses in the wrong case or unknown,
@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lakemesh.engines import make_engine
+from lakemesh.engines import FileFormat, make_engine
 from lakemesh.sql import lit
 
 STATUSES = ("created", "paid", "shipped", "delivered", "cancelled")
+# the events' columns, in order: the row number `i` they are made from is left out by name
+EVENT_COLUMNS = ("event_id", "order_id", "customer_id", "status", "total_amount", "currency", "items_count", "event_ts")
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def order_events_sql(rows: int, dirt: Dirt = Dirt(), start: int = 0) -> str:
     """
     return f"""
         WITH base AS ({base})
-        SELECT * EXCLUDE (i) FROM (
+        SELECT {", ".join(EVENT_COLUMNS)} FROM (
             SELECT * FROM base
             UNION ALL
             SELECT * FROM base WHERE i % {dirt.duplicate_every} = 0
@@ -65,11 +67,11 @@ def order_events_sql(rows: int, dirt: Dirt = Dirt(), start: int = 0) -> str:
 def write_order_events(path: Path, rows: int, fmt: str = "jsonl", dirt: Dirt = Dirt(), start: int = 0) -> int:
     """Write synthetic order events to `path` (jsonl, csv or parquet); returns the rows written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"jsonl": "FORMAT JSON", "csv": "FORMAT CSV, HEADER", "parquet": "FORMAT PARQUET"}[fmt]
+    file_format = {"jsonl": FileFormat.JSON, "csv": FileFormat.CSV, "parquet": FileFormat.PARQUET}[fmt]
     con = make_engine()
     try:
         sql = order_events_sql(rows, dirt, start)
-        con.execute(f"COPY ({sql}) TO {lit(str(path))} ({options})")
+        con.copy_to(sql, str(path), file_format)
         return int(con.rows(f"SELECT count(*) FROM ({sql})")[0][0])
     finally:
         con.close()
@@ -125,7 +127,7 @@ def write_customers(path: Path, rows: int) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     con = make_engine()
     try:
-        con.execute(f"COPY ({customers_sql(rows)}) TO {lit(str(path))} (FORMAT CSV, HEADER)")
+        con.copy_to(customers_sql(rows), str(path), FileFormat.CSV)
     finally:
         con.close()
     return rows

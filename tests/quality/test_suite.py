@@ -6,6 +6,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -252,7 +253,7 @@ def test_one_scan_one_statement_portable_sql(engine: DuckDBEngine) -> None:
         Expectation("odcs.duplicateValues", {"column": "id", "operator": ["mustBe", 0]}, "c"),
         Expectation("expect_column_values_to_match_regex", {"column": "code", "regex": "^A"}, "d"),
     ]
-    ctx = Context(sqlglot.exp.to_table(REL), relation_columns(engine, REL))
+    ctx = Context(sqlglot.exp.to_table(REL), relation_columns(engine, REL), engine.capabilities)
     select, _ = one_query([compile_expectation(e, ctx) for e in suite], ctx)
     assert select is not None
     sql = select.sql("duckdb")
@@ -357,3 +358,38 @@ def test_a_weaker_explicit_rule_does_not_replace_the_schemas_own() -> None:
     table["quality"] = [{**warn, "implementation": loose}]
     names = [e.name for e in expectations_of(table, layer="silver").expectations]
     assert names == ["between(amount)", "between(amount) (schema)"]
+
+
+class LesserDuckDB(DuckDBEngine):
+    """DuckDB declaring neither TRY_STRPTIME, JSON_VALID nor struct lists: how a lesser engine looks to the
+    compiler, which must take the other way (or say it cannot) by the capabilities alone."""
+
+    capabilities = replace(DuckDBEngine.capabilities, strptime=False, json_valid=False, struct_lists=False)
+
+
+def test_plans_follow_the_engines_capabilities_not_its_name(engine: DuckDBEngine) -> None:
+    lesser = LesserDuckDB()
+    lesser.register("t.orders", pa.Table.from_pylist(ROWS))
+    suite = Suite(
+        "t",
+        [
+            Expectation("expect_column_values_to_be_unique", {"column": "id"}, "u", CheckSeverity.ERROR),
+            Expectation(
+                "expect_column_values_to_match_strftime_format",
+                {"column": "code", "strftime_format": "%Y"},
+                "s",
+                CheckSeverity.ERROR,
+            ),
+            Expectation("expect_column_values_to_be_json_parseable", {"column": "code"}, "j", CheckSeverity.ERROR),
+        ],
+    )
+    full = {r.name: r for r in run_suite(engine, REL, suite, "t.orders").results}
+    less = {r.name: r for r in run_suite(lesser, REL, suite, "t.orders").results}
+    lesser.close()
+    assert full["s"].status == full["j"].status == CheckStatus.FAILED
+    assert less["s"].status == less["j"].status == CheckStatus.ERROR
+    assert "cannot parse text by a strftime format" in less["s"].detail
+    assert "cannot tell valid JSON" in less["j"].detail
+    # uniqueness: the same counts and examples, found by a query of their own instead of in the scan
+    assert (less["u"].status, less["u"].unexpected_count) == (full["u"].status, full["u"].unexpected_count)
+    assert less["u"].examples and less["u"].examples == full["u"].examples

@@ -27,12 +27,12 @@ class ApplyError(LakemeshError):
     """Change events that cannot be applied to the product."""
 
 
-def _stored(value: str, col: Column) -> str:
-    return stored(value, sql_type(col.logical_type, col.physical_type))
+def _stored(value: str, col: Column, dialect: str) -> str:
+    return stored(value, sql_type(col.logical_type, col.physical_type), dialect=dialect)
 
 
-def _type(col: Column) -> str:
-    return str(sql_type(col.logical_type, col.physical_type).sql("duckdb"))
+def _type(col: Column, dialect: str) -> str:
+    return str(sql_type(col.logical_type, col.physical_type).sql(dialect))
 
 
 def fold(
@@ -75,8 +75,8 @@ def fold(
             for c in values
         )
         keep = ", ".join(f"CASE WHEN {q('_n_' + c.name)} = 0 THEN {lit(c.name)} END" for c in values)
-        typed = [f"{_stored(q(c.name), c)} AS {q(c.name)}" for c in table.columns if c.name in keys]
-        typed += [f"{_stored(q(c.name), c)} AS {q(c.name)}" for c in values]
+        typed = [f"{_stored(q(c.name), c, con.dialect)} AS {q(c.name)}" for c in table.columns if c.name in keys]
+        typed += [f"{_stored(q(c.name), c, con.dialect)} AS {q(c.name)}" for c in values]
         if deleted_at:
             col = table.column(deleted_at)
             if col is None:
@@ -84,9 +84,8 @@ def fold(
                     f"soft deletes set column '{deleted_at}', which contract {table.name} does not declare",
                     f"add an optional timestamp column '{deleted_at}' to the contract, or set refresh.deletedAt",
                 )
-            typed.append(
-                f"CAST(CASE WHEN _op = 'd' THEN make_timestamp(_ts_ms * 1000) END AS {_type(col)}) AS {q(deleted_at)}"
-            )
+            when = "CASE WHEN _op = 'd' THEN make_timestamp(_ts_ms * 1000) END"
+            typed.append(f"CAST({when} AS {_type(col, con.dialect)}) AS {q(deleted_at)}")
         sql = f"""
             WITH ev AS (
                 SELECT *, [source_commit_lsn, source_seq] AS pos, {key_exprs} FROM events WHERE {where}

@@ -29,8 +29,8 @@ POSITION, OP = "_cdc_position", "_cdc_op"
 SHOWN = 60  # characters of a bad value the reason quotes
 
 
-def _type(col: Column) -> str:
-    return str(sql_type(col.logical_type, col.physical_type).sql("duckdb"))
+def _type(col: Column, dialect: str) -> str:
+    return str(sql_type(col.logical_type, col.physical_type).sql(dialect))
 
 
 def _path(name: str) -> str:
@@ -43,12 +43,12 @@ def _shown(raw: str) -> str:
     return f"{quote} || left({raw}, {SHOWN}) || {more} || {quote}"
 
 
-def _value_rules(col: Column, raw: str, json_type: str) -> list[tuple[str, str, str]]:
+def _value_rules(col: Column, raw: str, json_type: str, dialect: str) -> list[tuple[str, str, str]]:
     """(rule, SQL true when an upsert breaks it, SQL of the reason) for a non-key column's `raw` text."""
     name = lit(col.name + ": ")
     upsert = "op <> 'd'"
-    is_not = f"{name} || {_shown(raw)} || {lit(' is not ' + _type(col))}"
-    rules = [("type", f"{upsert} AND {does_not_fit(col, raw)}", is_not)]
+    is_not = f"{name} || {_shown(raw)} || {lit(' is not ' + _type(col, dialect))}"
+    rules = [("type", f"{upsert} AND {does_not_fit(col, raw, dialect)}", is_not)]
     if col.required:
         null = f"{upsert} AND {json_type} = 'NULL'"
         rules.append(("required", null, lit(f"{col.name}: null, but the contract requires a value")))
@@ -88,16 +88,16 @@ def _raw(table: Table, i: int) -> str:
     return f"_after[{i + 1}]"
 
 
-def _rules(table: Table, skip: str | None) -> list[tuple[str, str, str]]:
+def _rules(table: Table, skip: str | None, dialect: str) -> list[tuple[str, str, str]]:
     rules = []
     for i, col in enumerate(table.columns):
         raw = _raw(table, i)
         if col.name in table.primary_key:
             rules.append(("primary_key", f"{raw} IS NULL", lit(f"{col.name}: no value for the primary key")))
-            is_not = f"{lit(col.name + ': ')} || {_shown(raw)} || {lit(' is not ' + _type(col))}"
-            rules.append(("type", does_not_fit(col, raw), is_not))
+            is_not = f"{lit(col.name + ': ')} || {_shown(raw)} || {lit(' is not ' + _type(col, dialect))}"
+            rules.append(("type", does_not_fit(col, raw, dialect), is_not))
         elif col.name != skip:
-            rules += _value_rules(col, raw, f"_nulls[{i + 1}]")
+            rules += _value_rules(col, raw, f"_nulls[{i + 1}]", dialect)
     return rules
 
 
@@ -115,13 +115,14 @@ def hold_misfits(con: Engine, table: Table, where: str, skip: str | None, run_id
 
     They are left in a temporary table `misfit` (`_event`) for the fold to leave out. `skip`: a column
     no event sets (soft deletes' `deleted_at`)."""
-    rules = _rules(table, skip)
+    rules = _rules(table, skip, con.dialect)
     reasons = ", ".join(f"CASE WHEN {cond} THEN {reason} END" for _, cond, reason in rules)
     checks = ", ".join(f"CASE WHEN {cond} THEN {lit(rule)} END" for rule, cond, _ in rules)
     typed = []
     for i, col in enumerate(table.columns):
         dtype = sql_type(col.logical_type, col.physical_type)
-        typed.append(f"{stored('NULL' if col.name == skip else _raw(table, i), dtype, 'TRY_CAST')} AS {q(col.name)}")
+        value = "NULL" if col.name == skip else _raw(table, i)
+        typed.append(f"{stored(value, dtype, 'TRY_CAST', con.dialect)} AS {q(col.name)}")
     paths = "[" + ", ".join(_path(c.name) for c in table.columns) + "]"
     # each image parsed once for all its columns (json_extract_string of a list of paths)
     con.execute(
@@ -139,7 +140,7 @@ def hold_misfits(con: Engine, table: Table, where: str, skip: str | None, run_id
                 FROM images
             ) WHERE {REASON} <> ''"""
     )
-    held = con.query("SELECT * EXCLUDE (_event) FROM misfit ORDER BY _event")
+    held = con.query(f"SELECT {con.star_except(['_event'])} FROM misfit ORDER BY _event")
     now = datetime.now(UTC)
     held = held.append_column(RUN, pa.array([run_id] * held.num_rows, pa.string()))
     return held.append_column(AT, pa.array([now] * held.num_rows, pa.timestamp("us", tz="UTC")))

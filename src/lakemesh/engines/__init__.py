@@ -1,6 +1,26 @@
 """Engines behind one protocol, looked up by name; heavy imports happen only when one is made."""
 
-from lakemesh.engines.base import Engine, EngineCapabilities, EngineError, Protector, register_revealed
+from lakemesh.engines.base import (
+    CsvOptions,
+    Engine,
+    EngineCapabilities,
+    EngineError,
+    FileFormat,
+    FileProblem,
+    Protector,
+    register_revealed,
+)
 from lakemesh.engines.registry import ENGINES, make_engine
 
-__all__ = ["ENGINES", "Engine", "EngineCapabilities", "EngineError", "Protector", "make_engine", "register_revealed"]
+__all__ = [
+    "ENGINES",
+    "CsvOptions",
+    "Engine",
+    "EngineCapabilities",
+    "EngineError",
+    "FileFormat",
+    "FileProblem",
+    "Protector",
+    "make_engine",
+    "register_revealed",
+]

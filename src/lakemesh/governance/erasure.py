@@ -444,11 +444,12 @@ def _file_holds(path: Path, columns: list[str], subjects: list[Subject]) -> bool
         return _bytes_hold(path, [v.encode() for v in values])
     con = make_engine()
     try:
-        names = {r[0] for r in con.rows(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})")}
+        reader = con.read_parquet([str(path)])
+        names = set(con.describe(f"SELECT * FROM {reader}"))
         terms = [f"CAST({q(c)} AS VARCHAR) IN ({', '.join(lit(v) for v in values)})" for c in columns if c in names]
         if not terms:
             return False
-        sql = f"SELECT count(*) FROM read_parquet({lit(str(path))}) WHERE {' OR '.join(terms)}"
+        sql = f"SELECT count(*) FROM {reader} WHERE {' OR '.join(terms)}"
         return bool(con.rows(sql)[0][0])
     finally:
         con.close()

@@ -8,14 +8,16 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import is_text
 from lakemesh.sources.files import typed_select
 from lakemesh.spec.odcs import Table
+from lakemesh.spec.types import DEFAULT_DIALECT
 
 
 class SchemaMismatch(LakemeshError):
     """Data or a transform does not fit the contract, or the contract does not fit the table."""
 
 
-def shape_output(table: Table, produced: list[str], where: str) -> str:
-    """A SELECT list casting a transform's output to the contract; errors name the columns that differ."""
+def shape_output(table: Table, produced: list[str], where: str, dialect: str = DEFAULT_DIALECT) -> str:
+    """A SELECT list casting a transform's output to the contract (types in the engine's `dialect`); errors
+    name the columns that differ."""
     contract_cols = [c.name for c in table.columns]
     missing = [c for c in contract_cols if c not in produced]
     extra = [c for c in produced if c not in contract_cols]
@@ -29,7 +31,7 @@ def shape_output(table: Table, produced: list[str], where: str) -> str:
             f"{where} {' and '.join(parts)}",
             "make the SELECT list match the contract, or add optional columns to the contract",
         )
-    return typed_select(table, cast="CAST")
+    return typed_select(table, cast="CAST", dialect=dialect)
 
 
 def _family(t: pa.DataType) -> str:

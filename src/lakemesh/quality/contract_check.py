@@ -1,4 +1,4 @@
-"""Checking records against a contract: every rule compiled into one vectorized DuckDB scan.
+"""Checking records against a contract: every rule compiled into one vectorized scan of the engine.
 
 Rules: presence of each column, type (the value casts to the contract type), required, allowed values,
 pattern, numeric range, string length, column uniqueness and primary-key uniqueness.
@@ -13,12 +13,12 @@ from typing import Any
 
 from sqlglot import exp
 
-from lakemesh.engines import Engine, EngineError, make_engine
+from lakemesh.engines import Engine, EngineError, FileFormat, make_engine
 from lakemesh.errors import DataFileError
-from lakemesh.quality.csv_reading import csv_error, csv_hint, csv_layout, json_error
+from lakemesh.quality.csv_reading import ENCODING_HINT, csv_hint, csv_layout, located
 from lakemesh.quality.results import CheckReport, CheckStatus, RuleResult
 from lakemesh.spec.odcs import Column, Contract, Table
-from lakemesh.spec.types import sql_type
+from lakemesh.spec.types import DEFAULT_DIALECT, sql_type
 from lakemesh.sql import lit, q
 
 FORMATS = {
@@ -64,22 +64,19 @@ def detect_format(path: Path, given: str | None) -> str:
 
 
 def _reader(con: Engine, path: Path, fmt: str, table: Table | None, options: dict[str, Any]) -> str:
-    """A table function reading the file; CSV and JSON as text, so the type rule decides what fits."""
-    p = lit(str(path))
-    if fmt == "csv" and table is not None:
-        return csv_layout(path, table, options, str(path)).reader  # as bronze reads it
+    """The engine's reader of the file, records numbered; CSV and JSON as text, so the type rule decides
+    what fits (JSON: the keys of a sample of the records)."""
+    known = {f.value for f in FileFormat}
+    if fmt not in known:
+        raise DataFileError(f"{path}: unknown format '{fmt}'", "use csv, jsonl or parquet")
+    if FileFormat(fmt) not in con.capabilities.file_formats or not con.capabilities.numbered_reads:
+        raise DataFileError(f"{path}: engine {con.name} cannot read {fmt} files", "check files with the duckdb engine")
     if fmt == "csv":
-        return f"read_csv({p}, header=true, all_varchar=true)"
+        layout = csv_layout(path, table, options, str(path)).options if table is not None else None  # as bronze
+        return con.read_csv(str(path), layout, numbered=ROW)
     if fmt == "json":
-        # keys from DuckDB's sample, then one pass reading every value as text: a late bad value
-        # cannot fail the read, and nothing is parsed twice
-        auto = "format='auto', maximum_object_size=16777216"
-        keys = [r[0] for r in con.rows(f"DESCRIBE SELECT * FROM read_json({p}, {auto})")]
-        columns = "{" + ", ".join(f"{lit(k)}: 'VARCHAR'" for k in keys) + "}"
-        return f"read_json({p}, {auto}, columns={columns})"
-    if fmt == "parquet":
-        return f"read_parquet({p})"
-    raise DataFileError(f"{path}: unknown format '{fmt}'", "use csv, jsonl or parquet")
+        return con.read_json(str(path), numbered=ROW)
+    return con.read_parquet([str(path)], numbered=ROW)
 
 
 def load_source(
@@ -95,23 +92,19 @@ def load_source(
         raise DataFileError(f"{path}: no such file")
     try:
         reader = _reader(con, path, fmt, table, options or {})
-        con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT row_number() OVER () AS {ROW}, * FROM {reader}")
+        con.execute(f"CREATE TEMP TABLE {SOURCE} AS SELECT * FROM {reader}")
     except EngineError as exc:
-        text = exc.detail
-        located = csv_error(text, str(path)) if fmt == "csv" else json_error(text, str(path))
-        if located is not None:
-            raise DataFileError(located, csv_hint(text) if fmt == "csv" else "fix the file") from exc
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        encoding = next((line for line in lines if "unicode" in line.lower() or "utf-8" in line.lower()), None)
-        message = f"{lines[0]}: {encoding}" if encoding else lines[0]
-        hint = "check the file's format, or pass --format"
-        if encoding:
-            hint = "the file is not UTF-8: convert it, e.g. `iconv -f LATIN1 -t UTF-8 in.csv > out.csv`"
+        where = located(exc.problem, str(path))
+        if where is not None:
+            raise DataFileError(where, csv_hint(exc.problem) if fmt == "csv" else "fix the file") from exc
+        encoding = exc.problem.what if exc.problem is not None and exc.problem.encoding else None
+        message = f"{exc.message}: {encoding}" if encoding else exc.message
+        hint = ENCODING_HINT if encoding else "check the file's format, or pass --format"
         raise DataFileError(f"{path}: cannot be read as {fmt}: {message}", hint) from exc
 
 
-def compile_rules(table: Table, present: set[str]) -> list[Rule]:
-    """The rules of a contract table, for a source holding the columns in `present`."""
+def compile_rules(table: Table, present: set[str], dialect: str = DEFAULT_DIALECT) -> list[Rule]:
+    """The rules of a contract table, for a source holding the columns in `present`, in the engine's SQL."""
     rules: list[Rule] = []
     for col in table.columns:
         if col.name not in present:
@@ -125,7 +118,7 @@ def compile_rules(table: Table, present: set[str]) -> list[Rule]:
                     )
                 )
             continue
-        rules.extend(_column_rules(col))
+        rules.extend(_column_rules(col, dialect))
     pk = [c for c in table.primary_key if c in present]
     if pk:
         keys = ", ".join(q(c) for c in pk)
@@ -142,11 +135,11 @@ def compile_rules(table: Table, present: set[str]) -> list[Rule]:
     return rules
 
 
-def does_not_fit(col: Column, value: str | None = None) -> str:
-    """SQL true when a present value does not fit the column's contract type exactly."""
+def does_not_fit(col: Column, value: str | None = None, dialect: str = DEFAULT_DIALECT) -> str:
+    """SQL true when a present value does not fit the column's contract type exactly (needs TRY_CAST)."""
     c = value or q(col.name)
     dtype = sql_type(col.logical_type, col.physical_type)
-    typed = f"TRY_CAST({c} AS {dtype.sql('duckdb')})"
+    typed = f"TRY_CAST({c} AS {dtype.sql(dialect)})"
     bad = f"{typed} IS NULL"
     if dtype.is_type(*exp.DataType.INTEGER_TYPES, exp.DataType.Type.DECIMAL):
         # DuckDB rounds '2.5' to an INTEGER and '1.005' to DECIMAL(10,2): a value must fit exactly
@@ -154,13 +147,13 @@ def does_not_fit(col: Column, value: str | None = None) -> str:
     return f"{c} IS NOT NULL AND ({bad})"
 
 
-def _column_rules(col: Column) -> list[Rule]:
+def _column_rules(col: Column, dialect: str) -> list[Rule]:
     c = q(col.name)
     dtype = sql_type(col.logical_type, col.physical_type)
-    target = dtype.sql("duckdb")
+    target = dtype.sql(dialect)
     typed = f"TRY_CAST({c} AS {target})"
     text = f"CAST({c} AS VARCHAR)"
-    rules = [Rule("type", col.name, f"values must fit {target}", predicate=does_not_fit(col))]
+    rules = [Rule("type", col.name, f"values must fit {target}", predicate=does_not_fit(col, dialect=dialect))]
     if col.required or col.primary_key:
         rules.append(Rule("required", col.name, "value is required", predicate=f"{c} IS NULL"))
     if col.valid_values is not None:
@@ -259,9 +252,11 @@ def check_file(
     spec = contract.table(table)
     con = make_engine()
     try:
+        if not con.capabilities.try_cast:
+            raise DataFileError(f"engine {con.name} cannot check types: it has no TRY_CAST", "use the duckdb engine")
         load_source(con, path, detect_format(path, fmt), spec, options)
-        present = {row[0] for row in con.rows(f"DESCRIBE {SOURCE}")} - {ROW}
-        rules = compile_rules(spec, present)
+        present = set(con.describe(f"SELECT * FROM {SOURCE}")) - {ROW}
+        rules = compile_rules(spec, present, con.dialect)
         results = _run(con, rules, examples)
         rows = int(con.rows(f"SELECT count(*) FROM {SOURCE}")[0][0])
     finally:

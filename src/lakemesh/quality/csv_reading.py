@@ -6,6 +6,9 @@ NULL. So nothing is left to the sniffer: the delimiter comes from the spec's rea
 one of `, ; tab |` whose header names the contract's columns; the header is required unless the spec
 says `header: false` (then columns are the contract's, in order). Parse errors become one line naming
 the file and the line.
+
+What is decided here is the same for every engine (it reads the file's first line in Python), so it ends
+in engine-neutral `CsvOptions` that each engine's `read_csv` spells in its own reader's words.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakemesh.engines import CsvOptions, FileProblem
 from lakemesh.errors import DataFileError
 from lakemesh.spec.odcs import Table
 from lakemesh.spec.problems import did_you_mean
-from lakemesh.sql import lit
 
 # the reader options a spec may set (build.source.options in product.yaml), with their defaults
 CSV_OPTIONS: dict[str, Any] = {"delimiter": None, "header": True, "quote": '"', "escape": '"', "skip": 0}
@@ -35,12 +38,15 @@ _HEAD_BYTES = 1 << 16
 
 @dataclass(frozen=True)
 class CsvLayout:
-    """How to read one CSV file: the `read_csv(...)` call and its columns against the contract's."""
+    """How to read one CSV file: the reader's options and the file's columns against the contract's."""
 
-    reader: str
-    columns: list[str]  # as the reader names them: contract names where a header name matched one
+    options: CsvOptions  # `options.columns`: contract names where a header name matched one
     missing: list[str] = field(default_factory=list)  # contract columns the file lacks
     extra: list[str] = field(default_factory=list)  # file columns the contract does not declare
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.options.columns)
 
 
 def reader_options(options: dict[str, Any], where: str) -> dict[str, Any]:
@@ -80,14 +86,9 @@ def csv_layout(path: Path, table: Table, options: dict[str, Any], name: str) -> 
             )
     else:
         columns = wanted[: len(fields)] + [f"column{i}" for i in range(len(wanted), len(fields))]
-    spec = "{" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in columns) + "}"
-    reader = (
-        f"read_csv({lit(str(path))}, auto_detect=false, header={str(opts['header']).lower()}, "
-        f"delim={lit(delimiter)}, quote={lit(opts['quote'])}, escape={lit(opts['escape'])}, "
-        f"skip={opts['skip']}, columns={spec})"
-    )
+    reader = CsvOptions(tuple(columns), delimiter, opts["header"], opts["quote"], opts["escape"], opts["skip"])
     missing = [c for c in wanted if c not in columns]
-    return CsvLayout(reader, columns, missing, [c for c in columns if c not in wanted])
+    return CsvLayout(reader, missing, [c for c in columns if c not in wanted])
 
 
 def _head(path: Path, skip: int, name: str) -> str:
@@ -150,29 +151,13 @@ def _delimiter(head: str, wanted: list[str], opts: dict[str, Any]) -> str:
     return best
 
 
-def csv_error(message: str, name: str) -> str | None:
-    """DuckDB's many-line CSV error as one line naming the file and the line, or None if it is not one."""
-    line = re.search(r"CSV Error on Line: (\d+)", message)
-    if line is None:
+def located(problem: FileProblem | None, name: str) -> str | None:
+    """The engine's parse problem as one line naming the file and the line, or None when it has no line."""
+    if problem is None or problem.line is None:
         return None
-    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
-    if counts:
-        what = f"expected {counts[1]} columns, found {counts[2]}"
-    else:
-        rest = [s.strip() for s in message.splitlines()[1:] if s.strip()]
-        what = next((s for s in rest if not s.startswith(("Original Line", "Possible fixes", "*"))), "cannot parse")
-    what = what.rstrip(". ")
-    return f"{name} line {line[1]}: {what[:1].lower()}{what[1:]}"
+    return f"{name} line {problem.line}: {problem.what}"
 
 
-def csv_hint(message: str) -> str:
+def csv_hint(problem: FileProblem | None) -> str:
     """What to do about a CSV error: convert the encoding, or set the reader options."""
-    return ENCODING_HINT if "unicode" in message.lower() or "utf-8" in message.lower() else OPTIONS_HINT
-
-
-def json_error(message: str, name: str) -> str | None:
-    """DuckDB's malformed-JSON error as one line with the right line number (DuckDB's is one too high)."""
-    found = re.search(r"Malformed JSON in file .*?, at byte \d+ in line (\d+): ([^.]*)", message)
-    if found is None:
-        return None
-    return f"{name} line {max(int(found[1]) - 1, 1)}: malformed JSON ({found[2].strip()})"
+    return ENCODING_HINT if problem is not None and problem.encoding else OPTIONS_HINT

@@ -126,12 +126,16 @@ def length_equal_plan(e: Expectation, ctx: Context) -> Plan:
 
 
 def strftime_plan(e: Expectation, ctx: Context) -> Plan:
+    if not ctx.capabilities.strptime:
+        return Plan(e, error=f"the {ctx.dialect} engine cannot parse text by a strftime format")
     fmt = exp.Literal.string(str(e.kwargs["strftime_format"]))
-    return _column_map(e, ctx, lambda c: is_null(exp.func("TRY_STRPTIME", as_text(c), fmt, dialect="duckdb")))
+    return _column_map(e, ctx, lambda c: is_null(exp.Anonymous(this="TRY_STRPTIME", expressions=[as_text(c), fmt])))
 
 
 def json_plan(e: Expectation, ctx: Context) -> Plan:
-    return _column_map(e, ctx, lambda c: exp.Not(this=exp.func("JSON_VALID", as_text(c), dialect="duckdb")))
+    if not ctx.capabilities.json_valid:
+        return Plan(e, error=f"the {ctx.dialect} engine cannot tell valid JSON text")
+    return _column_map(e, ctx, lambda c: exp.Not(this=exp.Anonymous(this="JSON_VALID", expressions=[as_text(c)])))
 
 
 def dateutil_plan(e: Expectation, ctx: Context) -> Plan:
@@ -187,7 +191,7 @@ def unique_plan(e: Expectation, ctx: Context) -> Plan:
 def stat_plan(function: str) -> Callable[[Expectation, Context], Plan]:
     def plan(e: Expectation, ctx: Context) -> Plan:
         c = col(e.kwargs["column"])
-        aggregate = exp.func(function, c, dialect="duckdb")
+        aggregate = exp.func(function, c, dialect=ctx.dialect)
 
         def evaluate(v: list[Any]) -> Outcome:
             value = v[0]

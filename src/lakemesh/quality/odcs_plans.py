@@ -35,6 +35,7 @@ from lakemesh.quality.sql_terms import (
     unique_predicate,
 )
 from lakemesh.spec.expectations import Expectation, parse_duration, render_query
+from lakemesh.spec.types import DEFAULT_DIALECT
 
 # --- schema expectations: answered from the relation's columns, no scan --------------------------------
 
@@ -103,8 +104,9 @@ def odcs_plan(e: Expectation, ctx: Context) -> Plan:
     if metric == "rowCount":
         return Plan(e, [count_all()], lambda v: Outcome(odcs_compare(int(v[0]), operator), int(v[0])))
     if metric == "sql":
-        query = render_query(str(e.kwargs["query"]), ctx.relation.sql(ctx.dialect), column)
-        tree = sqlglot.parse_one(query, read="duckdb")
+        # the rule is written in the workspace's dialect; the tree renders in the engine's with the rest
+        query = render_query(str(e.kwargs["query"]), ctx.relation.sql(DEFAULT_DIALECT), column)
+        tree = sqlglot.parse_one(query, read=DEFAULT_DIALECT)
 
         def sql_outcome(v: list[Any]) -> Outcome:
             value = number(v[0])

@@ -18,6 +18,7 @@ from lakemesh.quality.suite import CHECKS, REASON, run_suite
 from lakemesh.spec.expectation_checks import sql_tables
 from lakemesh.spec.expectations import Suite, expectations_of, parse_duration, render_query
 from lakemesh.spec.models import RefreshMode
+from lakemesh.spec.types import DEFAULT_DIALECT
 from lakemesh.spec.workspace import ProductEntry, Workspace
 from lakemesh.sql import REPROCESS_APP, REPROCESS_KEPT_APP, q, relation
 
@@ -80,7 +81,7 @@ def _sql_products(suite: Suite, workspace: Workspace) -> set[str]:
     out: set[str] = set()
     for e in suite.expectations:
         if e.type == "odcs.sql" and isinstance(e.kwargs.get("query"), str):
-            tree = sqlglot.parse_one(render_query(e.kwargs["query"], "__lakemesh_table", None), read="duckdb")
+            tree = sqlglot.parse_one(render_query(e.kwargs["query"], "__lakemesh_table", None), read=DEFAULT_DIALECT)
             out |= {t for t in sql_tables(tree) if t in workspace.products}
     return out
 

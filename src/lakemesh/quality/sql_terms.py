@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlglot import exp
 
+from lakemesh.engines import EngineCapabilities
 from lakemesh.spec.expectations import Expectation
 
 Evaluator = Callable[[list[Any]], "Outcome"]
@@ -169,12 +170,16 @@ def mostly_outcome(unexpected: int, domain: int, mostly: float) -> Outcome:
 
 @dataclass
 class Context:
-    """What compiling needs to know: the relation's SQL name, its columns and the dialect."""
+    """What compiling needs to know: the relation's SQL name, its columns and what the engine can do."""
 
     relation: exp.Expr
     columns: dict[str, str]  # name -> engine type
-    dialect: str = "duckdb"
+    capabilities: EngineCapabilities
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def dialect(self) -> str:
+        return self.capabilities.dialect
 
     def source(self) -> exp.Expr:
         return self.relation.copy()
@@ -231,7 +236,7 @@ def unique_predicate(keys: list[str]) -> exp.Expr:
 def structs(ctx: Context) -> bool:
     """Whether the engine returns a list of structs from a scalar subquery (examples found in the scan);
     elsewhere examples of repeated keys come from a query of their own."""
-    return ctx.dialect in ("duckdb", "spark", "databricks")
+    return ctx.capabilities.struct_lists
 
 
 def extra(values: set[Any]) -> str:

@@ -49,7 +49,9 @@ def run_suite(
     """
     started = time.perf_counter()
     columns = relation_columns(engine, relation)
-    ctx = Context(exp.to_table(relation, dialect=engine.dialect), columns, engine.dialect, now or datetime.now(UTC))
+    ctx = Context(
+        exp.to_table(relation, dialect=engine.dialect), columns, engine.capabilities, now or datetime.now(UTC)
+    )
     plans = [compile_expectation(e, ctx) for e in suite.expectations]
     runnable = [p for p in plans if p.error is None]
     known = null_counts or {}
@@ -208,7 +210,9 @@ def quarantine_plans(suite: Suite, engine: Engine, relation: str) -> list[Plan]:
     chosen = [e for e in suite.expectations if e.severity is CheckSeverity.QUARANTINE and e.quarantinable]
     if not chosen:
         return []
-    ctx = Context(exp.to_table(relation, dialect=engine.dialect), relation_columns(engine, relation), engine.dialect)
+    ctx = Context(
+        exp.to_table(relation, dialect=engine.dialect), relation_columns(engine, relation), engine.capabilities
+    )
     return [p for p in (compile_expectation(e, ctx) for e in chosen) if p.error is None and p.unexpected is not None]
 
 

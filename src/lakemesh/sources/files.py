@@ -13,18 +13,20 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from lakemesh.engines import Engine, EngineError, make_engine
+from lakemesh.engines import Engine, EngineError, FileFormat, make_engine
 from lakemesh.errors import DataFileError
 from lakemesh.lakehouse import TableStore
 from lakemesh.quality.contract_check import does_not_fit
-from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_error, csv_hint, csv_layout, json_error
+from lakemesh.quality.csv_reading import OPTIONS_HINT, CsvLayout, csv_hint, csv_layout, located
 from lakemesh.sources.base import SourceCapabilities
 from lakemesh.spec.models import FileSource
 from lakemesh.spec.odcs import Column, Table
-from lakemesh.spec.types import parse_type, sql_type, stored, stored_as_text
+from lakemesh.spec.types import DEFAULT_DIALECT, parse_type, sql_type, stored, stored_as_text
 from lakemesh.sql import lit, q
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+_READERS = {"jsonl": FileFormat.JSON, "csv": FileFormat.CSV, "parquet": FileFormat.PARQUET}
+NUMBER = "__lakemesh_record"  # the reader's record number, `_record` in the table
 
 
 @dataclass(frozen=True)
@@ -34,14 +36,18 @@ class Batch:
     warnings: list[str] = field(default_factory=list)  # per file: columns missing or not in the contract
 
 
-def cast_column(col: Column, value: str, cast: str = "TRY_CAST") -> str:
-    """`CAST(<value> AS <the column's contract type>) AS <column>`."""
-    return f"{stored(value, sql_type(col.logical_type, col.physical_type), cast)} AS {q(col.name)}"
+def cast_column(col: Column, value: str, cast: str = "TRY_CAST", dialect: str = DEFAULT_DIALECT) -> str:
+    """`CAST(<value> AS <the column's contract type>) AS <column>`, the type in the engine's `dialect`."""
+    return f"{stored(value, sql_type(col.logical_type, col.physical_type), cast, dialect)} AS {q(col.name)}"
 
 
-def typed_select(table: Table, expression: str = "{col}", cast: str = "TRY_CAST") -> str:
+def typed_select(
+    table: Table, expression: str = "{col}", cast: str = "TRY_CAST", dialect: str = DEFAULT_DIALECT
+) -> str:
     """`cast_column` for every contract column, in contract order; `{col}`/`{name}` in `expression` are filled."""
-    return ", ".join(cast_column(col, expression.format(col=q(col.name), name=col.name), cast) for col in table.columns)
+    return ", ".join(
+        cast_column(col, expression.format(col=q(col.name), name=col.name), cast, dialect) for col in table.columns
+    )
 
 
 def source_files(root: Path, source: FileSource) -> list[Path]:
@@ -77,18 +83,22 @@ def _file_select(
     their columns once for the file: one missing a required column is an error, missing optional or
     extra columns are warnings (JSON records have theirs each, judged by the quality gate).
     """
-    p = lit(str(path))
-    numbered = "row_number() OVER () AS _record"
+    caps = con.capabilities
+    if _READERS[fmt] not in caps.file_formats or not caps.numbered_reads:
+        raise DataFileError(f"{name}: engine {con.name} cannot read {fmt} files with their record numbers")
     if fmt == "jsonl":
-        typed = typed_select(table, "json_extract_string(json, " + "'$.\"{name}\"')")
-        return f"SELECT {typed}, CAST(json AS VARCHAR) AS _raw, {numbered} FROM read_ndjson_objects({p})", []
+        raw = "__lakemesh_raw"
+        reader = con.read_json(str(path), [c.name for c in table.columns], raw=raw, numbered=NUMBER)
+        typed = typed_select(table, dialect=con.dialect)
+        return f"SELECT {typed}, {raw} AS _raw, {NUMBER} AS _record FROM {reader} src", []
     if fmt == "csv":
         layout = csv_layout(path, table, options, name)
-        return _csv_select(layout, table, numbered), column_warnings(name, table, layout.columns)
-    reader = f"read_parquet({p}, file_row_number=true)"
-    described = {r[0]: r[1] for r in con.rows(f"DESCRIBE SELECT * FROM {reader}")}
-    described.pop("file_row_number", None)
-    return _parquet_select(described, reader, table), column_warnings(name, table, list(described))
+        reader = con.read_csv(str(path), layout.options, numbered=NUMBER)
+        return _csv_select(layout, table, reader, con.dialect), column_warnings(name, table, layout.columns)
+    reader = con.read_parquet([str(path)], numbered=NUMBER)
+    described = con.describe(f"SELECT * FROM {reader}")
+    described.pop(NUMBER, None)
+    return _parquet_select(described, reader, table, con.dialect), column_warnings(name, table, list(described))
 
 
 def column_warnings(name: str, table: Table, present: list[str]) -> list[str]:
@@ -112,22 +122,26 @@ def _record_json(columns: list[str]) -> str:
     return "CAST(to_json({" + ", ".join(f"{lit(c)}: {q(c)}" for c in columns) + "}) AS VARCHAR)"
 
 
-def _csv_select(layout: CsvLayout, table: Table, numbered: str) -> str:
-    exprs = [cast_column(col, q(col.name) if col.name in layout.columns else "NULL") for col in table.columns]
-    return f"SELECT {', '.join(exprs)}, {_record_json(layout.columns)} AS _raw, {numbered} FROM {layout.reader} src"
+def _csv_select(layout: CsvLayout, table: Table, reader: str, dialect: str) -> str:
+    exprs = [
+        cast_column(col, q(col.name) if col.name in layout.columns else "NULL", dialect=dialect)
+        for col in table.columns
+    ]
+    raw = _record_json(layout.columns)
+    return f"SELECT {', '.join(exprs)}, {raw} AS _raw, {NUMBER} AS _record FROM {reader} src"
 
 
-def _parquet_select(described: dict[str, str], reader: str, table: Table) -> str:
+def _parquet_select(described: dict[str, str], reader: str, table: Table, dialect: str) -> str:
     exprs, lost = [], []
     for col in table.columns:
         want = sql_type(col.logical_type, col.physical_type)
         if col.name not in described:
-            exprs.append(cast_column(col, "NULL"))
+            exprs.append(cast_column(col, "NULL", dialect=dialect))
         elif parse_type(described[col.name]) == want and not stored_as_text(want):  # a TIME is stored as text
             exprs.append(q(col.name))  # already the contract's type: nothing to cast, nothing to lose
         else:
-            exprs.append(cast_column(col, q(col.name)))
-            lost.append(does_not_fit(col))
+            exprs.append(cast_column(col, q(col.name), dialect=dialect))
+            lost.append(does_not_fit(col, dialect=dialect))
     names = {c.name for c in table.columns}
     record = _record_json(list(described))
     if any(c not in names for c in described):
@@ -136,7 +150,7 @@ def _parquet_select(described: dict[str, str], reader: str, table: Table) -> str
         raw = f"CASE WHEN {' OR '.join(f'({x})' for x in lost)} THEN {record} END"
     else:
         raw = "CAST(NULL AS VARCHAR)"
-    return f"SELECT {', '.join(exprs)}, {raw} AS _raw, file_row_number + 1 AS _record FROM {reader} src"
+    return f"SELECT {', '.join(exprs)}, {raw} AS _raw, {NUMBER} AS _record FROM {reader} src"
 
 
 def read_batch(
@@ -164,7 +178,7 @@ def read_batch(
             try:
                 parts.append(con.query(sql))
             except EngineError as exc:
-                raise _read_error(exc.detail, product_id, rel, fmt) from exc
+                raise _read_error(exc, product_id, rel, fmt) from exc
     finally:
         con.close()
     data = pa.concat_tables(parts, promote_options="permissive") if parts else pa.table({})
@@ -174,14 +188,13 @@ def read_batch(
 _FIX_FILE = "fix or remove the file; nothing was ingested"
 
 
-def _read_error(message: str, product_id: str, rel: str, fmt: str) -> DataFileError:
-    """One line naming the file and, for a parse error, the line; not DuckDB's page of reader settings."""
-    located = csv_error(message, rel) if fmt == "csv" else json_error(message, rel) if fmt == "jsonl" else None
-    if located is not None:
-        hint = csv_hint(message) if fmt == "csv" else _FIX_FILE
-        return DataFileError(f"{product_id}: {located}", hint)
-    first = message.strip().splitlines()[0]
-    return DataFileError(f"{product_id}: {rel} cannot be read as {fmt}: {first}", _FIX_FILE)
+def _read_error(exc: EngineError, product_id: str, rel: str, fmt: str) -> DataFileError:
+    """One line naming the file and, for a parse error, the line; not the engine's page of reader settings."""
+    where = located(exc.problem, rel) if fmt != "parquet" else None
+    if where is not None:
+        hint = csv_hint(exc.problem) if fmt == "csv" else _FIX_FILE
+        return DataFileError(f"{product_id}: {where}", hint)
+    return DataFileError(f"{product_id}: {rel} cannot be read as {fmt}: {exc.message}", _FIX_FILE)
 
 
 class FilesSource:

@@ -13,6 +13,10 @@ from sqlglot.errors import ParseError
 
 DT = exp.DataType.Type
 
+# The workspace's SQL dialect: contracts' physical types and transforms are written in it, and it is the
+# embedded engine's. SQL made for an engine is rendered in `engine.dialect`, which callers pass.
+DEFAULT_DIALECT = "duckdb"
+
 # Within a family, types are ordered from narrowest to widest.
 _INTEGERS = [DT.TINYINT, DT.SMALLINT, DT.INT, DT.BIGINT, DT.INT128]
 _FLOATS = [DT.FLOAT, DT.DOUBLE]
@@ -51,7 +55,7 @@ def parse_type(text: str | None) -> exp.DataType | None:
     if not text:
         return None
     # the generic dialect keeps VARCHAR lengths that DuckDB's drops; DuckDB's knows HUGEINT and friends
-    for dialect in (None, "duckdb"):
+    for dialect in (None, DEFAULT_DIALECT):
         try:
             return exp.DataType.build(text, dialect=dialect)
         except (ParseError, ValueError):
@@ -64,7 +68,7 @@ def sql_type(logical: str | None, physical: str | None) -> exp.DataType:
     parsed = parse_type(physical)
     if parsed is not None:
         return parsed
-    return exp.DataType.build(LOGICAL_TO_SQL.get(logical or "string", "VARCHAR"), dialect="duckdb")
+    return exp.DataType.build(LOGICAL_TO_SQL.get(logical or "string", "VARCHAR"), dialect=DEFAULT_DIALECT)
 
 
 def stored_as_text(dtype: exp.DataType) -> bool:
@@ -72,17 +76,17 @@ def stored_as_text(dtype: exp.DataType) -> bool:
     return dtype.this in _STORED_AS_TEXT
 
 
-def stored(value: str, dtype: exp.DataType, cast: str = "CAST") -> str:
+def stored(value: str, dtype: exp.DataType, cast: str = "CAST", dialect: str = DEFAULT_DIALECT) -> str:
     """SQL of `value` as stored for a column of `dtype`: `{cast}(value AS dtype)`, as text when the
     type is stored as text (so a value that is not a valid time fails, or is NULL for TRY_CAST)."""
-    typed = f"{cast}({value} AS {dtype.sql('duckdb')})"
+    typed = f"{cast}({value} AS {dtype.sql(dialect)})"
     return f"CAST({typed} AS VARCHAR)" if stored_as_text(dtype) else typed
 
 
-def read_back(columns: Iterable[tuple[str, str | None, str | None]]) -> dict[str, str]:
+def read_back(columns: Iterable[tuple[str, str | None, str | None]], dialect: str = DEFAULT_DIALECT) -> dict[str, str]:
     """Of (name, logical type, physical type) columns, those stored as text, with the SQL type they read as."""
     types = {name: sql_type(logical, physical) for name, logical, physical in columns}
-    return {name: t.sql("duckdb") for name, t in types.items() if stored_as_text(t)}
+    return {name: t.sql(dialect) for name, t in types.items() if stored_as_text(t)}
 
 
 def _params(t: exp.DataType) -> list[int]:

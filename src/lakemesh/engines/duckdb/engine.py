@@ -5,14 +5,15 @@ Registering a `pyarrow.dataset` keeps DuckDB's filter and projection pushdown in
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 import pyarrow as pa
 
-from lakemesh.engines.base import ENGINE_HINT, Engine, EngineCapabilities, EngineError
+from lakemesh.engines.base import ENGINE_HINT, CsvOptions, Engine, EngineCapabilities, EngineError, FileFormat
+from lakemesh.engines.duckdb import files
 from lakemesh.lakehouse.base import ParquetScan
 from lakemesh.sql import lit, q, relation
 
@@ -27,13 +28,25 @@ def _engine_errors(hint: str | None = None) -> Iterator[None]:
         yield
     except duckdb.Error as exc:
         text = str(exc).strip()
-        raise EngineError(text.splitlines()[0] if text else type(exc).__name__, hint, text) from exc
+        first = text.splitlines()[0] if text else type(exc).__name__
+        raise EngineError(first, hint, text, files.file_problem(text)) from exc
 
 
 class DuckDBEngine:
     name = "duckdb"
     dialect = "duckdb"
-    capabilities = EngineCapabilities(dialect="duckdb", star_modifiers=True, arrow_udfs=True, reads_parquet_files=True)
+    capabilities = EngineCapabilities(
+        dialect="duckdb",
+        star_modifiers=True,
+        arrow_udfs=True,
+        reads_parquet_files=True,
+        file_formats=frozenset(FileFormat),
+        numbered_reads=True,
+        struct_lists=True,
+        try_cast=True,
+        strptime=True,
+        json_valid=True,
+    )
 
     def __init__(self, memory_limit: str | None = None) -> None:
         self.con = duckdb.connect()
@@ -60,7 +73,7 @@ class DuckDBEngine:
             self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {q(domain)}")
             # a filter on the view is pushed down into the Arrow dataset scan
             condition = f" WHERE {where}" if where else ""
-            columns = select or (f"* EXCLUDE ({', '.join(q(c) for c in exclude)})" if exclude else "*")
+            columns = select or (self.star_except(exclude) if exclude else "*")
             self.con.execute(
                 f"CREATE OR REPLACE VIEW {relation(product_id)} AS SELECT {columns} FROM {q(hidden)}{condition}"
             )
@@ -114,6 +127,31 @@ class DuckDBEngine:
             cur = self.con.execute(sql)
             names = [d[0] for d in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def describe(self, sql: str) -> dict[str, str]:
+        with _engine_errors(ENGINE_HINT):
+            return {str(r[0]): str(r[1]) for r in self.con.execute(f"DESCRIBE {sql}").fetchall()}
+
+    def star_except(self, columns: Sequence[str]) -> str:
+        return f"* EXCLUDE ({', '.join(q(c) for c in columns)})"
+
+    def read_csv(self, path: str, options: CsvOptions | None = None, numbered: str | None = None) -> str:
+        return files.numbered_from(files.csv_reader(path, options), numbered)
+
+    def read_json(
+        self, path: str, columns: Sequence[str] | None = None, raw: str | None = None, numbered: str | None = None
+    ) -> str:
+        if columns is None:
+            columns = list(self.describe(files.json_sample(path)))
+            if raw is None:
+                return files.numbered_from(files.json_typed_reader(path, columns), numbered)
+        return files.numbered_from(files.json_objects_reader(path, columns, raw), numbered)
+
+    def read_parquet(self, paths: Sequence[str], numbered: str | None = None) -> str:
+        return files.parquet_reader(paths, numbered)
+
+    def copy_to(self, sql: str, path: str, fmt: FileFormat) -> None:
+        self.execute(f"COPY ({sql}) TO {lit(path)} ({files.COPY_OPTIONS[fmt]})")
 
     def close(self) -> None:
         self.con.close()
