@@ -51,3 +51,9 @@ def test_the_mesh_a_command_opened_is_closed_when_the_command_fails(shop: Path) 
         assert mesh.catalog is not None and "catalog" in mesh.__dict__  # connected
         mesh.workspace.product("no.such_product")
     assert "catalog" not in opened[0].__dict__  # closed on the way out: its connections released
+
+
+def test_validate_reads_specs_without_the_data_stack(shop: Path) -> None:
+    # specs, transforms' SQL and the registered contracts: files, sqlglot and the catalog, no tables
+    loaded = _loaded("validate", "-w", str(shop))
+    assert not {"pyarrow", "duckdb", "deltalake", "lark"} & set(loaded), loaded

@@ -49,7 +49,7 @@ def test_an_observer_that_raises_does_not_fail_the_run_and_its_failure_is_record
         assert run.details[HOOK_FAILURES] == ["ProgressHook: RuntimeError: the terminal went away"]
         # the catalog's recorder runs after the observers: their failures are in the recorded run
         recorded = mesh.catalog.runs(run.product_id, limit=1)[0]
-        assert recorded["status"] == "succeeded" and recorded["details"][HOOK_FAILURES] == run.details[HOOK_FAILURES]
+        assert recorded.status.value == "succeeded" and recorded.details[HOOK_FAILURES] == run.details[HOOK_FAILURES]
 
 
 def test_an_observer_failing_at_the_start_still_lets_the_product_build(shop_data: Path) -> None:

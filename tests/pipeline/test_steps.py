@@ -184,7 +184,7 @@ def test_the_cdc_apply_path_drops_erased_subjects_upserts(tmp_path: Path) -> Non
     ]  # fmt: skip
     mesh = Mesh.open(root, Settings(user="tester@example.com"))
     lines = [json.dumps(e) + "\n" for e in events]
-    assert mesh.cdc_apply_file("sales.order_changes", lines, "events.jsonl") == (2, False)
+    assert mesh.streams.apply_file("sales.order_changes", lines, "events.jsonl") == (2, False)
     erased = {"customer": {pseudonym("C7")}}
     services = RunServices(suppress=lambda entry, data: suppress(entry, data, erased))
     (run,) = PipelineRunner(mesh.workspace, mesh.lakehouse, services).run(["sales.orders"]).runs

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
-import pyarrow as pa
-
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse.base import is_text
 from lakemesh.sql import q
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from lakemesh.lakehouse import Lakehouse
 
 ENGINE_HINT = "`lakemesh doctor PRODUCT` checks a table for damage"
@@ -147,7 +147,7 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-FunctionRegistrar = Callable[[str, Callable[..., pa.Array], int], None]
+FunctionRegistrar = Callable[[str, Callable[..., "pa.Array"], int], None]
 
 
 class Protector(Protocol):

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse.results import CompactionResult, RestoreResult, TableVersion
+
+if TYPE_CHECKING:  # the protocol names Arrow types; loading pyarrow waits for the first table touched
+    import pyarrow as pa
 
 
 class LakehouseError(LakemeshError):
@@ -58,11 +59,15 @@ class ParquetScan:
 
 def is_text(t: pa.DataType) -> bool:
     """Any of Arrow's string types."""
+    import pyarrow as pa
+
     return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t))
 
 
 def plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A string_view column as plain strings, which every Arrow kernel accepts (DuckDB reads either)."""
+    import pyarrow as pa
+
     if pa.types.is_string_view(column.type):
         return column.cast(pa.string())
     if pa.types.is_binary_view(column.type):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -14,6 +13,9 @@ from lakemesh.errors import LakemeshError
 from lakemesh.spec.problems import Problem, did_you_mean
 from lakemesh.spec.user_code import import_function
 from lakemesh.spec.workspace import ProductEntry, Workspace
+
+if TYPE_CHECKING:  # `validate` parses transforms without loading the data stack
+    import pyarrow as pa
 
 
 class TransformError(LakemeshError):
@@ -104,6 +106,8 @@ def load_python(entry: ProductEntry) -> Callable[[dict[str, pa.Table]], Any]:
 
 def as_arrow(result: Any, where: str) -> pa.Table:
     """Arrow from what a Python transform returned (Arrow, or anything with `to_arrow()`, e.g. Polars)."""
+    import pyarrow as pa
+
     if isinstance(result, pa.Table):
         return result
     to_arrow = getattr(result, "to_arrow", None) or getattr(result, "to_arrow_table", None)
