@@ -16,6 +16,7 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.pipeline.transform import referenced_products
 from lakemesh.spec.problems import did_you_mean
+from lakemesh.spec.types import DEFAULT_DIALECT
 
 
 class QueryError(LakemeshError):
@@ -88,7 +89,7 @@ class AsOf:
 def parse_read_query(sql: str) -> exp.Query:
     """The one read-only SELECT in `sql`; QueryError for a syntax error or anything else."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+        statements = [s for s in sqlglot.parse(sql, read=DEFAULT_DIALECT) if s is not None]
     except ParseError as exc:
         raise QueryError(f"SQL syntax error: {exc.errors[0].get('description') if exc.errors else exc}") from exc
     if len(statements) != 1 or not isinstance(statements[0], exp.Query):
@@ -100,7 +101,7 @@ def only_named_tables(tree: exp.Query) -> None:
     """Refuse table functions (files, globs, series) by their name, and names with a catalog part."""
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
-            name = table.this.sql(dialect="duckdb").split("(")[0].lower() if table.this else "?"
+            name = table.this.sql(dialect=DEFAULT_DIALECT).split("(")[0].lower() if table.this else "?"
             raise QueryError(f"table function {name}() is not allowed: queries read products by id")
         if table.catalog:
             raise QueryError(

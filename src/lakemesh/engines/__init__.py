@@ -10,9 +10,10 @@ from lakemesh.engines.base import (
     Protector,
     register_revealed,
 )
-from lakemesh.engines.registry import ENGINES, make_engine
+from lakemesh.engines.registry import DEFAULT_ENGINE, ENGINES, make_engine
 
 __all__ = [
+    "DEFAULT_ENGINE",
     "ENGINES",
     "CsvOptions",
     "Engine",

@@ -8,6 +8,7 @@ from lakemesh.engines.base import Engine
 from lakemesh.errors import LakemeshError
 
 ENGINES = {"duckdb": "lakemesh.engines.duckdb.engine:DuckDBEngine"}
+DEFAULT_ENGINE = "duckdb"  # the embedded mode's engine; callers name this, never a literal
 
 
 def make_engine(name: str = "duckdb") -> Engine:

@@ -28,6 +28,7 @@ from lakemesh.governance.keys import secret
 from lakemesh.lakehouse import is_text
 from lakemesh.spec.models import Access, AccessLevel, ColumnMask, Principal, RowFilter
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
+from lakemesh.spec.types import DEFAULT_DIALECT
 from lakemesh.spec.workspace import Workspace
 from lakemesh.sql import q, relation
 
@@ -165,12 +166,12 @@ def mask_sql(
 def filter_sql(rule: RowFilter, principal: Principal, sources: dict[str, str] | None = None) -> str:
     """The row filter with `principal.<attribute>` replaced by the principal's values, as SQL; columns
     with a `sources` entry read through it (an encrypted column, decrypted)."""
-    tree = sqlglot.parse_one(rule.filter, read="duckdb")
+    tree = sqlglot.parse_one(rule.filter, read=DEFAULT_DIALECT)
     sources = sources or {}
 
     def substitute(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table and node.name in sources:
-            return sqlglot.parse_one(sources[node.name], read="duckdb")
+            return sqlglot.parse_one(sources[node.name], read=DEFAULT_DIALECT)
         if isinstance(node, exp.Column) and node.table == "principal":
             if node.name not in principal.attributes:
                 raise AccessDenied(
@@ -180,7 +181,7 @@ def filter_sql(rule: RowFilter, principal: Principal, sources: dict[str, str] | 
             return exp.convert(principal.attributes[node.name])
         return node
 
-    return tree.transform(substitute).sql("duckdb")
+    return tree.transform(substitute).sql(DEFAULT_DIALECT)
 
 
 def masks_for(access: Access, principal: Principal, product_id: str) -> dict[str, ColumnMask]:
@@ -300,7 +301,7 @@ def access_problems(ws: Workspace) -> list[Problem]:
                 out.append(Problem("mesh.yaml", f"access.masks[{i}].column", msg))
     for i, r in enumerate(access.row_filters):
         try:
-            tree = sqlglot.parse_one(r.filter, read="duckdb")
+            tree = sqlglot.parse_one(r.filter, read=DEFAULT_DIALECT)
         except ParseError as exc:
             out.append(Problem("mesh.yaml", f"access.row_filters[{i}].filter", f"the filter does not parse: {exc}"))
             continue

@@ -38,7 +38,7 @@ from lakemesh.governance.policies import effective_policies
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.spec.models import Layer, PiiProtectionPolicy
 from lakemesh.spec.odcs import PII
-from lakemesh.spec.types import sql_type
+from lakemesh.spec.types import DEFAULT_DIALECT, sql_type
 from lakemesh.spec.workspace import Workspace
 from lakemesh.sql import q
 
@@ -259,7 +259,7 @@ def column_plans(ws: Workspace) -> dict[str, ColumnPlan]:
             and (key_per == "mesh" or c.name != subject[0])  # a subject's key cannot be encrypted with itself
         ]  # fmt: skip
         if chosen:
-            types = tuple((c.name, sql_type(c.logical_type, c.physical_type).sql("duckdb")) for c in chosen)
+            types = tuple((c.name, sql_type(c.logical_type, c.physical_type).sql(DEFAULT_DIALECT)) for c in chosen)
             roles = set.intersection(*(set(p.decrypt_roles) for p in policies))
             raw = ("_raw",) if entry.spec.layer is Layer.BRONZE else ()  # the record as received holds them too
             out[pid] = ColumnPlan(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lakemesh.engines import Engine, Protector
+from lakemesh.engines import DEFAULT_ENGINE, Engine, Protector
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse, WriteResult, plain
 from lakemesh.pipeline.columns import SchemaMismatch, evolution
@@ -40,7 +40,7 @@ Suppressor = Callable[[ProductEntry, pa.Table], tuple[pa.Table, int]]
 class RunServices:
     """What the steps call out to, the same for every product of a run; None: not in use."""
 
-    engine: str = "duckdb"  # the engine the gate and transforms run on
+    engine: str = DEFAULT_ENGINE  # the engine the gate and transforms run on
     suppress: Suppressor | None = None  # erased subjects' rows dropped (governance.erasure.suppress)
     protector: Protector | None = None  # protected columns encrypted on write, decrypted for transforms
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from lakemesh.engines import Engine, make_engine
+from lakemesh.engines import DEFAULT_ENGINE, Engine, make_engine
 from lakemesh.errors import LakemeshError
 from lakemesh.quality.results import QualityReport
 from lakemesh.quality.suite import quarantine_plans, run_suite, split_quarantine
@@ -61,7 +61,7 @@ def gate(
     data: pa.Table,
     suite: Suite,
     run_id: str,
-    engine_name: str = "duckdb",
+    engine_name: str = DEFAULT_ENGINE,
     partial: bool = False,
     engine: Engine | None = None,
 ) -> GateOutcome:

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from lakemesh.engines import Protector, make_engine, register_revealed
+from lakemesh.engines import DEFAULT_ENGINE, Protector, make_engine, register_revealed
 from lakemesh.errors import LakemeshError
 from lakemesh.lakehouse import Lakehouse
 from lakemesh.quality.gate import AT, RUN, gate, quarantine_id
@@ -38,7 +38,7 @@ def check_product(
     product_id: str,
     as_of: int | datetime | None = None,
     examples: int = 3,
-    engine_name: str = "duckdb",
+    engine_name: str = DEFAULT_ENGINE,
     protector: Protector | None = None,
 ) -> QualityReport:
     """Every expectation of the product's contract over its table (at `as_of`), in one scan; encrypted
@@ -147,7 +147,7 @@ def reprocess(
     lakehouse: Lakehouse,
     product_id: str,
     run_id: str,
-    engine_name: str = "duckdb",
+    engine_name: str = DEFAULT_ENGINE,
     protector: Protector | None = None,
 ) -> ReprocessResult:
     """Re-check quarantined rows against the contract as it is now; release those that pass into the product.

@@ -23,6 +23,7 @@ from lakemesh.spec.expectations import (
     render_query,
 )
 from lakemesh.spec.problems import Problem, Severity, did_you_mean
+from lakemesh.spec.types import DEFAULT_DIALECT
 from lakemesh.spec.variables import placeholders
 
 WRITES = (
@@ -179,7 +180,7 @@ def sql_problems(query: Any, file: str, at: str, name: str, products: Iterable[s
     # variables are resolved when the rule runs; here they only need to parse
     text = render_query(placeholders(query), "__lakemesh_table", "__lakemesh_column")
     try:
-        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+        statements = [s for s in sqlglot.parse(text, read=DEFAULT_DIALECT) if s is not None]
     except sqlglot.errors.ParseError as exc:
         first = str(exc).splitlines()[0]
         return [Problem(file, at, f"{name}: the query does not parse: {first}")]
@@ -207,7 +208,7 @@ def sql_reference_problems(query: Any, file: str, at: str, name: str, products: 
         return []
     try:
         tree = sqlglot.parse_one(
-            render_query(placeholders(query), "__lakemesh_table", "__lakemesh_column"), read="duckdb"
+            render_query(placeholders(query), "__lakemesh_table", "__lakemesh_column"), read=DEFAULT_DIALECT
         )
     except sqlglot.errors.ParseError:
         return []  # reported by the contract's own lint
