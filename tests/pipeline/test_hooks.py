@@ -84,3 +84,43 @@ def test_a_fatal_hook_failing_at_the_start_attempts_nothing(shop_data: Path) -> 
     with pytest.raises(RunAborted, match="lineage endpoint unreachable") as err:
         runner.run([RECORDS])
     assert err.value.report.runs == [] and not mesh.lakehouse.exists(RECORDS)
+
+
+@dataclass
+class Noting(Exploding):
+    """Notes on each run it sees, on the thread it runs on."""
+
+    threads: list[str] = field(default_factory=list)
+
+    def started(self, entry: ProductEntry, run: ProductRun) -> None:
+        import threading
+
+        self.threads.append(threading.current_thread().name)
+        run.details["noted"] = f"saw {entry.id}"
+        super().started(entry, run)
+
+
+def test_a_background_observer_runs_off_the_run_in_order_and_its_notes_and_failures_reach_the_report(
+    shop_data: Path,
+) -> None:
+    from lakemesh.pipeline.hooks import BackgroundHook
+
+    made: list[Noting] = []
+
+    def make() -> Noting:
+        made.append(Noting("finished"))
+        return made[0]
+
+    background = BackgroundHook(make)
+    report = PipelineRunner(open_mesh(shop_data).workspace, open_mesh(shop_data).lakehouse, hooks=[background]).run(
+        [RECORDS, PROFILES]
+    )
+    background.close()
+    [hook] = made
+    assert hook.seen == [f"started {RECORDS}", f"finished {RECORDS} succeeded", f"started {PROFILES}",
+                         f"finished {PROFILES} succeeded"]  # fmt: skip
+    assert hook.threads and all(t.startswith("lakemesh-hook") for t in hook.threads)  # not the run's thread
+    assert report.ok and all(r.status is RunStatus.SUCCEEDED for r in report.runs)
+    for run in report.runs:
+        assert run.details["noted"] == f"saw {run.product_id}"  # what it noted on its copy came back
+        assert run.details[HOOK_FAILURES] == ["Noting: RuntimeError: lineage endpoint unreachable"]

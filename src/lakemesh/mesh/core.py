@@ -210,6 +210,7 @@ class Mesh:
         `full_refresh`: the products (all when None) are rebuilt from full reads of their inputs."""
         from lakemesh.governance.policies import blocked_products
         from lakemesh.mesh.recording import record_run
+        from lakemesh.pipeline.hooks import BackgroundHook
         from lakemesh.pipeline.runner import PipelineRunner, ProgressHook, RecordHook, RunServices
 
         report = self.validate(transforms=False)
@@ -219,11 +220,15 @@ class Mesh:
         with self.guard.act(AuditAction.RUN, ids, AccessLevel.WRITE) as act:
             act.audited = False  # each product's run is recorded in the catalog, with its outcome
             # observers first, the catalog's record (fatal) last: what an observer notes is recorded
-            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else []), self._lineage_hook()]
+            lineage = BackgroundHook(self._lineage_hook)  # events built and sent beside the run, not in it
+            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else []), lineage]
             hooks.append(RecordHook(lambda run, inputs: record_run(self.catalog, run, inputs)))
             services = RunServices(suppress=self.governance.suppressor(), protector=self.encryptor)
             runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked_products(self.workspace))
-            return runner.run(products, full_refresh=full_refresh)
+            try:
+                return runner.run(products, full_refresh=full_refresh)
+            finally:
+                lineage.close()
 
     def _lineage_hook(self) -> RunHook:
         """OpenLineage START/COMPLETE/FAIL events for each product built, to the `lineage:` transports of

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from lakemesh.errors import LakemeshError
 from lakemesh.pipeline.results import ProductRun, RunReport
@@ -113,3 +113,50 @@ def _guarded(hook: RunHook, run: ProductRun, report: RunReport) -> Iterator[None
         assert isinstance(failures, list)
         failures.append(f"{name}: {type(exc).__name__}: {exc}")
         log.warning("run hook %s failed for %s: %s", name, run.product_id, exc)
+
+
+class BackgroundHook:
+    """An observer run on a worker thread, its calls in order: what it costs (importing a client,
+    building and sending events) overlaps the run, whose work is mostly in native code (DuckDB,
+    delta-rs) that releases the GIL. The observer is made on the worker too (`make`), so even loading
+    its modules is off the run's path.
+
+    The observer sees a copy of each product run taken when the call was queued; what it adds to that
+    copy's `details` (warnings, pending events) is copied back onto the product run by `close`, which
+    the run's owner calls once the run is over, so they reach the report. A kill -9 loses what was still
+    queued (at most the calls of the product in flight)."""
+
+    fatal = False
+
+    def __init__(self, make: Callable[[], RunHook]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakemesh-hook")
+        self._hook = self._pool.submit(make)
+        self._calls: list[tuple[ProductRun, ProductRun, Any]] = []  # (the run, its copy, the future)
+
+    def started(self, entry: ProductEntry, run: ProductRun) -> None:
+        copy = run.model_copy(deep=True)
+        self._calls.append((run, copy, self._pool.submit(lambda: self._hook.result().started(entry, copy))))
+
+    def finished(self, entry: ProductEntry, run: ProductRun, inputs: list[str]) -> None:
+        copy = run.model_copy(deep=True)
+        call = self._pool.submit(lambda: self._hook.result().finished(entry, copy, list(inputs)))
+        self._calls.append((run, copy, call))
+
+    def close(self) -> None:
+        """Wait for the queued calls; each one's failure, and what it noted, lands on its product run."""
+        self._pool.shutdown(wait=True)
+        name = "?"
+        if self._hook.exception() is None:
+            name = type(self._hook.result()).__name__
+        for run, copy, call in self._calls:
+            exc = call.exception()
+            for key, value in copy.details.items():
+                if key not in run.details:
+                    run.details[key] = value
+            if exc is not None:
+                failures = run.details.setdefault(HOOK_FAILURES, [])
+                assert isinstance(failures, list)
+                failures.append(f"{name}: {type(exc).__name__}: {exc}")
+                log.warning("run hook %s failed for %s: %s", name, run.product_id, exc)
