@@ -182,6 +182,7 @@ class ImpactReport(BaseModel):
     product_id: str | None  # the product serving the contract
     changes: list[str] = Field(default_factory=list)  # the diff's changes, e.g. "removed column email"
     impacted: list[ImpactedColumn] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # product-level lineage on the way: columns unknown
 
     @property
     def breaking(self) -> bool:
