@@ -19,7 +19,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from lakemesh.catalog import tables as t
 from lakemesh.errors import CatalogError
 
-VERSION_FIELDS = ("granularity", "domain", "layer", "owner", "inputs", "sources", "warnings", "columns", "product_level")
+VERSION_FIELDS = (
+    "granularity",
+    "domain",
+    "layer",
+    "owner",
+    "inputs",
+    "sources",
+    "warnings",
+    "columns",
+    "product_level",
+)
 EDGE_FIELDS = ("source_product", "source_column", "target_product", "target_column", "type", "subtypes", "masking")
 
 

@@ -141,7 +141,14 @@ def _print_impact(report: ImpactReport) -> None:
     order = {"breaks": 0, "changes_meaning": 1, "unaffected": 2}
     for i in sorted(report.impacted, key=lambda i: (order[i.kind.value], i.depth, i.product, i.column or "")):
         kind = f"[{_KIND_STYLE[i.kind.value]}]{i.kind.value}[/]"
-        table.add_row(kind, plain(i.product), plain(i.column or "(product)"), str(i.depth), plain(", ".join(i.via)), plain(i.owner or ""))
+        table.add_row(
+            kind,
+            plain(i.product),
+            plain(i.column or "(product)"),
+            str(i.depth),
+            plain(", ".join(i.via)),
+            plain(i.owner or ""),
+        )
     if report.impacted:
         console.print(table)
     else:

@@ -104,7 +104,9 @@ def edge_rows(edges: Iterable[ColumnEdge], masked: Mapping[str, Iterable[str]]) 
     ]
 
 
-def add_version(write: LineageWrite, lineage: ProductLineage, entry: ProductEntry, masked: Mapping[str, list[str]]) -> None:
+def add_version(
+    write: LineageWrite, lineage: ProductLineage, entry: ProductEntry, masked: Mapping[str, list[str]]
+) -> None:
     write.versions.append(version_row(lineage, entry, masked.get(entry.id, [])))
     write.edges[entry.id] = edge_rows(lineage.edges, masked)
 
@@ -300,4 +302,3 @@ def lineage_graph(index: LineageIndex, target: str, direction: Direction, depth:
         edges=[e.view() for e in edges],
         warnings=list(warnings),
     )
-

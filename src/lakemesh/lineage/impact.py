@@ -51,9 +51,7 @@ def _first_hop(change: Change, direct: bool) -> ImpactKind:
     return ImpactKind.BREAKS if gone or (change.breaking and direct) else ImpactKind.CHANGES_MEANING
 
 
-def impact_report(
-    index: LineageIndex, diff: ContractDiff, contract_id: str, product_id: str | None
-) -> ImpactReport:
+def impact_report(index: LineageIndex, diff: ContractDiff, contract_id: str, product_id: str | None) -> ImpactReport:
     """Every node downstream of the product serving the contract, with its kind of impact."""
     report = ImpactReport(
         contract_id=contract_id,
@@ -93,7 +91,9 @@ def _downstream(index: LineageIndex, starts: list[Node]) -> tuple[dict[Node, int
     return seen, list(warnings)
 
 
-def _spread(index: LineageIndex, start: Node, change: Change, kinds: dict[Node, ImpactKind], via: dict[Node, set[str]]) -> None:
+def _spread(
+    index: LineageIndex, start: Node, change: Change, kinds: dict[Node, ImpactKind], via: dict[Node, set[str]]
+) -> None:
     """Mark what one changed column reaches: the first hop by how it reads it, the rest CHANGES_MEANING."""
     origin = key(start)
     seen = {start}
