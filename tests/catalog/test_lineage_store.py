@@ -48,8 +48,10 @@ def test_sync_stores_every_products_lineage_and_it_reads_back_whole(mesh: Mesh, 
         want = {
             (str(e.source), str(e.target), ",".join(x.subtype.value for x in e.transformations)) for e in derived.edges
         }
-        got = {(f"{sp}.{sc}", f"{tp}.{tc}", subs) for sp, sc, tp, tc, _, subs, _ in rows.edges if tp == pid}
+        got = {(f"{sp}.{sc}", f"{tp}.{tc}", subs) for sp, sc, tp, tc, k, subs, _ in rows.edges if tp == pid and sc}
         assert got == want
+        readers = {sp for sp, sc, tp, _, kind, _, _ in rows.edges if tp == pid and kind == "PRODUCT"}
+        assert readers == {*derived.inputs, *(s.name for s in derived.sources)}
 
 
 def test_masked_and_pii_columns_are_stored_with_the_version(mesh: Mesh) -> None:

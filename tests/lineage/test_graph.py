@@ -3,7 +3,10 @@ column, bounded by depth; PII followed through copies; product-level lineage on 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from lakemesh.catalog.lineage import LineageRows
 from lakemesh.errors import NotFoundError
@@ -119,3 +122,19 @@ def test_product_level_lineage_on_the_way_is_an_edge_to_the_product_with_a_warni
     up = lineage_graph(index, "c.end.w", Direction.UPSTREAM, None)
     assert {n.key: n.depth for n in up.nodes} == {"c.end.w": 0, "b.py.z": 1, "a.src": 2}
     assert up.warnings
+
+
+def test_a_copy_of_a_pii_column_in_the_shop_is_pii_though_its_contract_does_not_say_so(shop: Path) -> None:
+    contract = shop / "domains/orders/products/analytics_orders/contract.yaml"
+    doc = yaml.safe_load(contract.read_text())
+    column = next(p for p in doc["schema"][0]["properties"] if p["name"] == "customer_id")
+    column["tags"] = [t for t in column.get("tags", []) if t != "pii"]
+    contract.write_text(yaml.safe_dump(doc, sort_keys=False))
+    untagged = Mesh.open(shop)
+    untagged.sync()
+    # downstream only, so nothing upstream is read: the refresh stored silver's copy as pii
+    graph = untagged.lineage.graph(f"{SILVER}.customer_id", Direction.DOWNSTREAM)
+    nodes = {n.key: n for n in graph.nodes}
+    assert nodes[f"{SILVER}.customer_id"].pii
+    assert not nodes[f"{GOLD}.unique_customers"].pii  # a count of customers is nobody's data
+    assert not untagged.lineage.graph(f"{SILVER}.status").nodes[0].pii

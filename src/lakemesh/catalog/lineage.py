@@ -2,13 +2,15 @@
 which version is current. Rows are plain dicts here: the lineage layer above owns their meaning.
 
 A refresh writes only products whose fingerprint changed (the old version kept, no longer current), in
-one transaction; going back to a spec seen before makes its stored version current again. Readers load
-the current versions and edges in two queries (`load_current`) and walk them in memory.
+one transaction; going back to a spec seen before makes its stored version current again. Besides column
+edges, each input of a product is an edge of type PRODUCT between empty columns, so "who reads this
+product" is an index lookup too. Readers fetch the edges of a walk's frontier, a few products at a time
+(`fetch_edges`, `fetch_versions`), or everything at once (`load_current`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +32,8 @@ VERSION_FIELDS = (
     "columns",
     "product_level",
 )
+PRODUCT_EDGE = "PRODUCT"  # an edge's type when it links products, not columns (columns "")
+_CHUNK = 500  # ids per IN list: well under SQLite's and PostgreSQL's bound parameter limits
 EDGE_FIELDS = ("source_product", "source_column", "target_product", "target_column", "type", "subtypes", "masking")
 
 
@@ -59,8 +63,12 @@ def current_fingerprints(engine: Engine) -> dict[str, tuple[str, list[str]]]:
         return {pid: (fp, list(masked or [])) for pid, fp, masked in rows}
 
 
-def write_lineage(engine: Engine, write: LineageWrite, url: str) -> None:
-    """Store a refresh, all or nothing."""
+Derive = Callable[[LineageRows], dict[str, list[str]]]
+
+
+def write_lineage(engine: Engine, write: LineageWrite, url: str, pii: Derive | None = None) -> None:
+    """Store a refresh, all or nothing. `pii`: given the current lineage after the refresh, the pii
+    columns of each product, copies of pii columns included (stored as `derived_pii` where changed)."""
     now = datetime.now(UTC)
     try:
         with engine.begin() as conn:
@@ -71,6 +79,8 @@ def write_lineage(engine: Engine, write: LineageWrite, url: str) -> None:
             for pid, masked in write.remasked.items():
                 v = t.lineage_versions
                 conn.execute(update(v).where(v.c.product_id == pid, v.c.current == true()).values(masked=masked))
+            if pii is not None:
+                _update_pii(conn, pii)
     except SQLAlchemyError as exc:
         raise CatalogError(f"storing lineage in {url} failed, nothing was changed: {exc}") from exc
 
@@ -97,14 +107,76 @@ def _retire(conn: Connection, product_ids: Iterable[str]) -> None:
         conn.execute(update(e).where(e.c.product_id == pid, e.c.current == true()).values(current=False))
 
 
+def _update_pii(conn: Connection, derive: Derive) -> None:
+    v = t.lineage_versions
+    rows = _current(conn)
+    for pid, columns in derive(rows).items():
+        stored = next(r for r in rows.versions if r["product_id"] == pid)
+        if stored["derived_pii"] is None or sorted(stored["derived_pii"]) != sorted(columns):
+            values = {"derived_pii": sorted(columns)}
+            conn.execute(update(v).where(v.c.product_id == pid, v.c.current == true()).values(**values))
+
+
 def load_current(engine: Engine) -> LineageRows:
     """Every current version and edge, in two queries."""
-    v, e = t.lineage_versions, t.lineage_column_edges
     with engine.connect() as conn:
-        versions = [dict(r) for r in conn.execute(select(v).where(v.c.current == true())).mappings()]
-        cols = [e.c[name] for name in EDGE_FIELDS]
-        edges = [tuple(r) for r in conn.execute(select(*cols).where(e.c.current == true()))]
+        return _current(conn)
+
+
+def _current(conn: Connection) -> LineageRows:
+    v, e = t.lineage_versions, t.lineage_column_edges
+    versions = [dict(r) for r in conn.execute(select(v).where(v.c.current == true())).mappings()]
+    cols = [e.c[name] for name in EDGE_FIELDS]
+    edges = [tuple(r) for r in conn.execute(select(*cols).where(e.c.current == true()))]
     return LineageRows(versions, edges)
+
+
+def fetch_edges(
+    engine: Engine, products: Iterable[str], downstream: bool, products_only: bool = False
+) -> list[tuple[Any, ...]]:
+    """The current edges (EDGE_FIELDS order) leaving these products (downstream) or entering them;
+    `products_only`: only the edges between products."""
+    e = t.lineage_column_edges
+    end = e.c.source_product if downstream else e.c.target_product
+    query = select(*(e.c[name] for name in EDGE_FIELDS)).where(e.c.current == true())
+    if products_only:
+        query = query.where((e.c.source_column if downstream else e.c.target_column) == "")
+    out: list[tuple[Any, ...]] = []
+    with engine.connect() as conn:
+        for chunk in _chunks(products):
+            out += [tuple(r) for r in conn.execute(query.where(end.in_(chunk)))]
+    return out
+
+
+SHOWN = (
+    *("product_id", "domain", "layer", "owner", "columns"),
+    *("product_level", "pii", "derived_pii", "masked"),
+)
+
+
+def fetch_versions(engine: Engine, products: Iterable[str]) -> list[dict[str, Any]]:
+    """What an answer shows of these products' current versions (ids with none are left out)."""
+    v = t.lineage_versions
+    names = SHOWN
+    query = select(*(v.c[n] for n in names)).where(v.c.current == true())
+    out: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        for chunk in _chunks(products):
+            out += [dict(zip(names, r, strict=True)) for r in conn.execute(query.where(v.c.product_id.in_(chunk)))]
+    return out
+
+
+def lineage_product_ids(engine: Engine) -> list[str]:
+    """Every product with current lineage (for did-you-mean hints)."""
+    v = t.lineage_versions
+    with engine.connect() as conn:
+        return list(conn.execute(select(v.c.product_id).where(v.c.current == true())).scalars())
+
+
+def _chunks(ids: Iterable[str]) -> Iterable[list[str]]:
+    items = sorted(set(ids))
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
 
 
 def lineage_versions(engine: Engine, product_id: str) -> list[dict[str, Any]]:
@@ -118,3 +190,19 @@ def lineage_versions(engine: Engine, product_id: str) -> list[dict[str, Any]]:
     query = select(v, count.label("edges")).where(v.c.product_id == product_id).order_by(v.c.recorded_at.desc())
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
+
+
+@dataclass(frozen=True)
+class CatalogFetch:
+    """The fetches a lineage walk makes, bound to one catalog engine."""
+
+    engine: Engine
+
+    def edges(self, products: Iterable[str], downstream: bool, products_only: bool) -> list[tuple[Any, ...]]:
+        return fetch_edges(self.engine, products, downstream, products_only)
+
+    def versions(self, products: Iterable[str]) -> list[dict[str, Any]]:
+        return fetch_versions(self.engine, products)
+
+    def product_ids(self) -> list[str]:
+        return lineage_product_ids(self.engine)

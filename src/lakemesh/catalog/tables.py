@@ -195,6 +195,7 @@ lineage_versions = Table(
     Column("columns", Json, nullable=False),  # the output columns, in contract order
     Column("product_level", Json, nullable=False),  # output columns whose lineage is only "these inputs"
     Column("pii", Json, nullable=False),  # columns the contract tags pii
+    Column("derived_pii", Json),  # those and every column holding a copy of one (set by each refresh)
     Column("masked", Json, nullable=False),  # columns a mask or encryption covers
     _ts("recorded_at"),
     Index("ix_lineage_versions_current", "current", "product_id"),

@@ -12,15 +12,16 @@ Node keys are `product` or `product.column`; a product id has dots itself, so no
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from lakemesh.catalog.lineage import LineageRows, LineageWrite
+from lakemesh.catalog.lineage import PRODUCT_EDGE, LineageRows, LineageWrite
 from lakemesh.errors import NotFoundError
 from lakemesh.lineage.model import (
     ColumnEdge,
@@ -41,6 +42,7 @@ from lakemesh.spec.workspace import ProductEntry
 _COPIES = frozenset({EdgeSubtype.IDENTITY, EdgeSubtype.TRANSFORMATION})
 Node = tuple[str, str]  # (product, column); column "" for the product as a whole
 PRODUCT = ""
+PARTIAL = "PARTIAL"  # a product edge's subtypes when the reader has product-level columns
 
 
 class LineageRefresh(BaseModel):
@@ -107,8 +109,27 @@ def edge_rows(edges: Iterable[ColumnEdge], masked: Mapping[str, Iterable[str]]) 
 def add_version(
     write: LineageWrite, lineage: ProductLineage, entry: ProductEntry, masked: Mapping[str, list[str]]
 ) -> None:
-    write.versions.append(version_row(lineage, entry, masked.get(entry.id, [])))
-    write.edges[entry.id] = edge_rows(lineage.edges, masked)
+    row = version_row(lineage, entry, masked.get(entry.id, []))
+    write.versions.append(row)
+    write.edges[entry.id] = edge_rows(lineage.edges, masked) + product_edge_rows(lineage, bool(row["product_level"]))
+
+
+def product_edge_rows(lineage: ProductLineage, partial: bool) -> list[dict[str, Any]]:
+    """An edge per input product and outside source, so the products reading one are found by index;
+    `partial`: the reader has product-level columns (a column walk reaching it stops at the product)."""
+    names = [*lineage.inputs, *(s.name for s in lineage.sources)]
+    return [
+        {
+            "source_product": name,
+            "source_column": PRODUCT,
+            "target_product": lineage.product_id,
+            "target_column": PRODUCT,
+            "type": PRODUCT_EDGE,
+            "subtypes": PARTIAL if partial else "",
+            "masking": False,
+        }
+        for name in dict.fromkeys(names)
+    ]
 
 
 def pii_columns(entry: ProductEntry) -> list[str]:
@@ -142,66 +163,127 @@ def key(node: Node) -> str:
     return node[0] if node[1] == PRODUCT else f"{node[0]}.{node[1]}"
 
 
+class Fetch(Protocol):
+    """Where a partly loaded index gets more of the catalog's lineage (`catalog.lineage`, bound to an engine)."""
+
+    def edges(self, products: Iterable[str], downstream: bool, products_only: bool) -> list[tuple[Any, ...]]: ...
+    def versions(self, products: Iterable[str]) -> list[dict[str, Any]]: ...
+    def product_ids(self) -> list[str]: ...
+
+
 @dataclass
 class LineageIndex:
-    """The current lineage of the whole mesh, indexed both ways."""
+    """The current lineage, indexed both ways: all of it (`from_rows`), or fetched from the catalog as a
+    walk reaches it (`from_catalog`), a frontier of products per query, so a walk reads what it visits."""
 
-    products: dict[str, dict[str, Any]]  # product id -> its current version row
+    products: dict[str, dict[str, Any]] = field(default_factory=dict)  # product id -> current version row
     down: dict[Node, list[Edge]] = field(default_factory=dict)
     up: dict[Node, list[Edge]] = field(default_factory=dict)
     consumers: dict[str, list[str]] = field(default_factory=dict)  # product -> products reading it
-    sources: set[str] = field(default_factory=set)  # outside datasets (bronze sources), by name
+    feeders: dict[str, list[str]] = field(default_factory=dict)  # product -> its inputs and sources
+    partial: set[str] = field(default_factory=set)  # products with product-level columns
+    fetch: Fetch | None = None  # None: everything is loaded
+    _fetched: dict[tuple[bool, bool], set[str]] = field(default_factory=dict)  # (downstream, products only)
 
     @classmethod
     def from_rows(cls, rows: LineageRows) -> LineageIndex:
-        index = cls({v["product_id"]: v for v in rows.versions})
-        for v in rows.versions:
-            for name in v["inputs"]:
-                index.consumers.setdefault(name, []).append(v["product_id"])
-            for source in v["sources"]:
-                index.sources.add(source["name"])
-                index.consumers.setdefault(source["name"], []).append(v["product_id"])
-        subtype_cache: dict[str, tuple[EdgeSubtype, ...]] = {}
-        for sp, sc, tp, tc, kind, subtypes, _ in rows.edges:
-            subs = subtype_cache.get(subtypes)
-            if subs is None:
-                subs = subtype_cache[subtypes] = tuple(EdgeSubtype(s) for s in subtypes.split(",") if s)
-            edge = Edge((sp, sc), (tp, tc), EdgeType(kind), subs)
-            index.down.setdefault(edge.source, []).append(edge)
-            index.up.setdefault(edge.target, []).append(edge)
+        index = cls()
+        index._add_versions(rows.versions)
+        links = [(n, v["product_id"], bool(v["product_level"])) for v in rows.versions for n in _read_by(v)]
+        for downstream in (True, False):
+            index._add_links(links, downstream)
+            index._add_edges(rows.edges, downstream)
         return index
 
+    @classmethod
+    def from_catalog(cls, fetch: Fetch) -> LineageIndex:
+        return cls(fetch=fetch)
+
+    def _add_versions(self, versions: Iterable[dict[str, Any]]) -> None:
+        for v in versions:
+            self.products.setdefault(v["product_id"], v)
+
+    def _add_links(self, links: Iterable[tuple[str, str, bool]], downstream: bool) -> None:
+        """Product edges one way: a product is fetched once each way, so nothing is added twice."""
+        for source, target, partial in links:
+            if downstream:
+                self.consumers.setdefault(source, []).append(target)
+            else:
+                self.feeders.setdefault(target, []).append(source)
+            if partial:
+                self.partial.add(target)
+
+    def _add_edges(self, rows: Iterable[tuple[Any, ...]], downstream: bool) -> None:
+        subtypes_of: dict[str, tuple[EdgeSubtype, ...]] = {}
+        links = []
+        into = self.down if downstream else self.up
+        for sp, sc, tp, tc, kind, subtypes, _ in rows:
+            if kind == PRODUCT_EDGE:
+                links.append((sp, tp, subtypes == PARTIAL))
+                continue
+            subs = subtypes_of.get(subtypes)
+            if subs is None:
+                subs = subtypes_of[subtypes] = tuple(EdgeSubtype(s) for s in subtypes.split(",") if s)
+            edge = Edge((sp, sc), (tp, tc), EdgeType(kind), subs)
+            into.setdefault(edge.source if downstream else edge.target, []).append(edge)
+        self._add_links(links, downstream)
+
+    def prepare(self, nodes: Iterable[Node], downstream: bool) -> None:
+        """Fetch the edges one hop from `nodes` (their products' edges that way, in one query; only
+        those between products when every node is a product); nothing when they are loaded already.
+        Versions are fetched only for what an answer shows."""
+        if self.fetch is None:
+            return
+        nodes = list(nodes)
+        products_only = all(n[1] == PRODUCT for n in nodes)
+        done = self._fetched.setdefault((downstream, products_only), set())
+        wanted = {n[0] for n in nodes} - done - self._fetched.get((downstream, False), set())
+        if wanted:
+            done |= wanted
+            rows = self.fetch.edges(wanted, downstream, products_only)
+            if not products_only:  # the product edges came along: no product-only fetch later
+                known = self._fetched.setdefault((downstream, True), set())
+                rows = [r for r in rows if r[4] != PRODUCT_EDGE or r[0 if downstream else 2] not in known]
+                known |= wanted
+            self._add_edges(rows, downstream)
+
+    def ensure(self, products: Iterable[str]) -> None:
+        """Load these products' versions (when the index fetches and has not yet)."""
+        if self.fetch is not None:
+            missing = set(products) - self.products.keys()
+            if missing:
+                self._add_versions(self.fetch.versions(missing))
+
     def inputs(self, product: str) -> list[str]:
-        v = self.products.get(product)
-        return [*v["inputs"], *(s["name"] for s in v["sources"])] if v else []
+        return self.feeders.get(product, [])
+
+    def is_source(self, name: str) -> bool:
+        """An outside dataset: it feeds products but is none."""
+        return name not in self.products and name in self.consumers
 
     def columns(self, product: str) -> list[str]:
         v = self.products.get(product)
         return list(v["columns"]) if v else []
 
     def product_level(self, product: str) -> frozenset[str]:
+        if product not in self.partial:
+            return frozenset()
+        self.ensure([product])
         v = self.products.get(product)
         return frozenset(v["product_level"]) if v else frozenset()
 
-    @cached_property
     def pii(self) -> frozenset[Node]:
-        """Columns tagged pii and every column holding one's values, copied (under another name too) or
-        computed row by row; an aggregate (a count, a sum) is not personal data of anyone."""
-        seen = {(pid, c) for pid, v in self.products.items() for c in v["pii"]}
-        todo = deque(seen)
-        while todo:
-            for edge in self.down.get(todo.popleft(), ()):
-                if _COPIES & set(edge.subtypes) and edge.target not in seen:
-                    seen.add(edge.target)
-                    todo.append(edge.target)
-        return frozenset(seen)
+        """Columns tagged pii and every column holding one's values, as the last refresh stored them
+        and as the edges loaded so far show them (ask again after a walk: it loads more)."""
+        stored = {(pid, c) for pid, v in self.products.items() for c in v.get("derived_pii") or ()}
+        return frozenset(stored | copies_of_pii(self))
 
-    def node(self, n: Node, depth: int) -> LineageNode:
+    def node(self, n: Node, depth: int, pii_nodes: frozenset[Node]) -> LineageNode:
         v = self.products.get(n[0])
         if v is None:  # an outside source
             return LineageNode(product=n[0], column=n[1] or None, depth=depth)
         column = n[1] or None
-        pii = n in self.pii if column else any((n[0], c) in self.pii for c in v["columns"])
+        pii = n in pii_nodes if column else any((n[0], c) in pii_nodes for c in v["columns"])
         return LineageNode(
             product=n[0],
             column=column,
@@ -217,21 +299,27 @@ class LineageIndex:
 
     def resolve(self, target: str) -> Node:
         """`product` or `product.column` as a node; unknown ones raise with a did-you-mean hint."""
-        if target in self.products or target in self.sources:
-            return (target, PRODUCT)
         product, _, column = target.rpartition(".")
+        self.ensure([target, product])
+        if target not in self.products:  # an outside source is known by the products it feeds
+            self.prepare([(target, PRODUCT)], downstream=True)
+        if target in self.products or self.is_source(target):
+            return (target, PRODUCT)
         if product in self.products:
             if column in self.columns(product):
                 return (product, column)
             hint = did_you_mean(column, self.columns(product))
             raise NotFoundError(f"product '{product}' has no column '{column}'{hint}", _HINT)
-        hint = did_you_mean(target, [*self.products, *(f"{p}.{c}" for p in self.products for c in self.columns(p))])
-        raise NotFoundError(f"no product or column '{target}' in the catalog's lineage{hint}", _HINT)
+        known = self.fetch.product_ids() if self.fetch is not None else list(self.products)
+        raise NotFoundError(
+            f"no product or column '{target}' in the catalog's lineage{did_you_mean(target, known)}", _HINT
+        )
 
     # walking -------------------------------------------------------------------------------------------
 
     def steps(self, n: Node, downstream: bool) -> Iterator[tuple[Edge, str | None]]:
-        """The edges one hop from `n`, and a warning for each that only product-level lineage gives."""
+        """The edges one hop from `n`, and a warning for each that only product-level lineage gives;
+        `prepare` first when the index fetches."""
         product, column = n
         if column == PRODUCT:
             yield from self._product_steps(product, downstream)
@@ -251,26 +339,60 @@ class LineageIndex:
         else:
             yield from ((Edge((i, PRODUCT), (product, PRODUCT), None), None) for i in self.inputs(product))
 
-    def walk(self, start: Node, downstream: bool, depth: int | None) -> tuple[dict[Node, int], list[Edge], list[str]]:
-        """Breadth first from `start`: each node reached with its fewest hops, the edges, the warnings."""
-        seen = {start: 0}
-        edges: list[Edge] = []
-        warnings: dict[str, None] = {}
-        todo = deque([start])
-        while todo:
-            n = todo.popleft()
-            hops = seen[n]
-            if depth is not None and hops >= depth:
-                continue
-            for edge, warning in self.steps(n, downstream):
-                edges.append(edge)
-                if warning:
-                    warnings[warning] = None
-                nxt = edge.target if downstream else edge.source
-                if nxt not in seen:
-                    seen[nxt] = hops + 1
-                    todo.append(nxt)
-        return seen, edges, list(warnings)
+    def walk(self, starts: Iterable[Node], downstream: bool, depth: int | None) -> Walk:
+        """Breadth first from `starts`, a hop at a time: each node reached with its fewest hops, the
+        edges, the warnings."""
+        found = Walk(dict.fromkeys(starts, 0))
+        level = list(found.depths)
+        hops = 0
+        while level and (depth is None or hops < depth):
+            self.prepare(level, downstream)
+            hops += 1
+            nxt = []
+            for n in level:
+                for edge, warning in self.steps(n, downstream):
+                    found.edges[edge] = None
+                    if warning:
+                        found.warnings[warning] = None
+                    reached = edge.target if downstream else edge.source
+                    if reached not in found.depths:
+                        found.depths[reached] = hops
+                        nxt.append(reached)
+            level = nxt
+        return found
+
+
+@dataclass
+class Walk:
+    depths: dict[Node, int]
+    edges: dict[Edge, None] = field(default_factory=dict)
+    warnings: dict[str, None] = field(default_factory=dict)
+
+
+def _read_by(version: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys([*version["inputs"], *(s["name"] for s in version["sources"])]))
+
+
+def copies_of_pii(index: LineageIndex) -> set[Node]:
+    """The columns tagged pii and every column holding one's values, copied (under another name too)
+    or computed row by row, over the edges the index holds; an aggregate is nobody's personal data."""
+    seen = {(pid, c) for pid, v in index.products.items() for c in v["pii"]}
+    todo = deque(seen)
+    while todo:
+        for edge in index.down.get(todo.popleft(), ()):
+            if _COPIES & set(edge.subtypes) and edge.target not in seen:
+                seen.add(edge.target)
+                todo.append(edge.target)
+    return seen
+
+
+def derived_pii(rows: LineageRows) -> dict[str, list[str]]:
+    """Per product, its pii columns and its copies of pii columns upstream (what a refresh stores)."""
+    out: dict[str, list[str]] = {pid: [] for pid in (v["product_id"] for v in rows.versions)}
+    for pid, column in copies_of_pii(LineageIndex.from_rows(rows)):
+        if pid in out:
+            out[pid].append(column)
+    return out
 
 
 _HINT = "`lakemesh catalog sync` registers the workspace's lineage; `lakemesh catalog search` finds products"
@@ -281,24 +403,45 @@ def _product_level_warning(product: str, index: LineageIndex) -> str:
     return f"{product}: lineage of {columns} is product-level (any input column may feed it)"
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a walk runs: it allocates tens of thousands of small objects
+    without cycles, and the collector's passes over them (and the whole heap) tripled the p95 of a walk
+    in `bench/lineage_graph.py`. Reference counting still frees everything; collection resumes after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def lineage_graph(index: LineageIndex, target: str, direction: Direction, depth: int | None) -> LineageGraph:
     """The graph around `target` (a product or `product.column`), `depth` hops each way (None: all)."""
+    with cyclic_gc_paused():
+        return _lineage_graph(index, target, direction, depth)
+
+
+def _lineage_graph(index: LineageIndex, target: str, direction: Direction, depth: int | None) -> LineageGraph:
     start = index.resolve(target)
     nodes: dict[Node, int] = {}
     edges: dict[Edge, None] = {}
     warnings: dict[str, None] = {}
     ways = [True, False] if direction is Direction.BOTH else [direction is Direction.DOWNSTREAM]
     for downstream in ways:
-        seen, found, said = index.walk(start, downstream, depth)
-        for n, hops in seen.items():
+        found = index.walk([start], downstream, depth)
+        for n, hops in found.depths.items():
             nodes[n] = min(hops, nodes.get(n, hops))
-        edges.update(dict.fromkeys(found))
-        warnings.update(dict.fromkeys(said))
+        edges.update(found.edges)
+        warnings.update(found.warnings)
+    index.ensure(n[0] for n in nodes)
+    pii = index.pii()
     return LineageGraph(
         root=key(start),
         direction=direction,
         depth=depth,
-        nodes=[index.node(n, hops) for n, hops in sorted(nodes.items(), key=lambda item: (item[1], item[0]))],
+        nodes=[index.node(n, hops, pii) for n, hops in sorted(nodes.items(), key=lambda item: (item[1], item[0]))],
         edges=[e.view() for e in edges],
         warnings=list(warnings),
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from lakemesh.lineage.graph import LineageIndex, Node, key
+from lakemesh.lineage.graph import LineageIndex, Node, cyclic_gc_paused, key
 from lakemesh.lineage.model import EdgeType, ImpactedColumn, ImpactKind, ImpactReport
 from lakemesh.spec.diff import Change, ContractDiff
 
@@ -53,48 +53,41 @@ def _first_hop(change: Change, direct: bool) -> ImpactKind:
 
 def impact_report(index: LineageIndex, diff: ContractDiff, contract_id: str, product_id: str | None) -> ImpactReport:
     """Every node downstream of the product serving the contract, with its kind of impact."""
+    with cyclic_gc_paused():
+        return _impact_report(index, diff, contract_id, product_id)
+
+
+def _impact_report(index: LineageIndex, diff: ContractDiff, contract_id: str, product_id: str | None) -> ImpactReport:
     report = ImpactReport(
         contract_id=contract_id,
         product_id=product_id,
         changes=[f"{c.kind} {c.path}" + (" (breaking)" if c.breaking else "") for c in diff.changes],
     )
+    if product_id is not None:
+        index.ensure([product_id])
     if product_id is None or product_id not in index.products:
         report.warnings.append(f"no registered product serves contract '{contract_id}': nothing downstream known")
         return report
-    depths, warnings = _downstream(index, [(product_id, c) for c in index.columns(product_id)])
+    found = index.walk([(product_id, c) for c in index.columns(product_id)], downstream=True, depth=None)
     kinds: dict[Node, ImpactKind] = {}
     via: dict[Node, set[str]] = {}
     for column, change in changed_columns(diff, index.columns(product_id)).items():
         _spread(index, (product_id, column), change, kinds, via)
-    report.warnings.extend(warnings)
+    report.warnings.extend(found.warnings)
+    index.ensure(n[0] for n in found.depths)
     report.impacted = [
         _impacted(index, n, hops, kinds.get(n, ImpactKind.UNAFFECTED), via.get(n, set()))
-        for n, hops in sorted(depths.items(), key=lambda item: (item[1], item[0]))
+        for n, hops in sorted(found.depths.items(), key=lambda item: (item[1], item[0]))
         if n[0] != product_id
     ]
     return report
 
 
-def _downstream(index: LineageIndex, starts: list[Node]) -> tuple[dict[Node, int], list[str]]:
-    """Every node downstream of any of `starts` with its fewest hops (one walk from all of them)."""
-    seen = dict.fromkeys(starts, 0)
-    warnings: dict[str, None] = {}
-    todo = deque(starts)
-    while todo:
-        n = todo.popleft()
-        for edge, warning in index.steps(n, downstream=True):
-            if warning:
-                warnings[warning] = None
-            if edge.target not in seen:
-                seen[edge.target] = seen[n] + 1
-                todo.append(edge.target)
-    return seen, list(warnings)
-
-
 def _spread(
     index: LineageIndex, start: Node, change: Change, kinds: dict[Node, ImpactKind], via: dict[Node, set[str]]
 ) -> None:
-    """Mark what one changed column reaches: the first hop by how it reads it, the rest CHANGES_MEANING."""
+    """Mark what one changed column reaches: the first hop by how it reads it, the rest CHANGES_MEANING
+    (the walk from every column of the product has loaded all of it)."""
     origin = key(start)
     seen = {start}
     todo: deque[Node] = deque()

@@ -17,14 +17,13 @@ if TYPE_CHECKING:
 class Lineage:
     def __init__(self, mesh: Mesh) -> None:
         self._mesh = mesh
-        self._index: LineageIndex | None = None
 
     def refresh(self) -> LineageRefresh:
         """Derive and store the lineage of every product whose spec changed since it was last stored
         (one transaction; older versions kept); products gone from the workspace stop being current."""
         from lakemesh.catalog.lineage import LineageWrite, current_fingerprints, write_lineage
         from lakemesh.lineage.columns import product_lineage
-        from lakemesh.lineage.graph import LineageRefresh, add_version, spec_fingerprint
+        from lakemesh.lineage.graph import LineageRefresh, add_version, derived_pii, spec_fingerprint
 
         ws, catalog = self._mesh.workspace, self._mesh.catalog
         stored = current_fingerprints(catalog.engine)
@@ -43,8 +42,8 @@ class Lineage:
             result.warnings.extend(lineage.warnings)
         write.retired = result.retired = sorted(set(stored) - set(ws.products))
         result.remasked = sorted(write.remasked)
-        write_lineage(catalog.engine, write, catalog.url)
-        self._index = None
+        changed = bool(write.versions or write.retired)
+        write_lineage(catalog.engine, write, catalog.url, derived_pii if changed else None)
         return result
 
     def masked_columns(self) -> dict[str, list[str]]:
@@ -64,13 +63,12 @@ class Lineage:
         return out
 
     def index(self) -> LineageIndex:
-        """The catalog's current lineage, loaded once (again after a refresh)."""
-        from lakemesh.catalog.lineage import load_current
+        """The catalog's current lineage, read as a walk reaches it: each answer reads what it visits,
+        and what another process refreshed meanwhile."""
+        from lakemesh.catalog.lineage import CatalogFetch
         from lakemesh.lineage.graph import LineageIndex
 
-        if self._index is None:
-            self._index = LineageIndex.from_rows(load_current(self._mesh.catalog.engine))
-        return self._index
+        return LineageIndex.from_catalog(CatalogFetch(self._mesh.catalog.engine))
 
     def graph(self, target: str, direction: Direction | None = None, depth: int | None = None) -> LineageGraph:
         """The lineage of a product (`orders.analytics_orders`: products and sources) or of a column

@@ -77,7 +77,7 @@ def validate(
 
 
 class _LazyIndex:
-    """The catalog's lineage, loaded the first time a breaking change needs it (most runs never do)."""
+    """The catalog's lineage, read when a breaking change needs it (most runs never do)."""
 
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
@@ -85,13 +85,13 @@ class _LazyIndex:
 
     def broken_by(self, ws: Workspace, contract: Contract, diff: ContractDiff) -> list[str]:
         """The downstream columns (`product.column`) the diff breaks, as lineage sees them."""
-        from lakemesh.catalog.lineage import load_current
+        from lakemesh.catalog.lineage import CatalogFetch
         from lakemesh.lineage.graph import LineageIndex
         from lakemesh.lineage.impact import impact_report
         from lakemesh.lineage.model import ImpactKind
 
         if self._index is None:
-            self._index = LineageIndex.from_rows(load_current(self._catalog.engine))
+            self._index = LineageIndex.from_catalog(CatalogFetch(self._catalog.engine))
         report = impact_report(self._index, diff, contract.id, ws.producer_of(contract.id))
         return [f"{i.product}.{i.column or '*'}" for i in report.impacted if i.kind is ImpactKind.BREAKS]
 

@@ -31,7 +31,9 @@ def upgrade() -> None:
         sa.Column("domain", sa.String(200)),
         sa.Column("layer", sa.String(20)),
         sa.Column("owner", sa.String(320)),
-        *(sa.Column(name, Json, nullable=False) for name in _LISTS),
+        *(sa.Column(name, Json, nullable=False) for name in _LISTS[:-1]),
+        sa.Column("derived_pii", Json),
+        sa.Column("masked", Json, nullable=False),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_lineage_versions_current", "lineage_versions", ["current", "product_id"])
