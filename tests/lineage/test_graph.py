@@ -55,6 +55,9 @@ def test_a_column_upstream_reaches_the_outside_source(mesh: Mesh) -> None:
     assert source.depth == 2 and source.domain is None and source.layer is None
     root = nodes["customers.customer_profiles.email"]
     assert root.pii and root.masked and root.owner == "crm-team@company.com" and root.layer == "silver"
+    # an edge is masking where the column read or the column written is masked: every edge into it here
+    assert all(e.masking for e in graph.edges if e.target == root.key)
+    assert not any(e.masking for e in graph.edges if e.target == "customers.customer_records.signup_date")
 
 
 def test_a_product_graph_has_products_and_sources(mesh: Mesh) -> None:

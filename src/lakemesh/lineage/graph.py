@@ -156,9 +156,16 @@ class Edge:
     target: Node
     type: EdgeType | None  # None: product level
     subtypes: tuple[EdgeSubtype, ...] = ()
+    masking: bool = False
 
     def view(self) -> LineageEdgeView:
-        return LineageEdgeView(source=key(self.source), target=key(self.target), type=self.type, subtypes=self.subtypes)
+        return LineageEdgeView(
+            source=key(self.source),
+            target=key(self.target),
+            type=self.type,
+            subtypes=self.subtypes,
+            masking=self.masking,
+        )
 
 
 def key(node: Node) -> str:
@@ -220,14 +227,14 @@ class LineageIndex:
         subtypes_of: dict[str, tuple[EdgeSubtype, ...]] = {}
         links = []
         into = self.down if downstream else self.up
-        for sp, sc, tp, tc, kind, subtypes, _ in rows:
+        for sp, sc, tp, tc, kind, subtypes, masking in rows:
             if kind == PRODUCT_EDGE:
                 links.append((sp, tp, subtypes == PARTIAL))
                 continue
             subs = subtypes_of.get(subtypes)
             if subs is None:
                 subs = subtypes_of[subtypes] = tuple(EdgeSubtype(s) for s in subtypes.split(",") if s)
-            edge = Edge((sp, sc), (tp, tc), EdgeType(kind), subs)
+            edge = Edge((sp, sc), (tp, tc), EdgeType(kind), subs, bool(masking))
             into.setdefault(edge.source if downstream else edge.target, []).append(edge)
         self._add_links(links, downstream)
 

@@ -143,6 +143,7 @@ class LineageEdgeView(BaseModel):
     target: str  # LineageNode.key
     type: EdgeType | None = None  # None: a product-level edge
     subtypes: tuple[EdgeSubtype, ...] = ()
+    masking: bool = False  # a mask, pseudonym or encryption covers the column read or written
 
 
 class LineageGraph(BaseModel):
