@@ -20,6 +20,7 @@ BENCHMARKS = [
     "cdc",
     "pipeline",
     "lineage_accuracy",
+    "lineage_graph",
 ]
 
 
@@ -30,7 +31,7 @@ def main() -> None:
         args = []
         if skip_pg and name == "cdc":
             continue
-        if skip_pg and name == "catalog_search":
+        if skip_pg and name in ("catalog_search", "lineage_graph"):
             args = ["--no-postgres"]
         done = subprocess.run([sys.executable, "-m", f"bench.{name}", *args], cwd=ROOT, check=False)
         if done.returncode != 0:

@@ -179,6 +179,47 @@ lineage_edges = Table(
     _ts("recorded_at"),
 )
 
+lineage_versions = Table(
+    "lineage_versions",
+    metadata,
+    Column("product_id", String(200), primary_key=True),
+    Column("fingerprint", String(64), primary_key=True),
+    Column("current", Boolean, nullable=False),
+    Column("granularity", String(20), nullable=False),
+    Column("domain", String(200)),
+    Column("layer", String(20)),
+    Column("owner", String(320)),
+    Column("inputs", Json, nullable=False),
+    Column("sources", Json, nullable=False),
+    Column("warnings", Json, nullable=False),
+    Column("columns", Json, nullable=False),  # the output columns, in contract order
+    Column("product_level", Json, nullable=False),  # output columns whose lineage is only "these inputs"
+    Column("pii", Json, nullable=False),  # columns the contract tags pii
+    Column("derived_pii", Json),  # those and every column holding a copy of one (set by each refresh)
+    Column("masked", Json, nullable=False),  # columns a mask or encryption covers
+    _ts("recorded_at"),
+    Index("ix_lineage_versions_current", "current", "product_id"),
+)
+
+lineage_column_edges = Table(
+    "lineage_column_edges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product_id", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("source_product", String(300), nullable=False),
+    Column("source_column", String(200), nullable=False),
+    Column("target_product", String(200), nullable=False),
+    Column("target_column", String(200), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("subtypes", String(200), nullable=False),  # comma-separated, strongest direct first
+    Column("masking", Boolean, nullable=False),
+    Index("ix_lineage_column_edges_version", "product_id", "fingerprint"),
+    Index("ix_lineage_column_edges_downstream", "current", "source_product", "source_column"),
+    Index("ix_lineage_column_edges_upstream", "current", "target_product", "target_column"),
+)
+
 audit_log = Table(
     "audit_log",
     metadata,

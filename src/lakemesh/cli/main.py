@@ -20,6 +20,7 @@ from lakemesh.cli import (
     command_forget,
     command_governance,
     command_init,
+    command_lineage,
     command_quality,
     command_query,
     command_run,
@@ -119,6 +120,8 @@ app.command("vacuum")(command_table.vacuum)
 app.command("doctor")(command_table.doctor)
 app.command("demo")(command_demo.demo)
 app.command("forget")(command_forget.forget)
+app.command("lineage")(command_lineage.lineage)
+app.command("impact")(command_lineage.impact)
 app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")

@@ -143,6 +143,7 @@ class LineageEdgeView(BaseModel):
     target: str  # LineageNode.key
     type: EdgeType | None = None  # None: a product-level edge
     subtypes: tuple[EdgeSubtype, ...] = ()
+    masking: bool = False  # a mask, pseudonym or encryption covers the column read or written
 
 
 class LineageGraph(BaseModel):
@@ -182,6 +183,7 @@ class ImpactReport(BaseModel):
     product_id: str | None  # the product serving the contract
     changes: list[str] = Field(default_factory=list)  # the diff's changes, e.g. "removed column email"
     impacted: list[ImpactedColumn] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)  # product-level lineage on the way: columns unknown
 
     @property
     def breaking(self) -> bool:

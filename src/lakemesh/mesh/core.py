@@ -17,6 +17,7 @@ from lakemesh.catalog.lock import Notice, WriterLock
 from lakemesh.errors import SpecError
 from lakemesh.mesh.governance import Governance
 from lakemesh.mesh.guard import Guard
+from lakemesh.mesh.lineage import Lineage
 from lakemesh.mesh.quality import Quality
 from lakemesh.mesh.streams import Streams
 from lakemesh.mesh.tables import Tables
@@ -149,6 +150,10 @@ class Mesh:
     def streams(self) -> Streams:
         return Streams(self)
 
+    @cached_property
+    def lineage(self) -> Lineage:
+        return Lineage(self)
+
     # specs and the catalog ------------------------------------------------------------------------
 
     def validate(self, skip_catalog: bool = False, transforms: bool = True) -> ValidationReport:
@@ -173,7 +178,9 @@ class Mesh:
         report = self.validate()
         if not report.ok:
             raise SpecError(report.errors, "fix these first: nothing was registered")
-        return self.catalog.sync(self.workspace, self.actor)
+        synced = self.catalog.sync(self.workspace, self.actor)
+        self.lineage.refresh()  # column lineage versioned with the specs just registered
+        return synced
 
     def rebuild_catalog(self) -> CatalogRebuild:
         """Re-create the catalog from the tables after it was lost: the workspace registered, the erased

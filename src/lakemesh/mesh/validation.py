@@ -15,6 +15,9 @@ from lakemesh.spec.workspace import Workspace
 
 if TYPE_CHECKING:
     from lakemesh.catalog import Catalog
+    from lakemesh.lineage.graph import LineageIndex
+
+_NAMED = 12  # downstream columns a refusal names before "and N more"
 
 
 @dataclass
@@ -59,6 +62,7 @@ def validate(
             report.problems.append(Problem("mesh.yaml", "catalog", message))
         return report
     assert catalog is not None
+    index = _LazyIndex(catalog)
     for contract in ws.contracts.values():
         old_doc = catalog.contract_document(contract.id)
         if old_doc is None or old_doc == contract.raw:
@@ -68,8 +72,28 @@ def validate(
             continue
         diff = diff_contracts(old, contract)
         report.diffs[contract.id] = diff
-        report.problems.extend(version_problems(ws, contract, diff))
+        report.problems.extend(version_problems(ws, contract, diff, index))
     return report
+
+
+class _LazyIndex:
+    """The catalog's lineage, read when a breaking change needs it (most runs never do)."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._index: LineageIndex | None = None
+
+    def broken_by(self, ws: Workspace, contract: Contract, diff: ContractDiff) -> list[str]:
+        """The downstream columns (`product.column`) the diff breaks, as lineage sees them."""
+        from lakemesh.catalog.lineage import CatalogFetch
+        from lakemesh.lineage.graph import LineageIndex
+        from lakemesh.lineage.impact import impact_report
+        from lakemesh.lineage.model import ImpactKind
+
+        if self._index is None:
+            self._index = LineageIndex.from_catalog(CatalogFetch(self._catalog.engine))
+        report = impact_report(self._index, diff, contract.id, ws.producer_of(contract.id))
+        return [f"{i.product}.{i.column or '*'}" for i in report.impacted if i.kind is ImpactKind.BREAKS]
 
 
 def policy_problems(ws: Workspace) -> list[Problem]:
@@ -88,13 +112,20 @@ def policy_problems(ws: Workspace) -> list[Problem]:
     return problems
 
 
-def version_problems(ws: Workspace, contract: Contract, diff: ContractDiff) -> list[Problem]:
-    """A breaking change without a major bump (an error, naming the consumers), or a change without any."""
+def version_problems(
+    ws: Workspace, contract: Contract, diff: ContractDiff, index: _LazyIndex | None = None
+) -> list[Problem]:
+    """A breaking change without a major bump (an error, naming the consumers and, from the catalog's
+    lineage, the downstream columns it breaks), or a change without any."""
     if diff.version_ok and (diff.old_version != diff.new_version or not diff.changes):
         return []
     if not diff.version_ok:
         consumers = ws.consumers_of(contract.id)
         who = f"; consumed by {', '.join(consumers)}" if consumers else ""
+        broken = index.broken_by(ws, contract, diff) if index is not None else []
+        if broken:
+            more = f" and {len(broken) - _NAMED} more" if len(broken) > _NAMED else ""
+            who += f"; it breaks {', '.join(broken[:_NAMED])}{more}"
         changes = "; ".join(f"{c.kind} {c.path}" for c in diff.breaking)
         msg = (
             f"breaking changes since the registered {diff.old_version} ({changes}) need a major "
