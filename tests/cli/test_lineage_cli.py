@@ -98,3 +98,63 @@ def test_help_is_light_and_says_the_exit_codes() -> None:
     assert _loaded("impact", "--help") == []
     code, out = run("impact", "--help")
     assert code == 0 and "1 when something BREAKS" in " ".join(out.split())
+
+
+def test_format_draws_the_answer_as_a_picture_on_stdout(synced: Path) -> None:
+    import subprocess
+    import sys
+
+    email = "customers.customer_profiles.email"
+    svg = subprocess.run(
+        [sys.executable, "-m", "lakemesh.cli.main", "-w", str(synced), "lineage", email, "--format", "svg"],
+        capture_output=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert svg.returncode == 0, svg.stderr
+    assert svg.stdout.lstrip().startswith(b"<?xml") and b"email" in svg.stdout and b"PII" in svg.stdout
+    code, out = run("-w", str(synced), "lineage", "orders.analytics_orders", "--downstream", "--format", "mermaid")
+    assert code == 0 and out.startswith("flowchart LR") and "daily_sales_summary" in out, out
+    _one_red_line(_lakemesh("lineage", email, "--format", "gif", cwd=synced), "unknown lineage picture format")
+
+
+def test_replay_sends_what_a_down_endpoint_missed_once_it_is_up(shop: Path) -> None:
+    """The endpoint is down during a run (a warning, the run succeeds); `lineage replay` delivers the
+    missed events to it once it listens, exactly once."""
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from lakemesh.synthetic import write_customers
+
+    with socket.socket() as probe:  # a free port, nothing listening on it yet
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (shop / "mesh.yaml").open("a") as f:
+        endpoint = f"{{type: http, url: 'http://127.0.0.1:{port}', name: marquez, timeout: 2}}"
+        f.write(f"lineage:\n  transports:\n    - {{type: file}}\n    - {endpoint}\n")
+    write_customers(shop / "data/customers/c.csv", 20)
+    code, out = run("-w", str(shop), "run", "customers.customer_records")
+    assert code == 0, out
+    received: list[dict[str, object]] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(201)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", port), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        code, out = run("-w", str(shop), "lineage", "replay", "marquez", "--json")
+        assert code == 0, out
+        [result] = json.loads(out)
+        assert result["endpoint"] == "marquez" and result["delivered"] == 2 and result["pending"] == 0
+        assert [e["eventType"] for e in received] == ["START", "COMPLETE"]
+        code, out = run("-w", str(shop), "lineage", "replay", "--json")  # nothing missed any more
+        assert code == 0 and json.loads(out)[0]["delivered"] == 0 and len(received) == 2
+    finally:
+        server.shutdown()
+        server.server_close()

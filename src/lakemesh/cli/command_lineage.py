@@ -22,16 +22,31 @@ _KIND_STYLE = {"breaks": "red", "changes_meaning": "yellow", "unaffected": "dim"
 
 def lineage(
     ctx: typer.Context,
-    target: str = typer.Argument(..., help="A product id, or PRODUCT.COLUMN for column lineage."),
+    target: str = typer.Argument(..., help="A product id, or PRODUCT.COLUMN for column lineage; or `replay`."),
+    endpoint: str | None = typer.Argument(
+        None, help="With `replay`: the endpoint (its name or url) to catch up; every one when left out."
+    ),
     upstream: bool = typer.Option(False, "--upstream", help="Only where it comes from."),
     downstream: bool = typer.Option(False, "--downstream", help="Only what reads it."),
     depth: str = typer.Option("all", "--depth", help="Hops to follow: a number, or `all`."),
+    fmt: str = typer.Option(
+        "tree", "--format", "-f", help="tree (the terminal), or a picture to stdout: svg, png, dot, mermaid."
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The lineage of a product (products and sources) or a column (column edges) as a tree, grouped by
-    domain; PII and masked columns marked. Both directions unless `--upstream` or `--downstream`."""
+    domain; PII and masked columns marked. Both directions unless `--upstream` or `--downstream`.
+
+    `--format svg > lineage.svg` draws it instead: layers left to right, a box per domain (svg and png need
+    Graphviz's `dot`). `lakemesh lineage replay [ENDPOINT]` sends the OpenLineage events an endpoint missed
+    while it was down, from the journal, oldest first."""
     from lakemesh.lineage.model import Direction
 
+    if target == "replay":  # product ids have a dot: `replay` is never one
+        _replay(ctx, endpoint, as_json)
+        return
+    if endpoint is not None:
+        raise LakemeshError(f"unexpected argument {endpoint!r}", "one product or PRODUCT.COLUMN at a time")
     if upstream and downstream:
         raise LakemeshError("--upstream and --downstream exclude each other", "leave both out for both directions")
     direction = Direction.UPSTREAM if upstream else Direction.DOWNSTREAM if downstream else Direction.BOTH
@@ -39,9 +54,40 @@ def lineage(
     if as_json:
         print_json(graph)
         return
+    if fmt != "tree":
+        _picture(graph, fmt)
+        return
     console.print(lineage_tree(graph))
     for warning in graph.warnings:
         console.print(f"[yellow]warning:[/] {esc(warning)}", soft_wrap=True)
+
+
+def _picture(graph: LineageGraph, fmt: str) -> None:
+    """The picture on stdout: text as text, svg and png as bytes (redirect them to a file)."""
+    import sys
+
+    from lakemesh.lineage.render import render
+
+    picture = render(graph, fmt)
+    if isinstance(picture, bytes):
+        if sys.stdout.isatty():
+            raise LakemeshError(f"a {fmt} picture is binary", f"redirect it to a file: `> lineage.{fmt}`")
+        sys.stdout.buffer.write(picture)
+        sys.stdout.buffer.flush()
+        return
+    sys.stdout.write(picture if picture.endswith("\n") else picture + "\n")
+
+
+def _replay(ctx: typer.Context, endpoint: str | None, as_json: bool) -> None:
+    results = open_mesh(ctx).lineage.replay(endpoint)
+    if as_json:
+        print_json(results)
+        return
+    for r in results:
+        state = f"[red]stopped: {esc(r.error)}[/]" if r.error else "[green]up to date[/]"
+        console.print(f"{esc(r.endpoint)}: {r.delivered} event(s) sent, {r.pending} pending; {state}", soft_wrap=True)
+    if any(r.error for r in results):
+        raise typer.Exit(1)
 
 
 def _depth(text: str) -> int | None:

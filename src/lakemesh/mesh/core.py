@@ -240,7 +240,6 @@ class Mesh:
     def _lineage_hook(self) -> RunHook:
         """OpenLineage START/COMPLETE/FAIL events for each product built, to the `lineage:` transports of
         mesh.yaml (by default a journal in the workspace), with column lineage and masked columns marked."""
-        from lakemesh.governance.masking import masked_columns
         from lakemesh.lineage.columns import product_lineage
         from lakemesh.lineage.transports import Emitter, OpenLineageHook
 
@@ -253,7 +252,8 @@ class Mesh:
             return derived[entry.id]
 
         emitter = Emitter(ws.mesh.lineage, self.root)
-        return OpenLineageHook(ws.mesh.name, emitter, lineage_of, masked_columns(ws))
+        masked = frozenset((p, c) for p, columns in self.lineage.masked_columns().items() for c in columns)
+        return OpenLineageHook(ws.mesh.name, emitter, lineage_of, masked)
 
     def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
         """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past:

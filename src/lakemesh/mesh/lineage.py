@@ -10,6 +10,7 @@ from lakemesh.errors import NotFoundError
 if TYPE_CHECKING:
     from lakemesh.lineage.graph import LineageIndex, LineageRefresh
     from lakemesh.lineage.model import Direction, ImpactReport, LineageGraph
+    from lakemesh.lineage.transports import ReplayResult
     from lakemesh.mesh.core import Mesh
     from lakemesh.spec.odcs import Contract
 
@@ -99,3 +100,10 @@ class Lineage:
         ws = self._mesh.workspace
         product = ws.producer_of(new.id) or ws.producer_of(old.id)
         return impact_report(self.index(), diff_contracts(old, new), new.id, product)
+
+    def replay(self, endpoint: str | None = None) -> list[ReplayResult]:
+        """Send the OpenLineage events an endpoint (by name or url; all of them when None) missed while it
+        was down, oldest first, from the journal; stops at the first failure, to resume next time."""
+        from lakemesh.lineage.transports import Emitter
+
+        return Emitter(self._mesh.workspace.mesh.lineage, self._mesh.root).replay(endpoint)
