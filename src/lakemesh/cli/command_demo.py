@@ -85,6 +85,12 @@ def demo(
     names = esc(", ".join(p.name for p in policies))
     console.print(f"{mark} {len(policies)} policies ({names}): {len(violations)} violations", soft_wrap=True)
     _governed(mesh)
+    revenue = "orders.daily_sales_summary.revenue"
+    console.rule(f"lineage: where {revenue} comes from (derived from the SQL; OpenLineage events in .lakemesh/lineage)")
+    from lakemesh.cli.command_lineage import lineage_tree
+    from lakemesh.lineage.model import Direction
+
+    console.print(lineage_tree(mesh.lineage.graph(revenue, Direction.UPSTREAM)))
     console.rule()
     console.print(f"done in {time.perf_counter() - started:.1f}s. Try next:")
     for cmd in (
@@ -97,6 +103,8 @@ def demo(
         "quality quarantine orders.analytics_orders",
         "quality history orders.analytics_orders",
         "governance check",
+        "lineage customers.customer_profiles.email --downstream",
+        "lineage orders.analytics_orders --format svg > orders.svg",
         "governance classify customers.customer_profiles",
         "query --as carl@company.com 'SELECT * FROM customers.customer_profiles LIMIT 5'",
         "forget --subject customer_id=C000042 --dry-run",
