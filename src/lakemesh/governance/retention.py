@@ -111,7 +111,8 @@ def _apply_one(
         return
     meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
     result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
-    purged = lakehouse.purge_history(entry.id, f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed")
+    reason = f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed"
+    purged = lakehouse.purge_history(entry.id, reason, keep=True)  # tagged versions keep their files
     result.files_removed = purged["files_removed"]
 
 

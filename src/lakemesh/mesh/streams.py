@@ -73,6 +73,7 @@ class Streams:
                 record_cdc(mesh.catalog, entry.id, started, mesh.lakehouse.version(entry.id), None, error)
                 raise
             record_cdc(mesh.catalog, entry.id, started, mesh.lakehouse.version(entry.id), report, None)
+            mesh.versions.publish(AuditAction.CDC_RUN)
         return report
 
     def apply_file(self, product_id: str, lines: Iterable[str | bytes], name: str) -> tuple[int, bool]:
@@ -97,6 +98,7 @@ class Streams:
             rows = bronze_rows(events, FILE_BATCH + name, datetime.now(UTC))  # a misfit's position: file:line
             meta = {"lakemesh.cdc": f"{len(events)} events from {name}"}
             mesh.lakehouse.append(entry.id, rows, {app: 1}, meta)
+            mesh.versions.publish(AuditAction.CDC_RUN)
         return len(events), False
 
     def status(self, product_id: str) -> CdcStatus:
