@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +23,11 @@ class TagExistsError(LakemeshError):
     """A tag name is taken: tags never move."""
 
 
+def _utc(value: datetime) -> datetime:
+    """SQLite hands times back without their zone: they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 class MeshVersionRecord(BaseModel):
     """One publication: which action made it, who, when, and the table versions it changed."""
 
@@ -33,6 +38,8 @@ class MeshVersionRecord(BaseModel):
     action: str
     actor: str
     tables: dict[str, int]
+
+    _zoned = field_validator("published_at")(_utc)
 
 
 class MeshTag(BaseModel):
@@ -47,6 +54,8 @@ class MeshTag(BaseModel):
     actor: str
     created_at: datetime
     erased_through: int | None = None
+
+    _zoned = field_validator("created_at")(_utc)
 
 
 def _snapshot(conn: Connection, upto: int | None) -> dict[str, int]:

@@ -10,6 +10,8 @@ their newest version.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -94,6 +96,9 @@ class PublicationError(LakemeshError):
     """A point of the mesh's history that cannot be read."""
 
 
+_PURGED_HINT = "vacuum and retention keep what tags need; an erasure or a vacuum after the tag went does not"
+
+
 class Versions:
     def __init__(self, mesh: Mesh) -> None:
         self._mesh = mesh
@@ -172,6 +177,18 @@ class Versions:
                 f"read mesh version {tag.erased_through} or later (`--at {tag.erased_through}`); erasure wins",
             )
         return MeshPoint(mesh_version=tag.mesh_version, tag=tag.name, tables=store.snapshot(tag.mesh_version))
+
+    @contextmanager
+    def reading(self, at: str | None) -> Iterator[None]:
+        """Around a read at a point: a version its tables no longer have is named as the point's problem."""
+        from lakemesh.lakehouse import LakehouseError
+
+        try:
+            yield
+        except LakehouseError as exc:
+            if at is None:
+                raise
+            raise PublicationError(f"'{at}' cannot be read: {exc.message}", _PURGED_HINT) from exc
 
     def history(self, limit: int | None = 20) -> list[MeshVersionRecord]:
         store = self._reader()
@@ -312,7 +329,7 @@ def _read(lakehouse: Lakehouse, pid: str, version: int, ref: str) -> Any:
     except (HistoryPurgedError, LakehouseError) as exc:
         raise PublicationError(
             f"'{ref}' needs {pid} version {version}, which was purged ({exc.message})",
-            "vacuum and retention keep what tags need; an erasure or `--force`d vacuum does not",
+            _PURGED_HINT,
         ) from exc
     return table
 
