@@ -179,3 +179,22 @@ def test_retention_keeps_tagged_versions_and_an_erasure_does_not(built_shop: Pat
     mesh.lakehouse.purge_history(SILVER, "erasure: test")  # erasure wins over tags
     with pytest.raises(LakemeshError):
         mesh.lakehouse.table(SILVER, version)
+
+
+@pytest.mark.slow
+def test_forget_overrides_tags_and_marks_the_ones_it_broke(built_shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAKEMESH_MASK_KEY", "test-mask-key")
+    mesh = _open(built_shop)
+    mesh.versions.tag("before-erasure")
+    customer = mesh.query(f"SELECT customer_id FROM {SILVER} ORDER BY customer_id LIMIT 1").to_pylist()[0]
+    dpo = _open(built_shop, "dpo@company.com")
+    report = dpo.governance.forget([f"customer_id={customer['customer_id']}"])
+    assert report.ok and report.tags_erased_through == ["before-erasure"]
+    tag = _open(built_shop).versions.tags()[0]
+    assert tag.erased_through == _open(built_shop).versions.current().mesh_version
+    with pytest.raises(PublicationError, match="erased through by an erasure") as broken:
+        _open(built_shop).query(BOTH, at="before-erasure")
+    assert "erasure wins" in (broken.value.hint or "")
+    assert _open(built_shop).versions.kept(SILVER) == {}  # a broken tag keeps no files from vacuum
+    silver, gold = _both(_open(built_shop))
+    assert silver == gold
