@@ -20,6 +20,7 @@ BENCHMARKS = [
     "cdc",
     "pipeline",
     "lineage_accuracy",
+    "versions",
 ]
 
 
