@@ -198,3 +198,23 @@ def test_forget_overrides_tags_and_marks_the_ones_it_broke(built_shop: Path, mon
     assert _open(built_shop).versions.kept(SILVER) == {}  # a broken tag keeps no files from vacuum
     silver, gold = _both(_open(built_shop))
     assert silver == gold
+
+
+def test_change_events_applied_from_a_file_are_published(tmp_path: Path) -> None:
+    from tests.cdc.conftest import write_workspace
+
+    root = write_workspace(tmp_path / "cdc", "postgresql://nobody@127.0.0.1:9/none")  # a file needs no server
+    events = tmp_path / "events.jsonl"
+    lines = []
+    for key in (1, 2):
+        row = {"id": key, "customer": "c", "amount": "1.50", "status": "new", "note": None, "placed_at": None}
+        source = {"lsn": 10 + key, "table": "orders"}
+        lines.append(json.dumps({"op": "c", "before": None, "after": row, "source": source}))
+    events.write_text("\n".join(lines) + "\n")
+    mesh = _open(root)
+    assert mesh.streams.apply_file("sales.order_changes", events.open(), events.name) == (2, False)
+    assert mesh.versions.history(1)[0].action == "cdc.run"
+    assert mesh.versions.current().tables == {"sales.order_changes": 0}
+    assert _open(root).run(["sales.orders"]).ok
+    assert set(_open(root).versions.current().tables) == {"sales.order_changes", "sales.orders"}
+    assert _open(root).query("SELECT count(*) AS n FROM sales.orders").to_pylist()[0]["n"] == 2
