@@ -218,3 +218,15 @@ def test_change_events_applied_from_a_file_are_published(tmp_path: Path) -> None
     assert _open(root).run(["sales.orders"]).ok
     assert set(_open(root).versions.current().tables) == {"sales.order_changes", "sales.orders"}
     assert _open(root).query("SELECT count(*) AS n FROM sales.orders").to_pylist()[0]["n"] == 2
+
+
+def test_a_pinned_version_an_erasure_purged_before_publishing_reads_as_the_newest(built_shop: Path) -> None:
+    mesh = _open(built_shop)
+    silver, gold = _both(mesh)
+    pinned = mesh.versions.current().tables
+    # an erasure's purge (the window before it publishes, or a crash in it): the pinned version is gone
+    mesh.lakehouse.purge_history(SILVER, "erasure: test")
+    with pytest.raises(LakemeshError):
+        mesh.lakehouse.table(SILVER, pinned[SILVER])
+    assert _both(_open(built_shop)) == (silver, gold)  # the purge changed no rows: silver read at its newest
+    assert _open(built_shop).versions.current().tables == pinned  # nothing was published by the read

@@ -250,20 +250,21 @@ class Mesh:
 
         when = self._as_of(as_of, at)
         if principal is None:
-            with self.versions.reading(at):
-                return run_query(
-                    sql, list(self.workspace.products), self.lakehouse, when, self.encryptor, self._read_back()
-                )
+            products = list(self.workspace.products)
+            return self.versions.read(
+                when, at, lambda w: run_query(sql, products, self.lakehouse, w, self.encryptor, self._read_back())
+            )
         from lakemesh.governance.access import governed_query
 
         encryptor = self.encryptor
         clear = (lambda pid, who, engine: encryptor.clear_sources(pid, who.roles, engine)) if encryptor else None
         with self.guard.act(AuditAction.QUERY, [], AccessLevel.READ, actor=principal, writes=False) as act:
             act.details = {"sql": sql}
-            with self.versions.reading(at):
-                result, decision = governed_query(
-                    sql, principal, self.workspace, self.lakehouse, when, clear, self._read_back()
-                )
+            result, decision = self.versions.read(
+                when,
+                at,
+                lambda w: governed_query(sql, principal, self.workspace, self.lakehouse, w, clear, self._read_back()),
+            )
             act.target = ",".join(decision.products)
             act.details = {"sql": sql, "products": decision.products, "rows": result.num_rows}
         return result

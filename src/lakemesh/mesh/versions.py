@@ -10,11 +10,11 @@ their newest version.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from lakemesh.engines import Engine
     from lakemesh.lakehouse import Lakehouse
     from lakemesh.mesh.core import Mesh
+    from lakemesh.querying import AsOf
+
+T = TypeVar("T")
 
 
 class _Result(BaseModel):
@@ -177,6 +180,30 @@ class Versions:
                 f"read mesh version {tag.erased_through} or later (`--at {tag.erased_through}`); erasure wins",
             )
         return MeshPoint(mesh_version=tag.mesh_version, tag=tag.name, tables=store.snapshot(tag.mesh_version))
+
+    def read(self, when: AsOf, at: str | None, read: Callable[[AsOf], T]) -> T:
+        """`read` at `when`. A table whose pinned version an erasure or retention purged before it could
+        publish (the window between its purge and its publication, or a crash in it) is read at its
+        newest version: the purged data is gone on purpose, and the other tables stay pinned."""
+        from dataclasses import replace
+
+        from lakemesh.lakehouse import LakehouseError
+
+        with self.reading(at):
+            try:
+                return read(when)
+            except LakehouseError:
+                if at is not None or not when.pinned:
+                    raise
+                readable = self._readable(self.pins())
+                if readable == when.pinned:
+                    raise
+                return read(replace(when, pinned=readable))
+
+    def _readable(self, pins: dict[str, int]) -> dict[str, int]:
+        """The pins without those older than what is left of their table's history."""
+        lakehouse = self._mesh.lakehouse
+        return {p: v for p, v in pins.items() if lakehouse.exists(p) and v >= lakehouse.history(p)[-1].version}
 
     @contextmanager
     def reading(self, at: str | None) -> Iterator[None]:
