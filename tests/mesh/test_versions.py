@@ -230,3 +230,28 @@ def test_a_pinned_version_an_erasure_purged_before_publishing_reads_as_the_newes
         mesh.lakehouse.table(SILVER, pinned[SILVER])
     assert _both(_open(built_shop)) == (silver, gold)  # the purge changed no rows: silver read at its newest
     assert _open(built_shop).versions.current().tables == pinned  # nothing was published by the read
+
+
+def test_retention_through_the_facade_keeps_a_tag_readable_and_says_so(built_shop: Path) -> None:
+    from datetime import UTC, datetime
+
+    mesh = _open(built_shop)
+    mesh.versions.tag("audit")
+    then = mesh.query(f"SELECT count(*) AS n FROM {SILVER}").to_pylist()[0]["n"]
+    oldest, newest = (
+        mesh.query(f"SELECT min(updated_at) AS a, max(updated_at) AS b FROM {SILVER}").to_pylist()[0].values()
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    days = (now - oldest).days - max(1, (newest - oldest).days // 2)  # about half the orders are past it
+    contract = built_shop / "domains/orders/products/analytics_orders/contract.yaml"
+    text = contract.read_text()
+    assert "  - property: retention\n    value: 7\n    unit: y\n" in text
+    contract.write_text(text.replace("value: 7\n    unit: y", f"value: {days}\n    unit: d", 1))
+    results = {r.product_id: r for r in _open(built_shop).governance.retention([SILVER])}
+    assert results[SILVER].rows > 0 and results[SILVER].kept_versions == [
+        _open(built_shop).versions.kept(SILVER)["audit"]
+    ]
+    mesh = _open(built_shop)
+    assert mesh.query(f"SELECT count(*) AS n FROM {SILVER}").to_pylist()[0]["n"] == then - results[SILVER].rows
+    assert mesh.query(f"SELECT count(*) AS n FROM {SILVER}", at="audit").to_pylist()[0]["n"] == then
+    assert mesh.versions.history(1)[0].action == "retention"
