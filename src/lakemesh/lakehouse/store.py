@@ -8,7 +8,6 @@ neither loses nor duplicates rows.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,13 +134,6 @@ def damaged_log(product_id: str, uri: str, exc: Exception) -> LakehouseError:
     )
 
 
-def _names(folder: Path) -> list[str]:
-    try:
-        return [entry.name for entry in os.scandir(folder)]
-    except FileNotFoundError:
-        return []
-
-
 def local_path(uri: str) -> Path | None:
     """The local file behind a table file URI; None on an object store."""
     bare = uri.removeprefix("file://")
@@ -153,8 +145,7 @@ class Lakehouse:
 
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
-        # the versions of a product that must keep their files (tagged mesh versions): vacuum and
-        # retention keep them; an erasure or a re-encryption does not (see `purge_history`)
+        # versions whose files tags need: vacuum and retention keep them, an erasure does not (`purge_history`)
         self.kept_versions: Callable[[str], list[int]] = lambda _product_id: []
         if "://" not in self.root:
             Path(self.root).mkdir(parents=True, exist_ok=True)
@@ -192,11 +183,9 @@ class Lakehouse:
         out = {}
         for pid in product_ids:
             log = local_path(f"{self.uri(pid)}/_delta_log")
-            if log is None:
-                version = self.version(pid)
-            else:
-                commits = [int(n[:-5]) for n in _names(log) if n.endswith(".json") and n[:-5].isdigit()]
-                version = max(commits) if commits else None
+            names = [p.name for p in log.iterdir()] if log is not None and log.is_dir() else []
+            commits = [int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()]
+            version = self.version(pid) if log is None else max(commits, default=None)
             if version is not None:
                 out[pid] = version
         return out
