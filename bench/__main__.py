@@ -21,6 +21,7 @@ BENCHMARKS = [
     "pipeline",
     "lineage_accuracy",
     "lineage_graph",
+    "versions",
 ]
 
 

@@ -47,6 +47,8 @@ class AsOf:
 
     default: int | datetime | None = None
     tables: dict[str, int | datetime] = field(default_factory=dict)
+    # the table versions of a mesh version (`mesh.versions`): what a product reads when nothing above names it
+    pinned: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, values: str | list[str] | None) -> AsOf:
@@ -83,7 +85,9 @@ class AsOf:
             )
 
     def of(self, product: str) -> int | datetime | None:
-        return self.tables.get(product, self.default)
+        if product in self.tables:
+            return self.tables[product]
+        return self.default if self.default is not None else self.pinned.get(product)
 
 
 def parse_read_query(sql: str) -> exp.Query:

@@ -15,7 +15,7 @@ import pytest
 import typer
 from pydantic import BaseModel, TypeAdapter
 
-from lakemesh.catalog import ProductRecord, QualityRecord, SearchHit, SyncReport
+from lakemesh.catalog import MeshTag, MeshVersionRecord, ProductRecord, QualityRecord, SearchHit, SyncReport
 from lakemesh.cli.main import app
 from lakemesh.cli.render import DiffReport, ProblemsReport
 from lakemesh.governance.classify import Proposal
@@ -26,6 +26,7 @@ from lakemesh.governance.retention import RetentionResult
 from lakemesh.governance.tombstones import CatalogRebuild
 from lakemesh.lakehouse import CompactionResult, RestoreResult, TableVersion
 from lakemesh.mesh import Mesh
+from lakemesh.mesh.versions import MeshDiff, MeshPoint
 from lakemesh.pipeline import ProductRun
 from lakemesh.quality.product import ReprocessResult
 from lakemesh.quality.results import CheckReport, QualityReport
@@ -44,6 +45,12 @@ JSON_COMMANDS: dict[str, tuple[list[str], Any]] = {
     "catalog sync": ([], SyncReport),
     "run": (["--all"], list[ProductRun]),
     "query": (["SELECT count(*) AS n, sum(total_amount) AS s FROM orders.analytics_orders"], None),
+    "tag create": (["t1"], MeshTag),
+    "tag list": ([], list[MeshTag]),
+    "tag show": (["t1"], MeshPoint),
+    "tag log": ([], list[MeshVersionRecord]),
+    "tag diff": (["1", "t1"], MeshDiff),
+    "diff": (["1", "t1"], MeshDiff),
     "optimize": ([EVENTS], CompactionResult),
     "history": ([EVENTS], list[TableVersion]),
     "restore": ([EVENTS, "--to", "0"], RestoreResult),

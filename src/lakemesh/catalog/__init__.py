@@ -28,12 +28,17 @@ if TYPE_CHECKING:
     from lakemesh.catalog.search import SearchHit
     from lakemesh.catalog.store import Catalog
     from lakemesh.catalog.sync import EntityChange, SyncReport
+    from lakemesh.catalog.versions import MeshTag, MeshVersionRecord, MeshVersionStore, TagExistsError
 
 _LAZY = {
     "Catalog": "lakemesh.catalog.store",
     "SearchHit": "lakemesh.catalog.search",
     "EntityChange": "lakemesh.catalog.sync",
     "SyncReport": "lakemesh.catalog.sync",
+    "MeshVersionStore": "lakemesh.catalog.versions",
+    "MeshTag": "lakemesh.catalog.versions",
+    "MeshVersionRecord": "lakemesh.catalog.versions",
+    "TagExistsError": "lakemesh.catalog.versions",
 }
 
 
@@ -51,6 +56,9 @@ __all__ = [
     "ColumnRecord",
     "EntityChange",
     "EntityKind",
+    "MeshTag",
+    "MeshVersionRecord",
+    "MeshVersionStore",
     "ProductRecord",
     "ProductRow",
     "QualityRecord",
@@ -60,5 +68,6 @@ __all__ = [
     "RunStatus",
     "SearchHit",
     "SyncReport",
+    "TagExistsError",
     "VersionRecord",
 ]

@@ -247,3 +247,32 @@ catalog_meta = Table(
     Column("key", String(50), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+mesh_versions = Table(
+    "mesh_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _ts("published_at"),
+    Column("action", String(50), nullable=False),
+    Column("actor", String(320), nullable=False),
+)
+
+mesh_version_tables = Table(
+    "mesh_version_tables",
+    metadata,
+    Column("mesh_version", Integer, ForeignKey("mesh_versions.id", ondelete="CASCADE"), primary_key=True),
+    Column("product_id", String(200), primary_key=True),
+    Column("table_version", BigInteger, nullable=False),
+    Index("ix_mesh_version_tables_product", "product_id", "mesh_version"),
+)
+
+mesh_tags = Table(
+    "mesh_tags",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("mesh_version", Integer, ForeignKey("mesh_versions.id"), nullable=False),
+    Column("message", Text),
+    Column("actor", String(320), nullable=False),
+    _ts("created_at"),
+    Column("erased_through", Integer),
+)

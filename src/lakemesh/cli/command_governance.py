@@ -111,7 +111,8 @@ def retention_apply(
     for r in results:
         cutoff = f"{r.cutoff:%Y-%m-%d %H:%M}" if r.cutoff else ""
         files = "" if dry_run or r.skipped else f"{r.files_removed:,}"
-        note = styled(f"failed: {r.error}", "red") if r.error else plain(r.skipped)
+        kept = f"kept versions {', '.join(map(str, r.kept_versions))} for tags" if r.kept_versions else None
+        note = styled(f"failed: {r.error}", "red") if r.error else plain(r.skipped or kept)
         done = "" if r.skipped or r.error else f"{r.rows:,}"
         table.add_row(plain(r.product_id), plain(r.column), cutoff, done, "" if r.error else files, note)
     console.print(table)

@@ -24,6 +24,9 @@ def query(
         "--as-of",
         help="Read the past: an ISO timestamp, a version (one table), or PRODUCT=VERSION|TIMESTAMP per table.",
     ),
+    at: str | None = typer.Option(
+        None, "--at", help="Read every product as of a tag or mesh version (`lakemesh tag list`, `tag log`)."
+    ),
     output: Path | None = typer.Option(None, "--output", "-o", help="Write .csv, .parquet or .json(l) instead."),
     limit: int = typer.Option(50, "--limit", help="Rows to print (files get every row)."),
     principal: str | None = typer.Option(
@@ -38,7 +41,7 @@ def query(
     fmt = "json" if as_json else fmt
     if fmt is not None and fmt not in STDOUT_FORMATS:
         raise LakemeshError(f"unknown --format '{fmt}'", f"use one of {', '.join(STDOUT_FORMATS)}")
-    result = open_mesh(ctx).query(sql, as_of=as_of, principal=principal)
+    result = open_mesh(ctx).query(sql, as_of=as_of, principal=principal, at=at)
     if fmt is not None:
         write_stdout(result, fmt)
         return

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from lakemesh.cli.common import open_mesh
 from lakemesh.cli.render import console, esc, plain, print_json
+from lakemesh.errors import LakemeshError
 
 
 def history(
@@ -32,11 +33,18 @@ def history(
 
 def restore(
     ctx: typer.Context,
-    product_id: str = typer.Argument(...),
-    to: str = typer.Option(..., "--to", help="The version number or ISO timestamp to go back to."),
+    product_id: str | None = typer.Argument(None, help="Product id (not with --mesh)."),
+    to: str | None = typer.Option(None, "--to", help="The version number or ISO timestamp to go back to."),
+    mesh_ref: str | None = typer.Option(None, "--mesh", help="Every product back to a tag or mesh version."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Make an earlier version the current one (a new commit: history is kept)."""
+    """Make an earlier version the current one (a new commit: history is kept); `--mesh TAG`: every
+    product at once, published as one mesh version."""
+    if mesh_ref is not None:
+        restore_mesh(ctx, mesh_ref, product_id or to, as_json)
+        return
+    if product_id is None or to is None:
+        raise LakemeshError("restore needs a product and --to, or --mesh TAG", "e.g. `lakemesh restore --mesh q4`")
     result = open_mesh(ctx).tables.restore(product_id, to)
     if as_json:
         print_json(result)
@@ -46,6 +54,19 @@ def restore(
     if result.rebuild_on_next_run:
         rebuild = ", ".join(result.rebuild_on_next_run)
         console.print(f"the next `lakemesh run` rebuilds from full reads: {esc(rebuild)}", soft_wrap=True)
+
+
+def restore_mesh(ctx: typer.Context, ref: str, extra: str | None, as_json: bool) -> None:
+    if extra is not None:
+        raise LakemeshError("--mesh restores every product: give no product and no --to", "e.g. `restore --mesh q4`")
+    result = open_mesh(ctx).versions.restore(ref)
+    if as_json:
+        print_json(result)
+        return
+    moved = ", ".join(f"{p} (version {v})" for p, v in result.restored.items()) or "nothing: the mesh is there"
+    console.print(f"[green]restored[/] the mesh to {esc(ref)} as mesh version {result.mesh_version}: {esc(moved)}")
+    if result.not_in_point:
+        console.print(f"not in {esc(ref)}, left as they are: {esc(', '.join(result.not_in_point))}", soft_wrap=True)
 
 
 def optimize(
@@ -73,9 +94,14 @@ def vacuum(
 
     A retention below 168 hours needs `--force`, as in Delta: readers of older versions lose their files.
     """
-    files = open_mesh(ctx).tables.vacuum(product_id, retain, dry_run, force)
+    mesh = open_mesh(ctx)
+    files = mesh.tables.vacuum(product_id, retain, dry_run, force)
     verb = "would delete" if dry_run else "deleted"
     console.print(f"{verb} {len(files)} files")
+    kept = mesh.versions.kept(mesh.workspace.product(product_id).id)
+    if kept:
+        tags = ", ".join(f"{tag} (version {version})" for tag, version in sorted(kept.items()))
+        console.print(f"kept the files of versions tags need: {esc(tags)}", soft_wrap=True)
     for file in files[:20]:
         console.print(f"  {file}", markup=False)
 

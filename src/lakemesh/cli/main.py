@@ -25,6 +25,7 @@ from lakemesh.cli import (
     command_query,
     command_run,
     command_table,
+    command_tag,
     command_validate,
 )
 from lakemesh.cli.render import err_console
@@ -118,6 +119,7 @@ app.command("restore")(command_table.restore)
 app.command("optimize")(command_table.optimize)
 app.command("vacuum")(command_table.vacuum)
 app.command("doctor")(command_table.doctor)
+app.command("diff")(command_tag.diff)
 app.command("demo")(command_demo.demo)
 app.command("forget")(command_forget.forget)
 app.command("lineage")(command_lineage.lineage)
@@ -126,6 +128,7 @@ app.add_typer(command_catalog.app, name="catalog")
 app.add_typer(command_contract.app, name="contract")
 app.add_typer(command_quality.app, name="quality")
 app.add_typer(command_cdc.app, name="cdc")
+app.add_typer(command_tag.app, name="tag")
 app.add_typer(command_governance.app, name="governance")
 app.add_typer(command_governance.retention_app, name="retention")
 

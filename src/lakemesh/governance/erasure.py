@@ -115,6 +115,7 @@ class ErasureReport(BaseModel):
     seconds: float = 0.0
     keys_destroyed: int = 0  # crypto-shredding: subject keys destroyed
     catalog_records_scrubbed: int = 0  # audited query texts and check values that named a subject
+    tags_erased_through: list[str] = Field(default_factory=list)  # mesh tags whose versions the purge removed
     source_files: list[str] = Field(default_factory=list)  # workspace files that still hold a value
 
     @classmethod

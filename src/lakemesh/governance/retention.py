@@ -30,6 +30,7 @@ class RetentionResult(BaseModel):
     cutoff: datetime | None = None
     rows: int = 0  # past retention: deleted, or (dry run) to delete
     files_removed: int = 0
+    kept_versions: list[int] = Field(default_factory=list)  # versions tags need: their files (old rows) stay
     skipped: str | None = None  # why nothing was done
     error: str | None = None  # why this product failed (the others are still processed)
     details: dict[str, Any] = Field(default_factory=dict)
@@ -111,8 +112,10 @@ def _apply_one(
         return
     meta = {"lakemesh.retention": f"{column} < {result.cutoff.isoformat()}"}
     result.details = lakehouse.delete(entry.id, f'"{column}" < {delta_cutoff}', {}, meta)
-    purged = lakehouse.purge_history(entry.id, f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed")
+    reason = f"retention: rows with {column} before {result.cutoff:%Y-%m-%d} removed"
+    purged = lakehouse.purge_history(entry.id, reason, keep=True)  # tagged versions keep their files
     result.files_removed = purged["files_removed"]
+    result.kept_versions = lakehouse.kept_versions(entry.id)
 
 
 def _literals(lakehouse: Lakehouse, product_id: str, column: str, cutoff: datetime) -> tuple[str, str]:

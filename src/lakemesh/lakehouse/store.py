@@ -8,6 +8,7 @@ neither loses nor duplicates rows.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,6 +145,8 @@ class Lakehouse:
 
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
+        # versions whose files tags need: vacuum and retention keep them, an erasure does not (`purge_history`)
+        self.kept_versions: Callable[[str], list[int]] = lambda _product_id: []
         if "://" not in self.root:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
@@ -156,6 +159,11 @@ class Lakehouse:
 
     def table(self, product_id: str, as_of: int | str | datetime | None = None) -> DeltaTable:
         """The product's table, at a version or a timestamp when `as_of` is given."""
+        if isinstance(as_of, int) and as_of >= 0:
+            try:  # straight to the version (a pinned read): no replay of the newest log first
+                return DeltaTable(self.uri(product_id), version=as_of)
+            except (DeltaError, OSError, ValueError):
+                pass  # the path below says what is wrong in one line
         try:
             table = DeltaTable(self.uri(product_id))
         except TableNotFoundError as exc:
@@ -168,6 +176,19 @@ class Lakehouse:
 
     def version(self, product_id: str) -> int | None:
         return self.table(product_id).version() if self.exists(product_id) else None
+
+    def current_versions(self, product_ids: list[str]) -> dict[str, int]:
+        """The newest version of each product that has a table: on local storage the highest commit file
+        in its log (a directory listing, no log replay: publishing a mesh version stays cheap)."""
+        out = {}
+        for pid in product_ids:
+            log = local_path(f"{self.uri(pid)}/_delta_log")
+            names = [p.name for p in log.iterdir()] if log is not None and log.is_dir() else []
+            commits = [int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit()]
+            version = self.version(pid) if log is None else max(commits, default=None)
+            if version is not None:
+                out[pid] = version
+        return out
 
     def dataset(self, product_id: str, as_of: int | str | datetime | None = None) -> ds.Dataset:
         table = self.table(product_id, as_of)
@@ -516,7 +537,7 @@ class Lakehouse:
         actions = pa.table(self.table(product_id).get_add_actions(flatten=True))
         return dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist(), strict=True))
 
-    def purge_history(self, product_id: str, reason: str) -> dict[str, int]:
+    def purge_history(self, product_id: str, reason: str, keep: bool = False) -> dict[str, int]:
         """Remove every trace of versions before the current one from storage: what erasure needs.
 
         A delete leaves the rows in the files older versions read, in the change data feed files and in
@@ -524,13 +545,20 @@ class Lakehouse:
         file the current version does not reference, change feed included; a checkpoint then lets the
         log before it be cleaned up, which the table's log retention is set to allow only for that moment.
         Time travel and the change feed start again at the purge.
+
+        `keep` (retention): the versions tags need (`kept_versions`) keep their files and the log.
         """
         table = self.table(product_id)
+        kept_versions = self.kept_versions(product_id) if keep else []
         options: dict[str, Any] = {"retention_hours": 0, "enforce_retention_duration": False, "full": True}
+        if kept_versions:
+            options["keep_versions"] = kept_versions
         stale = table.vacuum(dry_run=True, **options)
         # full vacuum lists data files by absolute path, change feed files relative to the table
         size = sum(_size(f if f.startswith("/") or "://" in f else f"{self.uri(product_id)}/{f}") for f in stale)
         removed = table.vacuum(dry_run=False, **options)
+        if kept_versions:  # the tagged versions stay readable: their log stays too
+            return {"files_removed": len(removed), "bytes_removed": size, "log_files_removed": 0}
         log = Path(self.uri(product_id)) / "_delta_log"
         before = {p.name for p in log.iterdir()} if log.is_dir() else set()
         kept = (table.metadata().configuration or {}).get(_LOG_RETENTION, _DEFAULT_LOG_RETENTION)
@@ -544,7 +572,8 @@ class Lakehouse:
         return {"files_removed": len(removed), "bytes_removed": size, "log_files_removed": len(before - after)}
 
     def vacuum(self, product_id: str, retain_hours: int | None, dry_run: bool, force: bool = False) -> list[str]:
-        """Delete files no version of the last `retain_hours` needs; below a week only when `force`d, as Delta."""
+        """Delete files no version of the last `retain_hours` needs, nor a tagged version (`kept_versions`);
+        below a week only when `force`d, as Delta."""
         if retain_hours is not None and retain_hours < MIN_RETAIN_HOURS and not force:
             raise LakehouseError(
                 f"{product_id}: a retention of {retain_hours} hours is below {MIN_RETAIN_HOURS} hours (7 days), "
@@ -554,7 +583,12 @@ class Lakehouse:
             )
         table = self.table(product_id)
         enforce = retain_hours is None or retain_hours >= MIN_RETAIN_HOURS
-        return list(table.vacuum(retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce))
+        keep = self.kept_versions(product_id) or None
+        return list(
+            table.vacuum(
+                retention_hours=retain_hours, dry_run=dry_run, enforce_retention_duration=enforce, keep_versions=keep
+            )
+        )
 
 
 if TYPE_CHECKING:  # mypy holds the store to the protocol

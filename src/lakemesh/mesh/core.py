@@ -22,6 +22,7 @@ from lakemesh.mesh.quality import Quality
 from lakemesh.mesh.streams import Streams
 from lakemesh.mesh.tables import Tables
 from lakemesh.mesh.validation import ValidationReport, validate
+from lakemesh.mesh.versions import Versions
 from lakemesh.settings import Settings
 from lakemesh.spec.models import AccessLevel
 from lakemesh.spec.workspace import Workspace, load_workspace
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # imported where used: the data stack loads only for what nee
     from lakemesh.pipeline import RunReport
     from lakemesh.pipeline.runner import Progress, RunHook
     from lakemesh.quality.results import CheckReport
+    from lakemesh.querying import AsOf
     from lakemesh.spec.odcs import Contract
     from lakemesh.spec.workspace import ProductEntry
 
@@ -92,7 +94,9 @@ class Mesh:
     def lakehouse(self) -> Lakehouse:
         from lakemesh.lakehouse import Lakehouse
 
-        return Lakehouse(self.settings.storage or self.workspace.storage_root)
+        lakehouse = Lakehouse(self.settings.storage or self.workspace.storage_root)
+        lakehouse.kept_versions = lambda product_id: self.versions.kept_versions(product_id)  # tags keep files
+        return lakehouse
 
     @cached_property
     def encryptor(self) -> Encryptor | None:
@@ -153,6 +157,10 @@ class Mesh:
     @cached_property
     def lineage(self) -> Lineage:
         return Lineage(self)
+
+    @cached_property
+    def versions(self) -> Versions:
+        return Versions(self)
 
     # specs and the catalog ------------------------------------------------------------------------
 
@@ -233,9 +241,11 @@ class Mesh:
             services = RunServices(suppress=self.governance.suppressor(), protector=self.encryptor)
             runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked_products(self.workspace))
             try:
-                return runner.run(products, full_refresh=full_refresh)
+                result = runner.run(products, full_refresh=full_refresh)
             finally:
                 lineage.close()
+            self.versions.publish(AuditAction.RUN)  # the run's tables seen together, from now on
+            return result
 
     def _lineage_hook(self) -> RunHook:
         """OpenLineage START/COMPLETE/FAIL events for each product built, to the `lineage:` transports of
@@ -255,29 +265,48 @@ class Mesh:
         masked = frozenset((p, c) for p, columns in self.lineage.masked_columns().items() for c in columns)
         return OpenLineageHook(ws.mesh.name, emitter, lineage_of, masked)
 
-    def query(self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None) -> pa.Table:
+    def query(
+        self, sql: str, as_of: str | list[str] | None = None, principal: str | None = None, at: str | None = None
+    ) -> pa.Table:
         """One read-only SELECT over products by id (`FROM orders.analytics_orders`), optionally in the past:
-        `as_of` a time, a version (one table only) or `product=version-or-time` per table.
+        `as_of` a time, a version (one table only) or `product=version-or-time` per table; `at` a tag or
+        mesh version. Otherwise each table is read at the latest published mesh version (`mesh.versions`).
 
         As a `principal`: only granted products, through its column masks and row filters; audited.
         """
-        from lakemesh.querying import AsOf, run_query
+        from lakemesh.querying import run_query
 
+        when = self._as_of(as_of, at)
         if principal is None:
             products = list(self.workspace.products)
-            return run_query(sql, products, self.lakehouse, AsOf.parse(as_of), self.encryptor, self._read_back())
+            return self.versions.read(
+                when, at, lambda w: run_query(sql, products, self.lakehouse, w, self.encryptor, self._read_back())
+            )
         from lakemesh.governance.access import governed_query
 
         encryptor = self.encryptor
         clear = (lambda pid, who, engine: encryptor.clear_sources(pid, who.roles, engine)) if encryptor else None
         with self.guard.act(AuditAction.QUERY, [], AccessLevel.READ, actor=principal, writes=False) as act:
             act.details = {"sql": sql}
-            result, decision = governed_query(
-                sql, principal, self.workspace, self.lakehouse, AsOf.parse(as_of), clear, self._read_back()
+            result, decision = self.versions.read(
+                when,
+                at,
+                lambda w: governed_query(sql, principal, self.workspace, self.lakehouse, w, clear, self._read_back()),
             )
             act.target = ",".join(decision.products)
             act.details = {"sql": sql, "products": decision.products, "rows": result.num_rows}
         return result
+
+    def _as_of(self, as_of: str | list[str] | None, at: str | None) -> AsOf:
+        """What `--as-of` says, over the table versions of the latest mesh version or of `at`."""
+        from dataclasses import replace
+
+        from lakemesh.querying import AsOf, QueryError
+
+        parsed = AsOf.parse(as_of)
+        if at is not None and (parsed.default is not None or parsed.tables):
+            raise QueryError("--at and --as-of together", "--at reads every product at one point: give one of them")
+        return replace(parsed, pinned=self.versions.pins(at))
 
     def _read_back(self) -> dict[str, dict[str, str]]:
         """Per product, the columns stored as text for a type Delta cannot hold (a TIME) and that type."""

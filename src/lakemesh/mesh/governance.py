@@ -66,6 +66,8 @@ class Governance:
         scope = ids or list(mesh.workspace.products)
         with mesh.guard.act(AuditAction.RETENTION, scope, AccessLevel.ADMIN, enabled=not dry_run) as act:
             results = apply_retention(mesh.workspace, mesh.lakehouse, ids, dry_run)
+            if not dry_run:
+                mesh.versions.publish(AuditAction.RETENTION)
             act.audited = False  # nothing was past its retention: nothing to record
             for r in results:
                 if r.rows:
@@ -112,6 +114,9 @@ class Governance:
                 rebuild = lambda ids: mesh.run(ids, progress)  # noqa: E731
                 report = erase(ws, mesh.lakehouse, parsed, rebuild, dry_run, mesh.encryptor)
             if not dry_run:
+                published = mesh.versions.publish(AuditAction.FORGET)
+                # erasure wins over tags: those pointing at purged versions are marked, not kept readable
+                report.tags_erased_through = mesh.versions.mark_erased([s.product_id for s in report.steps], published)
                 report.catalog_records_scrubbed = scrubbed + mesh.catalog.scrub(values)
                 done = AuditAction.FORGET_SHREDDED if shred else AuditAction.FORGET_DONE
                 act.action = done if report.ok else AuditAction.FORGET_FAILED
@@ -148,6 +153,7 @@ class Governance:
         with mesh.guard.act(AuditAction.ENCRYPTION, scope, AccessLevel.ADMIN) as act:
             plan = plan or self.encryption_plan(products, rotate)
             result = apply_encryption(mesh.lakehouse, encryptor, plan, rotate, retire)
+            mesh.versions.publish(AuditAction.ENCRYPTION)
             if result is None:
                 act.audited = False
                 return EncryptionResult(key=plan.key, plan=plan)

@@ -22,13 +22,17 @@ class Quality:
         self._mesh = mesh
 
     def check(self, product_id: str, as_of: str | None = None, record: bool = True) -> QualityReport:
-        """Every expectation of a product's contract over its table in one scan; recorded in the catalog."""
+        """Every expectation of a product's contract over its table in one scan (the table version of the
+        latest mesh version unless `as_of` says otherwise); recorded in the catalog."""
         from lakemesh.quality.product import check_product
         from lakemesh.quality.results import quality_rows
         from lakemesh.querying import parse_as_of
 
         mesh = self._mesh
-        report = check_product(mesh.workspace, mesh.lakehouse, product_id, parse_as_of(as_of), protector=mesh.encryptor)
+        when = parse_as_of(as_of)
+        if when is None:
+            when = mesh.versions.pins().get(mesh.workspace.product(product_id).id)
+        report = check_product(mesh.workspace, mesh.lakehouse, product_id, when, protector=mesh.encryptor)
         if record:
             mesh.catalog.record_quality(quality_rows(report, None))
         return report
@@ -57,5 +61,6 @@ class Quality:
             if result.report is not None:
                 result.report.table_version = result.product_version
                 mesh.catalog.record_quality(quality_rows(result.report, None))
+            mesh.versions.publish(AuditAction.QUARANTINE_REPROCESS)
             act.details = {"released": result.released, "still_quarantined": result.still_quarantined, "run": run_id}
         return result

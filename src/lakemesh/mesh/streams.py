@@ -67,13 +67,28 @@ class Streams:
             act.audited = False
             started = datetime.now(UTC)
             try:
-                report = capture(entry, mesh.lakehouse, once=once, stop=stop or (lambda: False), progress=progress)
+                report = capture(
+                    entry, mesh.lakehouse, once=once, stop=stop or (lambda: False), progress=self._publishing(progress)
+                )
             except Exception as exc:
                 error = getattr(exc, "message", str(exc))
                 record_cdc(mesh.catalog, entry.id, started, mesh.lakehouse.version(entry.id), None, error)
                 raise
             record_cdc(mesh.catalog, entry.id, started, mesh.lakehouse.version(entry.id), report, None)
+            mesh.versions.publish(AuditAction.CDC_RUN)
         return report
+
+    def _publishing(self, progress: Callable[[str, int], None] | None) -> Callable[[str, int], None]:
+        """Publish a mesh version after each streamed commit, so readers follow a long-running stream
+        (a snapshot is published only whole, when the capture returns)."""
+
+        def told(stage: str, rows: int) -> None:
+            if stage == "stream":
+                self._mesh.versions.publish(AuditAction.CDC_RUN)
+            if progress is not None:
+                progress(stage, rows)
+
+        return told
 
     def apply_file(self, product_id: str, lines: Iterable[str | bytes], name: str) -> tuple[int, bool]:
         """Debezium JSON events (one per line) into a CDC bronze product, once per content.
@@ -97,6 +112,7 @@ class Streams:
             rows = bronze_rows(events, FILE_BATCH + name, datetime.now(UTC))  # a misfit's position: file:line
             meta = {"lakemesh.cdc": f"{len(events)} events from {name}"}
             mesh.lakehouse.append(entry.id, rows, {app: 1}, meta)
+            mesh.versions.publish(AuditAction.CDC_RUN)
         return len(events), False
 
     def status(self, product_id: str) -> CdcStatus:

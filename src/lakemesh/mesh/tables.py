@@ -37,6 +37,7 @@ class Tables:
             # a restore keeps the input versions the product last read: the next run rebuilds it and its consumers
             result = self._mesh.lakehouse.restore(pid, target, {BUILD_APP: RESTORED}, {"lakemesh.restored_to": version})
             result = result.model_copy(update={"rebuild_on_next_run": rebuilt_after_restore(self._mesh.workspace, pid)})
+            self._mesh.versions.publish(AuditAction.RESTORE)
             act.details = {"to": version, **result.model_dump(mode="json")}
         return result
 
@@ -45,16 +46,20 @@ class Tables:
         pid = self._id(product_id)
         with self._mesh.guard.act(AuditAction.OPTIMIZE, [pid], AccessLevel.ADMIN) as act:
             result = self._mesh.lakehouse.optimize(pid, zorder)
+            self._mesh.versions.publish(AuditAction.OPTIMIZE)
             act.details = {"zorder": zorder or [], **result.model_dump(mode="json")}
         return result
 
     def vacuum(
         self, product_id: str, retain_hours: int | None = None, dry_run: bool = True, force: bool = False
     ) -> list[str]:
-        """Delete files no version within the retention needs (listed only, `dry_run`)."""
+        """Delete files no version within the retention needs, nor a tag (listed only, `dry_run`); the
+        tags that kept files: `mesh.versions.kept`."""
         pid = self._id(product_id)
         with self._mesh.guard.act(AuditAction.VACUUM, [pid], AccessLevel.ADMIN, enabled=not dry_run) as act:
             files = self._mesh.lakehouse.vacuum(pid, retain_hours, dry_run, force)
+            if not dry_run:
+                self._mesh.versions.publish(AuditAction.VACUUM)
             act.details = {"files": len(files), "retain": retain_hours}
         return files
 
