@@ -25,6 +25,7 @@ from lakemesh.governance.policies import Violation
 from lakemesh.governance.retention import RetentionResult
 from lakemesh.governance.tombstones import CatalogRebuild
 from lakemesh.lakehouse import CompactionResult, RestoreResult, TableVersion
+from lakemesh.lineage.model import ImpactReport, LineageGraph
 from lakemesh.mesh import Mesh
 from lakemesh.mesh.versions import MeshDiff, MeshPoint
 from lakemesh.pipeline import ProductRun
@@ -58,6 +59,8 @@ JSON_COMMANDS: dict[str, tuple[list[str], Any]] = {
     "catalog show": ([SILVER], ProductRecord),
     "contract lint": ([CONTRACT], ProblemsReport),
     "contract diff": ([SILVER, CONTRACT], DiffReport),
+    "lineage": ([SILVER], LineageGraph),
+    "impact": ([CONTRACT], ImpactReport),
     "contract check": ([EVENTS, "{shop}/data/order_events/e1.jsonl"], CheckReport),
     "quality check": ([SILVER], QualityReport),
     "quality history": ([SILVER], list[QualityRecord]),
