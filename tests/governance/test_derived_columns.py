@@ -220,6 +220,8 @@ def test_forget_erases_the_subject_from_a_renamed_copy(shop: Path) -> None:
     dry = mesh.governance.forget([f"customer_id={buyer}"], dry_run=True)
     step = next(s for s in dry.steps if s.product_id == CONTACTS)
     assert step.action is ErasureAction.DELETE and step.rows == {CONTACTS: 1}
+    code, out = run("-w", str(shop), "forget", "--subject", f"customer_id={buyer}", "--dry-run")
+    assert code == 0 and CONTACTS in out and f"buyer_id: copy of {ORIGIN}" in out
     assert mesh.query(count.format(buyer)).to_pylist()[0]["n"] == 1  # a dry run changes nothing
     report = mesh.governance.forget([f"customer_id={buyer}"])
     assert report.ok and next(s for s in report.steps if s.product_id == CONTACTS).rows == {CONTACTS: 1}
