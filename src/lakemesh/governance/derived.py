@@ -24,7 +24,6 @@ from lakemesh.errors import LakemeshError
 from lakemesh.lineage.model import ColumnEdge, ColumnRef, EdgeSubtype
 from lakemesh.spec.workspace import Workspace
 
-Node = tuple[str, str]  # (product id, column)
 _ROW_BY_ROW = frozenset({EdgeSubtype.IDENTITY, EdgeSubtype.TRANSFORMATION})
 
 
@@ -53,27 +52,30 @@ class Derived:
 class DerivedColumns:
     """Every column derived from the governed ones (the governed columns themselves excluded), per product."""
 
-    found: dict[Node, Derived] = field(default_factory=dict)
+    found: dict[str, dict[str, Derived]] = field(default_factory=dict)  # product -> column -> where from
     derived_products: list[str] = field(default_factory=list)  # whose lineage was derived
     seconds: float = 0.0
 
     def of(self, product_id: str, how: Derivation | None = None) -> dict[str, Derived]:
         """The product's derived columns (of one kind, when given), by column."""
+        own = self.found.get(product_id, {})
         return {
             column: d
-            for (pid, column), d in sorted(self.found.items())
-            if pid == product_id and (how is None or d.how is how) and d.origin != ColumnRef(product=pid, column=column)
+            for column, d in sorted(own.items())
+            if (how is None or d.how is how) and d.origin != ColumnRef(product=product_id, column=column)
         }
 
 
 def derived_columns(ws: Workspace, governed: Mapping[str, Iterable[str]]) -> DerivedColumns:
     """The columns copied or transformed from `governed` (product id -> its governed columns), through
     any number of products; a governed column copied from another one names the first as its origin."""
+    from lakemesh.lineage.columns import product_lineage  # sqlglot's optimizer: only where lineage is wanted
+
     started = time.perf_counter()
     out = DerivedColumns()
     for pid, columns in governed.items():
-        out.found.update({(pid, c): Derived(ColumnRef(product=pid, column=c), Derivation.COPY) for c in columns})
-    holding = {pid for pid, _ in out.found}
+        out.found[pid] = {c: Derived(ColumnRef(product=pid, column=c), Derivation.COPY) for c in columns}
+    holding = {pid for pid, columns in out.found.items() if columns}
     try:
         order = ws.build_order()
     except LakemeshError:  # a cycle, which validation reports: nothing can be followed through it
@@ -82,8 +84,6 @@ def derived_columns(ws: Workspace, governed: Mapping[str, Iterable[str]]) -> Der
         entry = ws.product(pid)
         if entry.spec.build.source is not None or not holding.intersection(ws.upstream(pid)):
             continue  # bronze reads outside sources; others read nothing governed
-        from lakemesh.lineage.columns import product_lineage  # sqlglot: only when there is something to follow
-
         out.derived_products.append(pid)
         for edge in product_lineage(ws, entry).edges:
             if _follow(out.found, edge):
@@ -92,17 +92,16 @@ def derived_columns(ws: Workspace, governed: Mapping[str, Iterable[str]]) -> Der
     return out
 
 
-def _follow(found: dict[Node, Derived], edge: ColumnEdge) -> bool:
+def _follow(found: dict[str, dict[str, Derived]], edge: ColumnEdge) -> bool:
     """Record the edge's target as derived if its source is governed or derived; whether it was."""
-    source = found.get((edge.source.product, edge.source.column))
+    source = found.get(edge.source.product, {}).get(edge.source.column)
     subtypes = {t.subtype for t in edge.transformations}
     if source is None or not subtypes & _ROW_BY_ROW:
         return False
     copied = EdgeSubtype.IDENTITY in subtypes and source.how is Derivation.COPY
     derived = Derived(source.origin, Derivation.COPY if copied else Derivation.TRANSFORMED)
-    target = (edge.target.product, edge.target.column)
-    current = found.get(target)
-    own = ColumnRef(product=target[0], column=target[1])
-    if current is None or (copied and (current.how is Derivation.TRANSFORMED or current.origin == own)):
-        found[target] = derived  # a copy beats a transformation; a governed column copied names its origin
+    columns = found.setdefault(edge.target.product, {})
+    current = columns.get(edge.target.column)
+    if current is None or (copied and (current.how is Derivation.TRANSFORMED or current.origin == edge.target)):
+        columns[edge.target.column] = derived  # a copy beats a transformation; a governed copy names its origin
     return True
