@@ -59,6 +59,9 @@ def test_classify_proposes_then_writes(shop: Path) -> None:
     path.write_text(
         path.read_text().replace("tags: [pii, email]", "tags: []").replace("tags: [pii, phone]", "tags: []")
     )
+    # untagged upstream too: an untagged copy of a tagged pii column is a critical violation that blocks the run
+    records = shop / "domains/customers/products/customer_records/contract.yaml"
+    records.write_text(records.read_text().replace("tags: [pii, phone]", "tags: []"))
     write_customers(shop / "data/customers/c.csv", 300)
     assert run("-w", str(shop), "run", "customers.customer_records", "customers.customer_profiles")[0] == 0
     code, out = run("-w", str(shop), "governance", "classify", "customers.customer_profiles", "--json")

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, field_seriali
 
 from lakemesh.engines import make_engine
 from lakemesh.errors import LakemeshError
+from lakemesh.governance.derived import Derivation, DerivedColumns, derived_columns
 from lakemesh.governance.keys import pseudonym, pseudonym_sql
 from lakemesh.lakehouse import Lakehouse, is_text
 from lakemesh.pipeline.results import RunReport
@@ -93,6 +94,7 @@ class ErasureStep(BaseModel):
     action: ErasureAction
     reason: str
     columns: list[str] = Field(default_factory=list)
+    key_of: dict[str, str] = Field(default_factory=dict)  # a copy of a subject key under another name -> the key
     rows: dict[str, int] = Field(default_factory=dict)  # table (product or its quarantine) -> subject rows
     bytes_rewritten: int = 0
     bytes_removed: int = 0
@@ -157,19 +159,28 @@ def _subject_columns(entry: ProductEntry) -> frozenset[str]:
     return entry.contract.subject_columns if entry.contract is not None else frozenset()
 
 
-def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
-    """Which products hold the subjects' data and what erasing it takes, in build order."""
+def subject_lineage(ws: Workspace, subjects: list[Subject]) -> DerivedColumns:
+    """The columns copied or transformed from the subjects' key columns, through column lineage: what
+    `plan` follows besides the key's name (`forget` derives it once for its several plans)."""
     wanted = {s.column for s in subjects}
+    keys = {pid: sorted(_subject_columns(entry) & wanted) for pid, entry in ws.products.items()}
+    return derived_columns(ws, {pid: k for pid, k in keys.items() if k})
+
+
+def plan(ws: Workspace, subjects: list[Subject], lineage: DerivedColumns | None = None) -> list[ErasureStep]:
+    """Which products hold the subjects' data and what erasing it takes, in build order. `lineage`: the
+    subjects' `subject_lineage`, derived here when not given."""
+    wanted = {s.column for s in subjects}
+    lineage = lineage if lineage is not None else subject_lineage(ws, subjects)
     steps: dict[str, ErasureStep] = {}
     for pid in ws.build_order():
         entry = ws.product(pid)
         keys = sorted(_subject_columns(entry) & wanted)
         feeding = [u for u in ws.upstream(pid) if u in steps]
         if keys:
-            reason = f"subject key {', '.join(keys)}"
-            steps[pid] = ErasureStep(product_id=pid, action=ErasureAction.DELETE, reason=reason, columns=keys)
+            steps[pid] = _deleting(pid, f"subject key {', '.join(keys)}", keys, lineage)
         elif feeding:
-            steps[pid] = _derived_step(entry, wanted, feeding)
+            steps[pid] = _derived_step(entry, wanted, feeding, lineage)
     for pid in list(steps):  # sources feeding the subject's products, which nothing marks: e.g. CDC events
         for source in ws.upstream(pid):
             if source not in steps and ws.product(source).spec.layer is Layer.BRONZE:
@@ -188,22 +199,37 @@ def plan(ws: Workspace, subjects: list[Subject]) -> list[ErasureStep]:
     return sorted(steps.values(), key=lambda step: order[step.product_id])
 
 
-def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str]) -> ErasureStep:
+def _deleting(product_id: str, why: str, held: list[str], lineage: DerivedColumns) -> ErasureStep:
+    """A DELETE on the columns holding a subject key by name (`held`) and on its copies under any name,
+    each copy named in the reason with the column it copies."""
+    copies = {c: d for c, d in lineage.of(product_id, Derivation.COPY).items() if c not in held}
+    reason = "; ".join([why, *(d.describe(c) for c, d in copies.items())])
+    return ErasureStep(
+        product_id=product_id,
+        action=ErasureAction.DELETE,
+        reason=reason,
+        columns=[*held, *copies],
+        key_of={c: d.origin.column for c, d in copies.items() if c != d.origin.column},
+    )
+
+
+def _derived_step(entry: ProductEntry, wanted: set[str], feeding: list[str], lineage: DerivedColumns) -> ErasureStep:
     source = f"from {', '.join(feeding)}"
     table = entry.contract.table() if entry.contract else None
     held = sorted(c for c in wanted if table is not None and table.column(c) is not None)
-    if held:
-        reason = f"{source}, holds {', '.join(held)}"
-        return ErasureStep(product_id=entry.id, action=ErasureAction.DELETE, reason=reason, columns=held)
+    if held or lineage.of(entry.id, Derivation.COPY):
+        return _deleting(entry.id, f"{source}, holds {', '.join(held)}" if held else source, held, lineage)
+    transformed = lineage.of(entry.id, Derivation.TRANSFORMED)
+    review = "".join(f"; {d.describe(c)}: review it" for c, d in transformed.items())
     mode = entry.spec.build.refresh_mode(entry.spec.layer)
     if mode in (RefreshMode.PARTITIONS, RefreshMode.FULL):
-        reason = f"{source}, {mode.value} refresh"
+        reason = f"{source}, {mode.value} refresh{review}"
         return ErasureStep(product_id=entry.id, action=ErasureAction.RECOMPUTE, reason=reason)
     return ErasureStep(
         product_id=entry.id,
         action=ErasureAction.REVIEW,
         reason=f"{source}, holds no subject key and its {mode.value} refresh cannot recompute it: "
-        "rows derived from the subject may remain; add the key column or refresh by partitions",
+        f"rows derived from the subject may remain; add the key column or refresh by partitions{review}",
     )
 
 
@@ -214,10 +240,11 @@ def erase(
     run: Runner,
     dry_run: bool = False,
     encryptor: Encryptor | None = None,
+    lineage: DerivedColumns | None = None,
 ) -> ErasureReport:
     """Erase the subjects (`dry_run`: only count): delete, recompute downstream, purge history."""
     started = time.perf_counter()
-    steps = plan(ws, subjects)
+    steps = plan(ws, subjects, lineage)
     report = ErasureReport.of(subjects, steps, dry_run)
     deleting = [s for s in steps if s.action is ErasureAction.DELETE]
     stored = {s.product_id: _as_stored(s, subjects, encryptor) for s in deleting}
@@ -236,14 +263,19 @@ def erase(
 
 
 def shred(
-    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], encryptor: Encryptor | None, dry_run: bool = False
+    ws: Workspace,
+    lakehouse: Lakehouse,
+    subjects: list[Subject],
+    encryptor: Encryptor | None,
+    dry_run: bool = False,
+    lineage: DerivedColumns | None = None,
 ) -> ErasureReport:
     """Crypto-shredding, the fast path: destroy the subjects' own keys, so their encrypted values in every
     table, version and copy become unreadable at once, with nothing rewritten. What their rows hold in
     clear (the subject key itself, unencrypted columns, products without encryption) stays: each such
     product is listed for `review`, and a full `forget` removes it."""
     started = time.perf_counter()
-    steps = [s for s in plan(ws, subjects) if s.action is ErasureAction.DELETE]
+    steps = [s for s in plan(ws, subjects, lineage) if s.action is ErasureAction.DELETE]
     for step in steps:
         _count(lakehouse, step, subjects)
         column_plan = encryptor.plan_of(step.product_id) if encryptor else None
@@ -287,14 +319,18 @@ SENSITIVE = {"pii", "restricted", "confidential"}
 
 
 def subject_values(
-    ws: Workspace, lakehouse: Lakehouse, subjects: list[Subject], encryptor: Encryptor | None
+    ws: Workspace,
+    lakehouse: Lakehouse,
+    subjects: list[Subject],
+    encryptor: Encryptor | None,
+    lineage: DerivedColumns | None = None,
 ) -> list[str]:
     """Every value lakemesh holds of the subjects in a personal column (tagged `pii`, or classified pii,
     restricted or confidential) of a product holding them, decrypted: what the catalog must not keep
     after the erasure. The subjects' keys always; other values of MIN_SCRUB_LENGTH characters or more,
     and the words of that length of a name. Read before the rows are deleted."""
     found: dict[str, None] = {s.value: None for s in subjects}
-    for step in (s for s in plan(ws, subjects) if s.action is ErasureAction.DELETE):
+    for step in (s for s in plan(ws, subjects, lineage) if s.action is ErasureAction.DELETE):
         columns = _personal_columns(ws.product(step.product_id))
         for table in _tables(lakehouse, step.product_id):
             for row in _subject_rows(lakehouse, table, step, subjects, list(columns), encryptor):
@@ -357,7 +393,7 @@ def _predicate(lakehouse: Lakehouse, table: str, step: ErasureStep, subjects: li
     for column in step.columns:
         if column not in schema.names:
             continue
-        values = [s.value for s in subjects if s.column == column]
+        values = [s.value for s in subjects if s.column == step.key_of.get(column, column)]
         if not values:
             continue
         kind = schema.field(column).type

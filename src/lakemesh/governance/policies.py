@@ -4,7 +4,8 @@ Built-in kinds look at a product's descriptor and contract:
 - `owner_required`, `description_required`, `sla_required`;
 - `classification_required`: every contract column has a classification;
 - `pii_protection`: columns tagged `pii` are classified as one of `classifications` (confidential or
-  restricted by default);
+  restricted by default), and so is every copy of one: a column that column lineage shows holding a
+  `pii` column's values as they are, in another product or under another name, is tagged `pii` too;
 - `retention_required`: the contract declares a `retention` SLA property;
 - `subject_key_required` (GDPR): a contract with `pii` columns tags the column naming the data subject
   `subject-key`, so `forget` can find the subject's rows.
@@ -21,10 +22,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
+from lakemesh.governance.derived import Derivation, DerivedColumns, derived_columns
 from lakemesh.spec.expectation_checks import sql_problems
 from lakemesh.spec.models import PiiProtectionPolicy, PolicySeverity, PolicySpec, PythonPolicy, SqlPolicy
 from lakemesh.spec.odcs import PII, SUBJECT_KEY
@@ -122,6 +125,26 @@ def _pii(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[str]:
             shown = p.get("classification") or "none"
             out.append(f"pii column '{p.get('name')}' is classified {shown}; it must be one of {sorted(allowed)}")
     return out
+
+
+def _untagged_copies(policy: Policy, entry: ProductEntry, lineage: DerivedColumns) -> list[str]:
+    """pii_protection through lineage: a column copying a `pii` column is personal data too, so it must
+    be tagged as such (and then classified as `_pii` asks), or encryption, masks and erasure miss it."""
+    assert isinstance(policy.spec, PiiProtectionPolicy)
+    allowed = sorted({c.lower() for c in policy.spec.classifications})
+    tagged = {str(p.get("name")) for p in _columns(entry) if PII in _tags(p)}
+    return [
+        f"column '{column}' is a copy of pii column {d.origin} (column lineage) but is not tagged pii: "
+        f"tag it `{PII}` and classify it one of {allowed}"
+        for column, d in lineage.of(entry.id, Derivation.COPY).items()
+        if column not in tagged
+    ]
+
+
+def pii_lineage(ws: Workspace) -> DerivedColumns:
+    """The columns derived from `pii` columns through column lineage (`_untagged_copies` reads it)."""
+    tagged = {pid: [str(p.get("name")) for p in _columns(e) if PII in _tags(p)] for pid, e in ws.products.items()}
+    return derived_columns(ws, {pid: columns for pid, columns in tagged.items() if columns})
 
 
 def _retention(policy: Policy, entry: ProductEntry, ws: Workspace) -> list[str]:
@@ -279,6 +302,7 @@ def evaluate(ws: Workspace, product_ids: Iterable[str] | None = None) -> list[Vi
     """Every violation of the spec-level policies by the given products (all when None)."""
     by_domain, _ = effective_policies(ws)
     chosen = list(product_ids) if product_ids is not None else list(ws.products)
+    lineage = cache(lambda: pii_lineage(ws))  # derived once, and only if a pii_protection policy applies
     out: list[Violation] = []
     for pid in chosen:
         entry = ws.product(pid)
@@ -287,6 +311,8 @@ def evaluate(ws: Workspace, product_ids: Iterable[str] | None = None) -> list[Vi
                 continue
             try:
                 messages = KINDS[policy.spec.kind](policy, entry, ws) if policy.spec.kind in KINDS else []
+                if isinstance(policy.spec, PiiProtectionPolicy):
+                    messages += _untagged_copies(policy, entry, lineage())
             except Exception as exc:  # noqa: BLE001 - a user's policy function failing is a violation to show
                 messages = [f"the policy could not be evaluated: {type(exc).__name__}: {exc}"]
             out.extend(policy.violation(entry.id, m) for m in messages)

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from lakemesh.cdc.events import BRONZE_SCHEMA
 from lakemesh.errors import LakemeshError
 from lakemesh.lineage.model import (
     DIRECT_SUBTYPES,
@@ -30,7 +29,6 @@ from lakemesh.spec.variables import resolve
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 FILE_METADATA = ("_source_file", "_ingested_at")
-CDC_METADATA = tuple(BRONZE_SCHEMA.names)
 _IDENTITY = (Transformation(type=EdgeType.DIRECT, subtype=EdgeSubtype.IDENTITY),)
 _TRANSFORMED = (Transformation(type=EdgeType.DIRECT, subtype=EdgeSubtype.TRANSFORMATION),)
 _CONDITIONAL = (Transformation(type=EdgeType.INDIRECT, subtype=EdgeSubtype.CONDITIONAL),)
@@ -44,9 +42,11 @@ def bronze_lineage(workspace: Workspace, entry: ProductEntry, outputs: Sequence[
         refs = [SourceRef(kind=SourceKind.FILES, namespace=workspace.root.resolve().as_uri(), name=source.path)]
         metadata: tuple[str, ...] = FILE_METADATA
     elif isinstance(source, PostgresCdcSource):
+        from lakemesh.cdc.events import BRONZE_SCHEMA  # pyarrow, which `validate` (policies' lineage) needs not
+
         namespace = _postgres_namespace(source.url, f"{entry.id}: build.source.url")
         refs = [SourceRef(kind=SourceKind.POSTGRES, namespace=namespace, name=t) for t in source.tables]
-        metadata = CDC_METADATA
+        metadata = tuple(BRONZE_SCHEMA.names)
     else:
         return {"granularity": Granularity.PRODUCT, "warnings": [f"{entry.id}: an unknown kind of source"]}
     sourced = [c for c in outputs if c not in metadata]

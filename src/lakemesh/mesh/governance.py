@@ -87,13 +87,14 @@ class Governance:
         The request is audited before anything is deleted, so the subjects are kept out of later
         ingestion even if the erasure is interrupted; rerunning it finishes the job.
         """
-        from lakemesh.governance.erasure import Subject, erase, plan, subject_values
+        from lakemesh.governance.erasure import Subject, erase, plan, subject_lineage, subject_values
         from lakemesh.governance.erasure import shred as shred_keys
         from lakemesh.governance.tombstones import write_tombstones
 
         mesh, ws = self._mesh, self._mesh.workspace
         parsed = [Subject.parse(s) for s in subjects]
-        products = [] if dry_run else [s.product_id for s in plan(ws, parsed)]
+        lineage = subject_lineage(ws, parsed)  # their key columns' copies, derived once for every plan below
+        products = [] if dry_run else [s.product_id for s in plan(ws, parsed, lineage)]
         request = {"subjects": [{"column": s.column, "pseudonym": s.pseudonym} for s in parsed]}
         with mesh.guard.act(
             AuditAction.FORGET, products, AccessLevel.ADMIN, request=request, enabled=not dry_run
@@ -106,13 +107,13 @@ class Governance:
                 mesh.catalog.record_erasures(pseudonyms, mesh.actor)
                 write_tombstones(mesh.lakehouse, pseudonyms)  # outlive a lost catalog
                 # every personal value of theirs, read before their rows go: the catalog may hold any of them
-                values = subject_values(ws, mesh.lakehouse, parsed, mesh.encryptor)
+                values = subject_values(ws, mesh.lakehouse, parsed, mesh.encryptor, lineage)
                 scrubbed = mesh.catalog.scrub(values)
             if shred:
-                report = shred_keys(ws, mesh.lakehouse, parsed, mesh.encryptor, dry_run)
+                report = shred_keys(ws, mesh.lakehouse, parsed, mesh.encryptor, dry_run, lineage)
             else:
                 rebuild = lambda ids: mesh.run(ids, progress)  # noqa: E731
-                report = erase(ws, mesh.lakehouse, parsed, rebuild, dry_run, mesh.encryptor)
+                report = erase(ws, mesh.lakehouse, parsed, rebuild, dry_run, mesh.encryptor, lineage)
             if not dry_run:
                 published = mesh.versions.publish(AuditAction.FORGET)
                 # erasure wins over tags: those pointing at purged versions are marked, not kept readable

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
-from lakemesh.lakehouse import Lakehouse
 from lakemesh.spec.models import Layer
 from lakemesh.spec.workspace import ProductEntry, Workspace
 from lakemesh.sql import BUILD_APP
+
+if TYPE_CHECKING:  # `fingerprint` is read by lineage and `validate` too, which need no lakehouse (pyarrow)
+    from lakemesh.lakehouse import Lakehouse
 
 RESTORED = 0  # the fingerprint a restore commits: no build has it, so the next run rebuilds
 REBUILD_KEY = "lakemesh.rebuild"  # commit metadata of a rebuild: its consumers rebuild too
