@@ -6,6 +6,7 @@ memory into the children it starts, so one benchmark run in here would raise eve
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -21,14 +22,26 @@ BENCHMARKS = [
     "pipeline",
     "lineage_accuracy",
     "lineage_graph",
+    "lineage_overhead",
     "versions",
 ]
 
 
 def main() -> None:
-    skip_pg = "--no-postgres" in sys.argv
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"benchmarks to run (all when none): {', '.join(BENCHMARKS)}"
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="skip what needs a PostgreSQL server")
+    options = parser.parse_args()
+    unknown = [n for n in options.names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}: choose from {', '.join(BENCHMARKS)}")
+    skip_pg = options.no_postgres
     failed = []
-    for name in BENCHMARKS:
+    for name in options.names or BENCHMARKS:
         args = []
         if skip_pg and name == "cdc":
             continue
