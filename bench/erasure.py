@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.processes import ROOT, child_json, interleaved_best, peak_mb
+from bench.processes import ROOT, child_json, interleaved_best, peak_mb, warm_lakemesh
 
 EXAMPLE = ROOT / "examples" / "shop"
 TABLES = ("orders/order_events", "orders/analytics_orders", "customers/customer_records", "customers/customer_profiles")
@@ -58,6 +58,8 @@ def _bytes(root: Path) -> int:
 
 def step_ours(work: Path) -> dict[str, float]:
     from lakemesh.mesh import Mesh
+
+    warm_lakemesh()
 
     root = _copy(work, "ours")
     subject = json.loads((work / "subject.json").read_text())["customer_id"]

