@@ -8,10 +8,8 @@ killed writer never blocks the next one. Reentrant within a process (an erasure 
 from __future__ import annotations
 
 import fcntl
-import functools
 import getpass
 import hashlib
-import inspect
 import os
 import socket
 import sys
@@ -22,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
@@ -34,28 +32,6 @@ from lakemesh.errors import CatalogError
 DEFAULT_WAIT = 60.0
 _POLL = 0.2
 Notice = Callable[[str], None]
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def writes(method: Callable[P, R]) -> Callable[P, R]:
-    """A Mesh method that changes the lakehouse: it runs holding the writer lock, unless `dry_run=True`."""
-    signature = inspect.signature(method)
-
-    @functools.wraps(method)
-    def locked(*args: P.args, **kwargs: P.kwargs) -> R:
-        writer = args[0]
-        assert hasattr(writer, "writer_lock")
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        if bound.arguments.get("dry_run") is True:  # changes nothing: no need to wait for a writer
-            return method(*args, **kwargs)
-        with writer.writer_lock():
-            return method(*args, **kwargs)
-
-    return locked
 
 
 class LockTimeoutError(CatalogError):
