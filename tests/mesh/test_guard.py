@@ -59,6 +59,8 @@ CHANGES: list[tuple[AuditAction, Callable[[Mesh], object]]] = [
     (AuditAction.QUARANTINE_REPROCESS, lambda m: m.quality.reprocess(ORDERS)),
     (AuditAction.RETENTION, lambda m: m.governance.retention()),
     (AuditAction.FORGET, lambda m: m.governance.forget(["customer_id=C000001"])),
+    (AuditAction.TAG_CREATE, lambda m: m.versions.tag("readers-tag")),
+    (AuditAction.TAG_DELETE, lambda m: m.versions.delete("before-readers")),
     (AuditAction.CDC_RUN, lambda m: m.streams.apply_file(EVENTS, ['{"op": "c", "after": {"id": 1}}\n'], "e.json")),
 ]
 
@@ -67,6 +69,7 @@ CHANGES: list[tuple[AuditAction, Callable[[Mesh], object]]] = [
 def test_no_changing_action_gets_past_the_guard_without_a_grant(shop: Path) -> None:
     root = _enforced(shop)
     assert _as(root, "root@company.com").run().ok
+    _as(root, "root@company.com").versions.tag("before-readers")
     before = {p: _as(root, "root@company.com").lakehouse.version(p) for p in (ORDERS, EVENTS)}
     for action, call in CHANGES:
         with pytest.raises(AccessDenied, match=r"reader@company\.com is not granted (write|admin)"):

@@ -23,3 +23,5 @@ class AuditAction(str, Enum):
     OPTIMIZE = "optimize"
     VACUUM = "vacuum"
     CATALOG_REBUILD = "catalog.rebuild"
+    TAG_CREATE = "tag.create"
+    TAG_DELETE = "tag.delete"

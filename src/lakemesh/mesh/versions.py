@@ -230,7 +230,13 @@ class Versions:
         latest = store.latest()
         if latest is None:
             raise PublicationError("nothing to tag: no mesh version was published yet", "run `lakemesh run` first")
-        return store.create_tag(name, latest, message, self._mesh.actor)
+        mesh = self._mesh
+        with mesh.guard.act(
+            AuditAction.TAG_CREATE, list(mesh.workspace.products), AccessLevel.WRITE, writes=False
+        ) as act:
+            tag = store.create_tag(name, latest, message, mesh.actor)
+            act.details = {"tag": name, "mesh_version": latest}
+        return tag
 
     def tags(self) -> list[MeshTag]:
         store = self._reader()
@@ -242,8 +248,14 @@ class Versions:
         return tag, MeshPoint(mesh_version=tag.mesh_version, tag=tag.name, tables=store.snapshot(tag.mesh_version))
 
     def delete(self, name: str) -> MeshTag:
-        """Remove a tag; the files only it kept become vacuum's to delete."""
-        return self.store.delete_tag(name)
+        """Remove a tag; the files only it kept become vacuum's to delete (an admin's action, audited)."""
+        mesh = self._mesh
+        with mesh.guard.act(
+            AuditAction.TAG_DELETE, list(mesh.workspace.products), AccessLevel.ADMIN, writes=False
+        ) as act:
+            tag = self.store.delete_tag(name)
+            act.details = {"tag": name, "mesh_version": tag.mesh_version}
+        return tag
 
     def kept(self, product_id: str) -> dict[str, int]:
         """The tags that keep versions of this product from vacuum and retention: tag -> table version."""
