@@ -50,6 +50,7 @@ from lakemesh.lineage.model import (
 from lakemesh.lineage.sources import applied_by_name, bronze_lineage, declared_lineage
 from lakemesh.pipeline.rebuild import fingerprint
 from lakemesh.pipeline.transform import TransformError, load_sql
+from lakemesh.spec.types import DEFAULT_DIALECT
 from lakemesh.spec.workspace import ProductEntry, Workspace
 
 S = EdgeSubtype
@@ -79,7 +80,7 @@ def derive(
     sql: str | exp.Expression,
     inputs: Schemas,
     output_columns: Sequence[str] | None = None,
-    dialect: str = "duckdb",
+    dialect: str = DEFAULT_DIALECT,
     product_id: str = "output",
 ) -> Derivation:
     """The column lineage of one query over `inputs` (product id -> its contract columns, with types or
@@ -92,7 +93,7 @@ def derive(
     return _edges(columns, inputs, output_columns, product_id)
 
 
-def product_lineage(workspace: Workspace, entry: ProductEntry, dialect: str = "duckdb") -> ProductLineage:
+def product_lineage(workspace: Workspace, entry: ProductEntry, dialect: str = DEFAULT_DIALECT) -> ProductLineage:
     """The lineage of one product as built today: bronze from its source, SQL derived, Python declared."""
     inputs = [p for p in (workspace.producer_of(port.contract_id) for port in entry.spec.input_ports) if p]
     outputs = list(contract_columns(entry))
