@@ -58,3 +58,22 @@ def test_an_unreachable_endpoint_is_a_warning_on_the_run_not_a_failure(shop: Pat
     [run] = report.runs
     assert report.ok and run.details["lineage"]["warnings"]  # type: ignore[index]
     assert [e["eventType"] for e in _events(shop)] == ["START", "COMPLETE"]  # kept for replay
+
+
+def test_lineage_turned_off_costs_nothing_and_writes_nothing(shop: Path) -> None:
+    import subprocess
+    import sys
+
+    from lakemesh.synthetic import write_customers
+
+    with (shop / "mesh.yaml").open("a") as f:
+        f.write("lineage:\n  enabled: false\n")
+    write_customers(shop / "data/customers/c.csv", 20)
+    probe = (
+        "import sys\nfrom lakemesh.mesh import Mesh\n"
+        "report = Mesh.open(sys.argv[1]).run(['customers.customer_records'])\n"
+        "print(report.ok, 'openlineage' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, str(shop)], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["True", "False"], out.stderr  # built, without loading the OpenLineage client
+    assert not (shop / ".lakemesh/lineage/events.jsonl").exists()

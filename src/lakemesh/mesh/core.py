@@ -235,15 +235,18 @@ class Mesh:
         with self.guard.act(AuditAction.RUN, ids, AccessLevel.WRITE) as act:
             act.audited = False  # each product's run is recorded in the catalog, with its outcome
             # observers first, the catalog's record (fatal) last: what an observer notes is recorded
-            lineage = BackgroundHook(self._lineage_hook)  # events built and sent beside the run, not in it
-            hooks: list[RunHook] = [*([ProgressHook(progress)] if progress else []), lineage]
+            hooks: list[RunHook] = [ProgressHook(progress)] if progress else []
+            # events built and sent beside the run, not in it; nothing at all when mesh.yaml turns them off
+            lineage = BackgroundHook(self._lineage_hook) if self.workspace.mesh.lineage.enabled else None
+            hooks += [lineage] if lineage is not None else []
             hooks.append(RecordHook(lambda run, inputs: record_run(self.catalog, run, inputs)))
             services = RunServices(suppress=self.governance.suppressor(), protector=self.encryptor)
             runner = PipelineRunner(self.workspace, self.lakehouse, services, hooks, blocked_products(self.workspace))
             try:
                 result = runner.run(products, full_refresh=full_refresh)
             finally:
-                lineage.close()
+                if lineage is not None:
+                    lineage.close()
             self.versions.publish(AuditAction.RUN)  # the run's tables seen together, from now on
             return result
 
