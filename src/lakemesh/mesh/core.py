@@ -88,7 +88,9 @@ class Mesh:
         (reset or replaced while tables exist: `rebuild_catalog`)."""
         from lakemesh.governance.tombstones import check_catalog
 
-        return check_catalog(Catalog.connect(self.catalog_url), self.lakehouse)
+        # the connection validation opened to read contracts, if any: connecting (and migrating) once is enough
+        opened = self.__dict__.pop("_spec_catalog", None)
+        return check_catalog(opened or Catalog.connect(self.catalog_url), self.lakehouse)
 
     @cached_property
     def lakehouse(self) -> Lakehouse:
